@@ -1,0 +1,1 @@
+"""Casedesk: a Slack-native ticket and case desk."""

@@ -1,0 +1,73 @@
+"""Command line: `python -m bot` runs the bot; `db upgrade` migrates; `jobs run NAME` runs a job once."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from dotenv import load_dotenv
+
+from bot.config import ConfigError, Settings, load_settings
+
+
+def _settings() -> Settings:
+    load_dotenv()
+    return load_settings(os.environ)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Casedesk, the Slack ticket desk.")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="connect to Slack and work (the default)")
+    db = sub.add_parser("db", help="database tasks")
+    db.add_argument("action", choices=["upgrade"])
+    jobs = sub.add_parser("jobs", help="scheduled jobs")
+    jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True)
+    jobs_sub.add_parser("list", help="list the jobs")
+    job_run = jobs_sub.add_parser("run", help="run one job once")
+    job_run.add_argument("name")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = _settings()
+    except ConfigError as err:
+        print(f"casedesk: configuration error: {err}", file=sys.stderr)
+        return 2
+
+    from bot.runner import configure_logging
+
+    configure_logging(settings.log_level)
+
+    if args.command == "db":
+        from db.migrate import upgrade
+        from db.session import make_engine
+
+        upgrade(make_engine(settings.database_url))
+        print("database is up to date")
+        return 0
+    if args.command == "jobs":
+        from bot.jobs import JOBS
+
+        if args.jobs_command == "list":
+            print("\n".join(JOBS))
+            return 0
+        if args.name not in JOBS:
+            print(f"casedesk: unknown job {args.name!r}; known: {', '.join(JOBS)}", file=sys.stderr)
+            return 2
+        from bot.app import create_app
+        from db.migrate import upgrade
+        from db.session import make_engine
+
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+        print(JOBS[args.name][0](create_app(settings, engine=engine).deps))
+        return 0
+
+    from bot.runner import run
+
+    return run(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

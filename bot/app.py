@@ -1,0 +1,72 @@
+"""The app factory: builds the Bolt App and everything its listeners use."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import handlers
+from bot.config import Settings
+from bot.deps import CONTEXT_KEY, Deps
+from bot.notifier import TicketNotifier
+from bot.services.tickets import Clock, TicketService, utcnow
+from db.session import make_engine, make_session_factory
+
+
+def build_web_client(settings: Settings) -> WebClient:
+    """Web API client that waits out HTTP 429 (Retry-After) and retries dropped connections.
+
+    Listeners always ack() before their first call, so a retry never delays an ack.
+    """
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=15,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+
+
+@dataclass
+class Casedesk:
+    app: App
+    deps: Deps
+    engine: Engine
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Clock = utcnow,
+    client: WebClient | None = None,
+) -> Casedesk:
+    engine = engine or make_engine(settings.database_url)
+    sessions: sessionmaker[Session] = make_session_factory(engine)
+    client = client or build_web_client(settings)
+    tickets = TicketService(
+        sessions,
+        settings.system_users,
+        campaigns=settings.campaigns,
+        issue_types=settings.issue_types,
+        clock=clock,
+    )
+    deps = Deps(settings=settings, tickets=tickets, notifier=TicketNotifier(client, settings, tickets))
+    app = App(client=client, logger=logging.getLogger("casedesk.bolt"))
+
+    def inject(context: BoltContext, next: Callable[[], None]) -> None:
+        context[CONTEXT_KEY] = deps
+        next()
+
+    app.use(inject)
+    handlers.register(app)
+    return Casedesk(app=app, deps=deps, engine=engine)

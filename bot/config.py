@@ -1,0 +1,173 @@
+"""Settings read from the environment, checked once at start.
+
+Every problem is reported as one line naming the variable and what is expected.
+No value is ever echoed back: tokens and database URLs carry secrets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from db.session import normalise_database_url
+
+DEFAULT_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///casedesk.db"
+DEFAULT_CAMPAIGNS = ("General", "Billing", "Onboarding", "Website")
+DEFAULT_ISSUE_TYPES = ("Bug", "Question", "Access request", "Data problem", "Feature request", "Other")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one printable line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str = field(repr=False)
+    slack_app_token: str = field(repr=False)
+    support_channel: str
+    admin_channel: str
+    system_users: frozenset[str]
+    slack_api_url: str = DEFAULT_API_URL
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
+    alerting_channel: str = ""
+    logging_channel: str | None = None
+    intake_channels: tuple[str, ...] = ()
+    admin_emails: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    log_level: str = "INFO"
+    port: int | None = None
+    campaigns: tuple[str, ...] = DEFAULT_CAMPAIGNS
+    issue_types: tuple[str, ...] = DEFAULT_ISSUE_TYPES
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def is_agent(self, user_id: str) -> bool:
+        return user_id in self.system_users
+
+
+def _list(raw: str | None) -> list[str]:
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+def _required(env: Mapping[str, str], name: str, expected: str) -> str:
+    value = (env.get(name) or "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set: expected {expected}")
+    return value
+
+
+def _channel(env: Mapping[str, str], name: str, *, required: bool) -> str | None:
+    expected = "a Slack channel ID such as C0123456789 (channel details, at the bottom)"
+    value = _required(env, name, expected) if required else (env.get(name) or "").strip()
+    if not value:
+        return None
+    if not _CHANNEL_ID.match(value):
+        raise ConfigError(f"{name} is malformed: expected {expected}")
+    return value
+
+
+def _token(env: Mapping[str, str], name: str, prefix: str, what: str) -> str:
+    value = _required(env, name, f"{what} starting with {prefix}")
+    if not value.startswith(prefix) or any(ch.isspace() for ch in value):
+        raise ConfigError(f"{name} is malformed: expected {what} starting with {prefix}")
+    return value
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    raw = (env.get("DATABASE_URL") or "").strip() or DEFAULT_DATABASE_URL
+    url = normalise_database_url(raw)
+    expected = "a database URL such as sqlite:///casedesk.db or postgresql://user:pass@host/db"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"DATABASE_URL is malformed: expected {expected}") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(f"DATABASE_URL is malformed: expected {expected}")
+    return url
+
+
+def _api_url(env: Mapping[str, str]) -> str:
+    value = (env.get("SLACK_API_URL") or "").strip() or DEFAULT_API_URL
+    if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+        raise ConfigError("SLACK_API_URL is malformed: expected a URL such as https://slack.com/api/")
+    return value if value.endswith("/") else value + "/"
+
+
+def _choices(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    values = tuple(dict.fromkeys(_list(env.get(name)))) or default
+    # Slack's static_select takes 100 options, 75 characters of text each.
+    if len(values) > 100 or any(len(v) > 75 for v in values):
+        raise ConfigError(f"{name} is malformed: expected at most 100 comma-separated names of at most 75 characters")
+    return values
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build Settings from an environment mapping or raise ConfigError."""
+    bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", "a bot token")
+    app_token = _token(env, "SLACK_APP_TOKEN", "xapp-", "an app-level token with connections:write")
+    support = _channel(env, "SUPPORT_SLACK_CHANNEL", required=True)
+    admin = _channel(env, "ADMIN_CHANNEL", required=True)
+    alerting = _channel(env, "ALERTING_SLACK_CHANNEL", required=False) or admin
+    logging_channel = _channel(env, "LOGGING_SLACK_CHANNEL", required=False)
+
+    intake = _list(env.get("INTAKE_SLACK_CHANNELS"))
+    if any(not _CHANNEL_ID.match(c) for c in intake):
+        raise ConfigError("INTAKE_SLACK_CHANNELS is malformed: expected comma-separated channel IDs such as C0123456789")
+
+    users_expected = "comma-separated Slack user IDs such as U0123456789 (profile, ⋮, Copy member ID)"
+    system_users = _list(_required(env, "SYSTEM_USERS", users_expected))
+    if any(not _USER_ID.match(u) for u in system_users):
+        raise ConfigError(f"SYSTEM_USERS is malformed: expected {users_expected}")
+
+    admin_emails = _list(env.get("ADMIN_EMAILS"))
+    if any(not _EMAIL.match(e) for e in admin_emails):
+        raise ConfigError("ADMIN_EMAILS is malformed: expected comma-separated email addresses")
+
+    timezone = (env.get("TIMEZONE") or "").strip() or "UTC"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("TIMEZONE is malformed: expected an IANA time zone such as Europe/London") from None
+
+    log_level = ((env.get("LOG_LEVEL") or "").strip() or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL is malformed: expected one of {', '.join(LOG_LEVELS)}")
+
+    port: int | None = None
+    raw_port = (env.get("PORT") or "").strip()
+    if raw_port:
+        if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65535:
+            raise ConfigError("PORT is malformed: expected a TCP port number from 1 to 65535")
+        port = int(raw_port)
+
+    return Settings(
+        slack_bot_token=bot_token,
+        slack_app_token=app_token,
+        slack_api_url=_api_url(env),
+        database_url=_database_url(env),
+        support_channel=support or "",
+        admin_channel=admin or "",
+        alerting_channel=alerting or "",
+        logging_channel=logging_channel,
+        intake_channels=tuple(intake),
+        system_users=frozenset(system_users),
+        admin_emails=tuple(e.lower() for e in admin_emails),
+        timezone=timezone,
+        log_level=log_level,
+        port=port,
+        campaigns=_choices(env, "CAMPAIGNS", DEFAULT_CAMPAIGNS),
+        issue_types=_choices(env, "ISSUE_TYPES", DEFAULT_ISSUE_TYPES),
+    )

@@ -1,0 +1,13 @@
+"""Listeners: thin adapters that ack, parse the payload, call the service and render."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.handlers import actions, commands, views
+
+
+def register(app: App) -> None:
+    commands.register(app)
+    actions.register(app)
+    views.register(app)

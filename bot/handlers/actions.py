@@ -1,0 +1,73 @@
+"""Buttons on a ticket's card."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.deps import deps_of
+from bot.handlers.outcome import apply_change
+from bot.services.errors import PermissionDenied
+from bot.services.records import format_number
+from bot.views.modals import reassign_modal, resolve_modal
+from bot.views.ticket_card import ASSIGN_SELF, CLOSE, REASSIGN, REOPEN, RESOLVE
+
+
+def _click(body: dict[str, Any]) -> tuple[int, str, str | None, str | None]:
+    """(ticket id, clicker, card channel, card ts) of a button click."""
+    action = body["actions"][0]
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    return int(action["value"]), body["user"]["id"], channel, container.get("message_ts")
+
+
+def assign_to_me(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    ticket_id, actor, channel, _ = _click(body)
+    deps = deps_of(context)
+    apply_change(deps, client, channel, actor, lambda: deps.tickets.assign_to_self(ticket_id, actor))
+
+
+def close(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    ticket_id, actor, channel, _ = _click(body)
+    deps = deps_of(context)
+    apply_change(deps, client, channel, actor, lambda: deps.tickets.close(ticket_id, actor))
+
+
+def reopen(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    ticket_id, actor, channel, _ = _click(body)
+    deps = deps_of(context)
+    apply_change(deps, client, channel, actor, lambda: deps.tickets.reopen(ticket_id, actor))
+
+
+def _open_modal(kind: str, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ticket_id, actor, channel, ts = _click(body)
+    deps = deps_of(context)
+    if not deps.tickets.is_agent(actor):
+        # Checked again on submit; this only spares a non-agent a modal they cannot use.
+        deps.notifier_for(client).tell(channel, actor, str(PermissionDenied(kind)))
+        return
+    build = reassign_modal if kind == "reassign" else resolve_modal
+    client.views_open(trigger_id=body["trigger_id"], view=build(ticket_id, format_number(ticket_id), channel or "", ts or ""))
+
+
+def reassign(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    _open_modal("reassign", body, client, context)
+
+
+def resolve(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    _open_modal("resolve", body, client, context)
+
+
+def register(app: App) -> None:
+    app.action(ASSIGN_SELF)(assign_to_me)
+    app.action(REASSIGN)(reassign)
+    app.action(RESOLVE)(resolve)
+    app.action(CLOSE)(close)
+    app.action(REOPEN)(reopen)

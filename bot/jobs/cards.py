@@ -1,0 +1,20 @@
+"""Posting the cards that never reached Slack (it was down or refused when the ticket was filed)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.deps import Deps
+from bot.services.tickets import utcnow
+
+# A card younger than this may still be on its way from the handler that filed it.
+GRACE = timedelta(minutes=2)
+
+
+def repair_cards(deps: Deps) -> str:
+    missing = deps.tickets.tickets_without_card(created_before=utcnow() - GRACE)
+    posted = 0
+    for ticket in missing:
+        if deps.notifier.publish_new(ticket).card_ts:
+            posted += 1
+    return f"repair-cards: {posted} of {len(missing)} missing cards posted"

@@ -1,0 +1,1 @@
+"""The service layer: every state change to a ticket goes through here."""

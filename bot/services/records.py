@@ -1,0 +1,97 @@
+"""Plain snapshots of stored rows, safe to use after the session has closed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.services.status import Priority, Status
+from db.models import Ticket, TicketEvent
+
+NUMBER_PREFIX = "TCK-"
+
+
+def format_number(ticket_id: int) -> str:
+    return f"{NUMBER_PREFIX}{ticket_id:06d}"
+
+
+def parse_number(text: str) -> int | None:
+    """``TCK-000123``, ``tck-123`` or ``123`` → 123; anything else → None."""
+    raw = text.strip().upper()
+    if raw.startswith(NUMBER_PREFIX):
+        raw = raw[len(NUMBER_PREFIX):]
+    return int(raw) if raw.isdigit() and int(raw) > 0 else None
+
+
+@dataclass(frozen=True)
+class TicketRecord:
+    id: int
+    campaign: str
+    issue_type: str
+    priority: Priority
+    status: Status
+    details: str
+    reporter_id: str
+    assignee_id: str | None
+    source: str
+    screenshot_name: str | None
+    screenshot_url: str | None
+    card_channel: str | None
+    card_ts: str | None
+    created_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution_note: str | None
+    closed_at: datetime | None
+
+    @property
+    def number(self) -> str:
+        return format_number(self.id)
+
+    @classmethod
+    def of(cls, row: Ticket) -> TicketRecord:
+        return cls(
+            id=row.id,
+            campaign=row.campaign,
+            issue_type=row.issue_type,
+            priority=Priority(row.priority),
+            status=Status(row.status),
+            details=row.details,
+            reporter_id=row.reporter_id,
+            assignee_id=row.assignee_id,
+            source=row.source,
+            screenshot_name=row.screenshot_name,
+            screenshot_url=row.screenshot_url,
+            card_channel=row.card_channel,
+            card_ts=row.card_ts,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            resolved_at=row.resolved_at,
+            resolved_by=row.resolved_by,
+            resolution_note=row.resolution_note,
+            closed_at=row.closed_at,
+        )
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    ticket_id: int
+    actor_id: str
+    kind: str
+    from_value: str | None
+    to_value: str | None
+    note: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: TicketEvent) -> EventRecord:
+        return cls(row.ticket_id, row.actor_id, row.kind, row.from_value, row.to_value, row.note, row.created_at)
+
+
+@dataclass(frozen=True)
+class Change:
+    """The outcome of one state change: the ticket after it and the audit event written."""
+
+    ticket: TicketRecord
+    event: EventRecord

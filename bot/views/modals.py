@@ -1,0 +1,122 @@
+"""Modals: filing a ticket, reassigning it, resolving it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.services.status import Priority
+from bot.views.ticket_card import PRIORITY_ICON
+from bot.views.text import plain_within
+
+NEW_TICKET = "new_ticket"
+REASSIGN_TICKET = "reassign_ticket"
+RESOLVE_TICKET = "resolve_ticket"
+VALUE = "value"  # the action_id of every input element
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": _plain(plain_within(text, 75)), "value": value}
+
+
+def _select(block_id: str, label: str, options: list[dict[str, Any]], initial: dict[str, Any] | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "static_select", "action_id": VALUE, "options": options}
+    if initial:
+        element["initial_option"] = initial
+    return {"type": "input", "block_id": block_id, "label": _plain(label), "element": element}
+
+
+def new_ticket_modal(campaigns: tuple[str, ...], issue_types: tuple[str, ...], channel_id: str = "") -> dict[str, Any]:
+    priorities = [_option(f"{PRIORITY_ICON[p]} {p.label}", p.value) for p in Priority]
+    return {
+        "type": "modal",
+        "callback_id": NEW_TICKET,
+        "title": _plain("New ticket"),
+        "submit": _plain("File ticket"),
+        "close": _plain("Cancel"),
+        "private_metadata": json.dumps({"channel": channel_id}),
+        "blocks": [
+            _select("campaign", "Campaign", [_option(c, c) for c in campaigns]),
+            _select("issue_type", "Issue type", [_option(t, t) for t in issue_types]),
+            _select("priority", "Priority", priorities, initial=priorities[1]),
+            {
+                "type": "input",
+                "block_id": "details",
+                "label": _plain("Details"),
+                "hint": _plain("What happened, what you expected, and how to see it again."),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": VALUE,
+                    "multiline": True,
+                    "max_length": 3000,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "screenshot",
+                "optional": True,
+                "label": _plain("Screenshot"),
+                "element": {
+                    "type": "file_input",
+                    "action_id": VALUE,
+                    "max_files": 1,
+                    "filetypes": ["png", "jpg", "jpeg", "gif", "webp", "pdf"],
+                },
+            },
+        ],
+    }
+
+
+def _ticket_metadata(ticket_id: int, channel: str, ts: str) -> str:
+    return json.dumps({"ticket_id": ticket_id, "channel": channel, "ts": ts})
+
+
+def reassign_modal(ticket_id: int, number: str, channel: str, ts: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": REASSIGN_TICKET,
+        "title": _plain(f"Reassign {number}"),
+        "submit": _plain("Reassign"),
+        "close": _plain("Cancel"),
+        "private_metadata": _ticket_metadata(ticket_id, channel, ts),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "assignee",
+                "label": _plain("New assignee"),
+                "element": {"type": "users_select", "action_id": VALUE},
+            },
+            {
+                "type": "input",
+                "block_id": "comment",
+                "optional": True,
+                "label": _plain("Comment"),
+                "element": {"type": "plain_text_input", "action_id": VALUE, "multiline": True, "max_length": 2000},
+            },
+        ],
+    }
+
+
+def resolve_modal(ticket_id: int, number: str, channel: str, ts: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": RESOLVE_TICKET,
+        "title": _plain(f"Resolve {number}"),
+        "submit": _plain("Resolve"),
+        "close": _plain("Cancel"),
+        "private_metadata": _ticket_metadata(ticket_id, channel, ts),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "note",
+                "optional": True,
+                "label": _plain("Resolution note"),
+                "hint": _plain("The reporter sees this."),
+                "element": {"type": "plain_text_input", "action_id": VALUE, "multiline": True, "max_length": 2000},
+            }
+        ],
+    }

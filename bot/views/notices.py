@@ -1,0 +1,60 @@
+"""Short messages: thread lines, DMs, refusals and confirmations."""
+
+from __future__ import annotations
+
+from bot.services.records import Change, TicketRecord
+from bot.services.status import Status
+from bot.views.text import escaped_within, mention
+from bot.views.ticket_card import PRIORITY_ICON
+
+
+def thread_line(change: Change) -> str:
+    """One line in the card's thread saying who did what."""
+    ev, t = change.event, change.ticket
+    who = mention(ev.actor_id)
+    if ev.kind == "assigned":
+        line = f"👤 {who} assigned {t.number} to themselves."
+    elif ev.kind == "reassigned":
+        line = f"👥 {who} reassigned {t.number} to {mention(ev.to_value)}."
+    elif ev.to_value == Status.RESOLVED.value:
+        line = f"✅ {who} resolved {t.number}."
+    elif ev.to_value == Status.CLOSED.value:
+        line = f"🔒 {who} closed {t.number}."
+    elif ev.to_value == Status.OPEN.value:
+        line = f"🔁 {who} reopened {t.number}."
+    else:
+        line = f"{who} changed {t.number}."
+    if ev.note:
+        line += f"\n> {escaped_within(ev.note, 2000)}"
+    return line
+
+
+def reporter_update(change: Change, permalink: str | None) -> str | None:
+    """What the reporter is told, or None when the change does not concern them."""
+    t = change.ticket
+    link = f" <{permalink}|View the ticket>." if permalink else ""
+    if t.status is Status.RESOLVED:
+        note = f"\n> {escaped_within(t.resolution_note, 2000)}" if t.resolution_note else ""
+        return f"✅ Your ticket {t.number} was resolved by {mention(change.event.actor_id)}.{link}{note}"
+    if t.status is Status.CLOSED:
+        return f"🔒 Your ticket {t.number} was closed by {mention(change.event.actor_id)}.{link}"
+    return None
+
+
+def assignee_notice(change: Change, permalink: str | None) -> str:
+    t = change.ticket
+    link = f" <{permalink}|Open the ticket>." if permalink else ""
+    note = f"\n> {escaped_within(change.event.note, 2000)}" if change.event.note else ""
+    return (
+        f"{mention(change.event.actor_id)} assigned {PRIORITY_ICON[t.priority]} {t.number} to you.{link}{note}"
+    )
+
+
+def filed_confirmation(ticket: TicketRecord, permalink: str | None) -> str:
+    link = f" <{permalink}|See it in the support channel>." if permalink else " Its card will appear in the support channel shortly."
+    return f"🎫 Thanks! Your ticket {ticket.number} was filed with {ticket.priority.label} priority.{link}"
+
+
+def admin_new_ticket(ticket: TicketRecord, permalink: str | None) -> str:
+    link = f" <{permalink}|Open the card>." if permalink else ""
+    return f"New ticket {PRIORITY_ICON[ticket.priority]} {ticket.number} from {mention(ticket.reporter_id)}.{link}"

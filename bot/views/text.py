@@ -1,0 +1,46 @@
+"""Escaping, truncation and date formatting for Slack text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+ELLIPSIS = "…"
+
+
+def escape(text: str) -> str:
+    """Escape Slack's control characters so user text cannot mention or link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escaped_within(text: str, limit: int) -> str:
+    """Escape ``text`` and cut it (with an ellipsis) so the result fits in ``limit``
+    characters, never splitting an entity such as ``&amp;``."""
+    out = escape(text)
+    if len(out) <= limit:
+        return out
+    budget = limit - len(ELLIPSIS)
+    pieces: list[str] = []
+    used = 0
+    for ch in text:
+        piece = escape(ch)
+        if used + len(piece) > budget:
+            break
+        pieces.append(piece)
+        used += len(piece)
+    return "".join(pieces).rstrip() + ELLIPSIS
+
+
+def plain_within(text: str, limit: int) -> str:
+    """Cut plain_text (which Slack does not parse) to ``limit`` characters."""
+    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)].rstrip() + ELLIPSIS
+
+
+def when(moment: datetime, tz: ZoneInfo) -> str:
+    """``Mon 23 Nov 2026, 14:05 EST``: day of week included, in the desk's zone."""
+    local = moment.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {local.tzname()}"
+
+
+def mention(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else "_unassigned_"

@@ -1,0 +1,104 @@
+"""The ticket card posted in the support channel, with its action buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.services.records import TicketRecord
+from bot.services.status import Priority, Status
+from bot.views.text import escape, escaped_within, mention, when
+
+PRIORITY_ICON = {Priority.HIGH: "🔴", Priority.MEDIUM: "🟡", Priority.LOW: "🔵"}
+STATUS_BADGE = {
+    Status.OPEN: "🆕 Open",
+    Status.IN_PROGRESS: "🛠️ In Progress",
+    Status.RESOLVED: "✅ Resolved",
+    Status.CLOSED: "🔒 Closed",
+}
+
+# action_id → button label; handlers register on the same IDs.
+ASSIGN_SELF = "ticket_assign_self"
+REASSIGN = "ticket_reassign"
+RESOLVE = "ticket_resolve"
+CLOSE = "ticket_close"
+REOPEN = "ticket_reopen"
+BUTTON_LABELS = {
+    ASSIGN_SELF: "Assign to Me",
+    REASSIGN: "Reassign",
+    RESOLVE: "Resolve",
+    CLOSE: "Close",
+    REOPEN: "Reopen",
+}
+
+DETAILS_LIMIT = 3000  # a section's text
+
+
+def buttons_for(status: Status) -> list[str]:
+    if status in (Status.OPEN, Status.IN_PROGRESS):
+        return [ASSIGN_SELF, REASSIGN, RESOLVE, CLOSE]
+    if status is Status.RESOLVED:
+        return [CLOSE, REOPEN]
+    return [REOPEN]
+
+
+def _button(action_id: str, ticket: TicketRecord) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": BUTTON_LABELS[action_id]},
+        "value": str(ticket.id),
+    }
+    if action_id == RESOLVE:
+        button["style"] = "primary"
+    if action_id == CLOSE:
+        button["style"] = "danger"
+    return button
+
+
+def card_summary(ticket: TicketRecord) -> str:
+    """The notification text (``text``) of the card: shown in push notifications."""
+    return f"{PRIORITY_ICON[ticket.priority]} {ticket.number} · {ticket.status.label} · {escape(ticket.issue_type)}"
+
+
+def ticket_card(ticket: TicketRecord, tz: ZoneInfo) -> list[dict[str, Any]]:
+    fields = [
+        f"*Status*\n{STATUS_BADGE[ticket.status]}",
+        f"*Priority*\n{PRIORITY_ICON[ticket.priority]} {ticket.priority.label}",
+        f"*Campaign*\n{escape(ticket.campaign)}",
+        f"*Issue type*\n{escape(ticket.issue_type)}",
+        f"*Reporter*\n{mention(ticket.reporter_id)}",
+        f"*Assignee*\n{mention(ticket.assignee_id)}",
+    ]
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": f"{PRIORITY_ICON[ticket.priority]} {ticket.number}"},
+        },
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": escaped_within(ticket.details, DETAILS_LIMIT)}},
+    ]
+    if ticket.screenshot_url:
+        name = escape(ticket.screenshot_name or "screenshot")
+        url = ticket.screenshot_url.replace("|", "%7C").replace(">", "%3E")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"📎 Screenshot: <{url}|{name}>"}})
+    if ticket.status is Status.RESOLVED and ticket.resolved_by:
+        note = f": {escaped_within(ticket.resolution_note, 2500)}" if ticket.resolution_note else ""
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"✅ Resolved by {mention(ticket.resolved_by)}{note}"}})
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": f"Created {when(ticket.created_at, tz)}"},
+                {"type": "mrkdwn", "text": f"Updated {when(ticket.updated_at, tz)}"},
+            ],
+        }
+    )
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": f"ticket_actions:{ticket.id}",
+            "elements": [_button(a, ticket) for a in buttons_for(ticket.status)],
+        }
+    )
+    return blocks

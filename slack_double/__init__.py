@@ -1,0 +1,99 @@
+"""A local Slack double for tests and benchmarks.
+
+An HTTP Web API and a Socket Mode WebSocket server on 127.0.0.1, over one workspace
+state, behaving as Slack does where it matters: single-use 3 s trigger_ids, Block Kit
+limits, ``channel_not_found`` / ``message_not_found`` / ``not_in_channel``, HTTP 429 with
+Retry-After on demand. People act through :class:`Person`: run a command, fill the
+modal that opened, click a button by its label.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from slack_double.people import Modal, Person
+from slack_double.socket_mode import Envelope, SocketModeServer
+from slack_double.web_api import WebApi, make_http_server
+from slack_double.workspace import BOT_USER_ID, Message, Workspace
+
+__all__ = ["SlackDouble", "Person", "Modal", "Message", "Envelope", "BOT_USER_ID"]
+
+T = TypeVar("T")
+
+
+class SlackDouble:
+    def __init__(self, bot_token: str = "xoxb-double-bot-token", app_token: str = "xapp-double-app-token") -> None:
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.workspace = Workspace()
+        self.web_api = WebApi(self.workspace, bot_token, app_token, lambda: self.base_url + "api/")
+        self.socket = SocketModeServer(self.workspace)
+        self.web_api.socket_url = lambda: self.socket.url
+        self._http = make_http_server(self.web_api)
+        self._http_thread: threading.Thread | None = None
+        self.default_channel = ""
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._http.server_address[1]}/"
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "api/"
+
+    def start(self) -> SlackDouble:
+        self.socket.start()
+        self._http_thread = threading.Thread(target=self._http.serve_forever, name="double-web-api", daemon=True)
+        self._http_thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.socket.stop()
+        self._http.shutdown()
+        self._http.server_close()
+
+    # ---- setup -----------------------------------------------------------------------
+
+    def person(self, user_id: str, name: str | None = None) -> Person:
+        if user_id not in self.workspace.users:
+            self.workspace.add_user(user_id, name or user_id.lower())
+        return Person(self, user_id)
+
+    def channel(self, channel_id: str, name: str, *, bot_member: bool = True) -> str:
+        self.workspace.add_channel(channel_id, name, bot_member=bot_member)
+        if not self.default_channel:
+            self.default_channel = channel_id
+        return channel_id
+
+    # ---- reading -----------------------------------------------------------------------
+
+    def messages(self, channel: str) -> list[Message]:
+        return self.workspace.channel_messages(channel, top_level_only=True)
+
+    def thread(self, message: Message) -> list[Message]:
+        return self.workspace.thread(message.channel, message.ts)
+
+    def wait_for(self, probe: Callable[[], T | None], timeout: float = 5.0, what: str = "the bot") -> T:
+        return self.workspace.wait_for(probe, timeout, what)
+
+    def wait_message(self, channel: str, contains: str, timeout: float = 5.0) -> Message:
+        return self.wait_for(
+            lambda: next((m for m in self.messages(channel) if contains in m.all_text()), None),
+            timeout,
+            what=f"a message in {channel} with {contains!r}",
+        )
+
+    def wait_thread_reply(self, message: Message, contains: str, timeout: float = 5.0) -> Message:
+        return self.wait_for(
+            lambda: next((m for m in self.thread(message) if contains in m.all_text()), None),
+            timeout,
+            what=f"a thread reply with {contains!r}",
+        )
+
+    def current(self, message: Message) -> Message:
+        """The message as it is now (after chat.update)."""
+        found = self.workspace.find_message(message.channel, message.ts)
+        assert found is not None
+        return found

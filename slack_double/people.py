@@ -1,0 +1,236 @@
+"""People in the double's workspace: they run commands, fill modals and click buttons
+the way a Slack client would, with payloads shaped as Slack sends them."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from slack_double.socket_mode import Envelope
+from slack_double.workspace import APP_ID, BOT_USER_ID, TEAM_ID, Message, OpenView
+
+if TYPE_CHECKING:
+    from slack_double import SlackDouble
+
+
+class Modal:
+    """An open modal as the person sees it: fill inputs by their label, then submit."""
+
+    def __init__(self, double: SlackDouble, person: Person, opened: OpenView) -> None:
+        self.double = double
+        self.person = person
+        self.opened = opened
+        self.last_ack: dict[str, Any] | None = None
+
+    @property
+    def view(self) -> dict[str, Any]:
+        return self.opened.view
+
+    @property
+    def title(self) -> str:
+        return str(self.view["title"]["text"])
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return self.opened.errors
+
+    @property
+    def closed(self) -> bool:
+        return self.opened.closed
+
+    def labels(self) -> list[str]:
+        return [b["label"]["text"] for b in self.view.get("blocks", []) if b.get("type") == "input"]
+
+    def _input(self, label: str) -> dict[str, Any]:
+        for block in self.view.get("blocks", []):
+            if block.get("type") == "input" and block["label"]["text"] == label:
+                return block
+        raise KeyError(f"no input labelled {label!r}; the modal has {self.labels()}")
+
+    def _set(self, block: dict[str, Any], state: dict[str, Any]) -> None:
+        element = block["element"]
+        self.opened.values.setdefault(block["block_id"], {})[element["action_id"]] = {"type": element["type"], **state}
+
+    def options(self, label: str) -> list[str]:
+        return [o["text"]["text"] for o in self._input(label)["element"]["options"]]
+
+    def type(self, label: str, text: str) -> Modal:
+        self._set(self._input(label), {"value": text})
+        return self
+
+    def choose(self, label: str, option_text: str) -> Modal:
+        """Pick an option by the text shown (or by its value)."""
+        block = self._input(label)
+        for option in block["element"]["options"]:
+            if option_text in (option["text"]["text"], option["value"]):
+                self._set(block, {"selected_option": option})
+                return self
+        raise KeyError(f"{label!r} has no option {option_text!r}")
+
+    def pick_user(self, label: str, user_id: str) -> Modal:
+        self._set(self._input(label), {"selected_user": user_id})
+        return self
+
+    def attach(self, label: str, name: str) -> Modal:
+        file_id = self.double.workspace.next_id("F")
+        base = self.double.base_url
+        self._set(
+            self._input(label),
+            {
+                "files": [
+                    {
+                        "id": file_id,
+                        "name": name,
+                        "title": name,
+                        "mimetype": "image/png",
+                        "filetype": "png",
+                        "size": 2048,
+                        "url_private": f"{base}files-pri/{TEAM_ID}-{file_id}/{name}",
+                        "url_private_download": f"{base}files-pri/{TEAM_ID}-{file_id}/download/{name}",
+                        "permalink": f"{base}files/{self.person.id}/{file_id}/{name}",
+                    }
+                ]
+            },
+        )
+        return self
+
+    def submission_payload(self) -> dict[str, Any]:
+        return {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID, "domain": "casedesk-test"},
+            "user": self.person.user_object(),
+            "api_app_id": APP_ID,
+            "token": "legacy-verification-token",
+            "trigger_id": self.double.workspace.issue_trigger(self.person.id),
+            "view": self.double.web_api.view_payload(self.opened),
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+
+    def submit(self, payload: dict[str, Any] | None = None, timeout: float = 5.0) -> dict[str, Any] | None:
+        """Submit as Slack does; returns the ack payload (None when the bot just acked)."""
+        env = self.double.socket.send("interactive", payload or self.submission_payload())
+        self.double.socket.wait_ack(env, timeout)
+        ack = env.ack_payload or None
+        self.last_ack = ack
+        with self.double.workspace.changed:
+            action = (ack or {}).get("response_action")
+            if action == "errors":
+                self.opened.errors = dict(ack["errors"])  # type: ignore[index]
+            elif action == "update":
+                self.opened.view = ack["view"]  # type: ignore[index]
+                self.opened.errors = {}
+            else:
+                self.opened.closed = True
+                self.opened.errors = {}
+            self.double.workspace.changed.notify_all()
+        return ack
+
+
+class Person:
+    def __init__(self, double: SlackDouble, user_id: str) -> None:
+        self.double = double
+        self.id = user_id
+
+    def user_object(self) -> dict[str, Any]:
+        name = self.double.workspace.users[self.id]["name"]
+        return {"id": self.id, "username": name, "name": name, "team_id": TEAM_ID}
+
+    # ---- slash commands --------------------------------------------------------------
+
+    def command_payload(self, command: str, text: str = "", channel: str | None = None) -> dict[str, Any]:
+        channel = channel or self.double.default_channel
+        ch = self.double.workspace.channels.get(channel)
+        return {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "team_domain": "casedesk-test",
+            "channel_id": channel,
+            "channel_name": ch.name if ch else "unknown",
+            "user_id": self.id,
+            "user_name": self.double.workspace.users[self.id]["name"],
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": f"{self.double.base_url}commands/{TEAM_ID}/{int(time.time())}",
+            "trigger_id": self.double.workspace.issue_trigger(self.id),
+        }
+
+    def run(self, command: str, text: str = "", channel: str | None = None, timeout: float = 5.0) -> Envelope:
+        env = self.double.socket.send("slash_commands", self.command_payload(command, text, channel))
+        return self.double.socket.wait_ack(env, timeout)
+
+    def open_modal(self, command: str, text: str = "", channel: str | None = None, timeout: float = 5.0) -> Modal:
+        """Run a command and return the modal it opened."""
+        env = self.run(command, text, channel, timeout)
+        return self.modal_from(env.payload["trigger_id"], timeout)
+
+    def modal_from(self, trigger_id: str, timeout: float = 5.0) -> Modal:
+        ws = self.double.workspace
+        opened = ws.wait_for(
+            lambda: next((v for v in ws.views.values() if v.trigger_id == trigger_id), None),
+            timeout,
+            what="views.open",
+        )
+        return Modal(self.double, self, opened)
+
+    # ---- buttons -----------------------------------------------------------------------
+
+    def click_payload(self, message: Message, label: str) -> dict[str, Any]:
+        for block, element in message.buttons():
+            if element["text"]["text"] == label:
+                break
+        else:
+            raise KeyError(f"no button {label!r} on the message; it has {message.button_labels()}")
+        ch = self.double.workspace.channels[message.channel]
+        return {
+            "type": "block_actions",
+            "user": self.user_object(),
+            "api_app_id": APP_ID,
+            "token": "legacy-verification-token",
+            "container": {"type": "message", "message_ts": message.ts, "channel_id": message.channel, "is_ephemeral": False},
+            "trigger_id": self.double.workspace.issue_trigger(self.id),
+            "team": {"id": TEAM_ID, "domain": "casedesk-test"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": ch.id, "name": ch.name},
+            "message": message.as_payload(),
+            "state": {"values": {}},
+            "response_url": f"{self.double.base_url}actions/{TEAM_ID}/{message.ts}",
+            "actions": [
+                {
+                    "action_id": element["action_id"],
+                    "block_id": block.get("block_id", ""),
+                    "text": element["text"],
+                    "value": element.get("value", ""),
+                    "type": "button",
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+
+    def click(self, message: Message, label: str, timeout: float = 5.0) -> Envelope:
+        """Click the button with this label on the message as it is now."""
+        current = self.double.workspace.find_message(message.channel, message.ts) or message
+        env = self.double.socket.send("interactive", self.click_payload(current, label))
+        return self.double.socket.wait_ack(env, timeout)
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def ephemerals(self) -> list[str]:
+        return [e.text for e in self.double.workspace.ephemerals_for(self.id)]
+
+    def wait_ephemeral(self, contains: str, timeout: float = 5.0) -> str:
+        return self.double.workspace.wait_for(
+            lambda: next((t for t in self.ephemerals() if contains in t), None), timeout, what=f"an ephemeral with {contains!r}"
+        )
+
+    def dms(self) -> list[Message]:
+        return [m for m in self.double.workspace.dms_to(self.id) if m.user == BOT_USER_ID]
+
+    def wait_dm(self, contains: str, timeout: float = 5.0) -> Message:
+        return self.double.workspace.wait_for(
+            lambda: next((m for m in self.dms() if contains in m.all_text()), None), timeout, what=f"a DM with {contains!r}"
+        )

@@ -1,0 +1,378 @@
+"""The double's Web API: an HTTP server on 127.0.0.1 answering the methods the bot calls."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+from slack_double.blockkit import message_errors, view_errors
+from slack_double.workspace import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER_ID,
+    TEAM_ID,
+    ApiCall,
+    Ephemeral,
+    Message,
+    OpenView,
+    Workspace,
+)
+
+JSON_ARGS = ("blocks", "view", "attachments", "users")
+DEFAULT_SCOPES = (
+    "commands,chat:write,im:write,users:read,users:read.email,channels:read,groups:read,"
+    "channels:history,groups:history,im:history,pins:write,pins:read,files:read,reactions:write"
+)
+
+Result = dict[str, Any]
+
+
+class ApiError(Exception):
+    def __init__(self, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.error = error
+        self.extra = extra
+
+
+class WebApi:
+    """Method implementations over a Workspace; transport-free so it is easy to read."""
+
+    def __init__(self, ws: Workspace, bot_token: str, app_token: str, base_url: Callable[[], str]) -> None:
+        self.ws = ws
+        self.bot_token = bot_token
+        self.app_token = app_token
+        self.scopes = DEFAULT_SCOPES
+        self.socket_url: Callable[[], str] = lambda: ""
+        self._base_url = base_url
+        self._rate_limits: dict[str, list[int]] = {}
+        self._failures: dict[str, list[str]] = {}
+        self._limits_lock = threading.Lock()
+
+    # ---- fault injection -------------------------------------------------------
+
+    def rate_limit(self, method: str, times: int = 1, retry_after: int = 1) -> None:
+        with self._limits_lock:
+            self._rate_limits.setdefault(method, []).extend([retry_after] * times)
+
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        with self._limits_lock:
+            self._failures.setdefault(method, []).extend([error] * times)
+
+    def take_rate_limit(self, method: str) -> int | None:
+        with self._limits_lock:
+            pending = self._rate_limits.get(method)
+            return pending.pop(0) if pending else None
+
+    # ---- dispatch ----------------------------------------------------------------
+
+    def call(self, method: str, token: str | None, args: dict[str, Any]) -> Result:
+        at = time.perf_counter()
+        try:
+            self._authorise(method, token)
+            with self._limits_lock:
+                pending = self._failures.get(method)
+                injected = pending.pop(0) if pending else None
+            if injected:
+                raise ApiError(injected)
+            handler = getattr(self, "m_" + method.replace(".", "_"), None)
+            if handler is None:
+                raise ApiError("unknown_method")
+            result: Result = {"ok": True, **handler(args)}
+        except ApiError as err:
+            result = {"ok": False, "error": err.error, **err.extra}
+        with self.ws.changed:
+            self.ws.calls.append(ApiCall(method, args, at, result["ok"], result.get("error")))
+            self.ws.changed.notify_all()
+        return result
+
+    def _authorise(self, method: str, token: str | None) -> None:
+        if not token:
+            raise ApiError("not_authed")
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
+        if token != expected:
+            raise ApiError("invalid_auth")
+
+    # ---- helpers -------------------------------------------------------------------
+
+    def _channel_for_post(self, channel: str) -> str:
+        ws = self.ws
+        if channel in ws.users:
+            return ws.dm_channel(channel).id
+        ch = ws.channels.get(channel)
+        if ch is None:
+            raise ApiError("channel_not_found")
+        if BOT_USER_ID not in ch.members:
+            raise ApiError("not_in_channel")
+        return ch.id
+
+    @staticmethod
+    def _check_message(args: dict[str, Any]) -> list[dict[str, Any]] | None:
+        blocks = args.get("blocks")
+        if not args.get("text") and not blocks:
+            raise ApiError("no_text")
+        errors = message_errors(blocks)
+        if errors:
+            raise ApiError("invalid_blocks", errors=errors, response_metadata={"messages": errors})
+        return blocks
+
+    # ---- methods ---------------------------------------------------------------------
+
+    def m_auth_test(self, args: dict[str, Any]) -> Result:
+        return {
+            "url": self._base_url().replace("/api/", "/"),
+            "team": "Casedesk Test",
+            "user": "casedesk",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def m_apps_connections_open(self, args: dict[str, Any]) -> Result:
+        return {"url": self.socket_url()}
+
+    def m_chat_postMessage(self, args: dict[str, Any]) -> Result:
+        blocks = self._check_message(args)
+        channel = self._channel_for_post(str(args.get("channel", "")))
+        thread_ts = args.get("thread_ts") or None
+        if thread_ts and self.ws.find_message(channel, thread_ts) is None:
+            raise ApiError("thread_not_found")
+        msg = Message(channel, self.ws.next_ts(), str(args.get("text") or ""), blocks, BOT_USER_ID, BOT_ID, thread_ts)
+        self.ws.add_message(msg)
+        return {"channel": channel, "ts": msg.ts, "message": msg.as_payload()}
+
+    def m_chat_update(self, args: dict[str, Any]) -> Result:
+        blocks = self._check_message(args)
+        channel = str(args.get("channel", ""))
+        if channel not in self.ws.channels:
+            raise ApiError("channel_not_found")
+        msg = self.ws.find_message(channel, str(args.get("ts", "")))
+        if msg is None or msg.deleted:
+            raise ApiError("message_not_found")
+        if msg.user != BOT_USER_ID:
+            raise ApiError("cant_update_message")
+        with self.ws.changed:
+            msg.text = str(args.get("text") or "")
+            msg.blocks = blocks
+            msg.edited_ts = self.ws.next_ts()
+            self.ws.changed.notify_all()
+        return {"channel": channel, "ts": msg.ts, "text": msg.text, "message": msg.as_payload()}
+
+    def m_chat_delete(self, args: dict[str, Any]) -> Result:
+        channel = str(args.get("channel", ""))
+        msg = self.ws.find_message(channel, str(args.get("ts", "")))
+        if msg is None or msg.deleted:
+            raise ApiError("message_not_found")
+        with self.ws.changed:
+            msg.deleted = True
+            self.ws.changed.notify_all()
+        return {"channel": channel, "ts": msg.ts}
+
+    def m_chat_postEphemeral(self, args: dict[str, Any]) -> Result:
+        blocks = self._check_message(args)
+        channel = str(args.get("channel", ""))
+        user = str(args.get("user", ""))
+        if channel not in self.ws.channels and channel not in self.ws.users:
+            raise ApiError("channel_not_found")
+        if user not in self.ws.users:
+            raise ApiError("user_not_found")
+        eph = Ephemeral(channel, user, str(args.get("text") or ""), blocks, self.ws.next_ts())
+        with self.ws.changed:
+            self.ws.ephemerals.append(eph)
+            self.ws.changed.notify_all()
+        return {"message_ts": eph.ts}
+
+    def m_chat_getPermalink(self, args: dict[str, Any]) -> Result:
+        channel = str(args.get("channel", ""))
+        ts = str(args.get("message_ts", ""))
+        if channel not in self.ws.channels:
+            raise ApiError("channel_not_found")
+        if self.ws.find_message(channel, ts) is None:
+            raise ApiError("message_not_found")
+        base = self._base_url().replace("/api/", "/")
+        return {"channel": channel, "permalink": f"{base}archives/{channel}/p{ts.replace('.', '')}"}
+
+    def m_conversations_open(self, args: dict[str, Any]) -> Result:
+        users = args.get("users")
+        user = users[0] if isinstance(users, list) else str(users or "").split(",")[0]
+        if user not in self.ws.users:
+            raise ApiError("user_not_found")
+        return {"channel": {"id": self.ws.dm_channel(user).id}}
+
+    def m_conversations_info(self, args: dict[str, Any]) -> Result:
+        ch = self.ws.channels.get(str(args.get("channel", "")))
+        if ch is None:
+            raise ApiError("channel_not_found")
+        return {
+            "channel": {
+                "id": ch.id,
+                "name": ch.name,
+                "is_private": ch.is_private,
+                "is_im": ch.im_user is not None,
+                "is_member": BOT_USER_ID in ch.members,
+            }
+        }
+
+    def m_users_info(self, args: dict[str, Any]) -> Result:
+        user = self.ws.users.get(str(args.get("user", "")))
+        if user is None:
+            raise ApiError("user_not_found")
+        return {"user": user}
+
+    def _store_view(self, user: str, view: dict[str, Any], trigger_id: str | None) -> OpenView:
+        errors = view_errors(view)
+        if errors:
+            raise ApiError("invalid_arguments", response_metadata={"messages": errors})
+        opened = OpenView(self.ws.next_id("V"), user, view, self.ws.next_id("H"), trigger_id, time.perf_counter())
+        with self.ws.changed:
+            self.ws.views[opened.id] = opened
+            self.ws.changed.notify_all()
+        return opened
+
+    def view_payload(self, opened: OpenView) -> dict[str, Any]:
+        return {
+            "id": opened.id,
+            "team_id": TEAM_ID,
+            "type": opened.view["type"],
+            "app_id": APP_ID,
+            "bot_id": BOT_ID,
+            "hash": opened.hash,
+            "root_view_id": opened.id,
+            "previous_view_id": None,
+            "external_id": opened.view.get("external_id", ""),
+            "state": {"values": opened.values},
+            "callback_id": opened.view.get("callback_id", ""),
+            "private_metadata": opened.view.get("private_metadata", ""),
+            **{k: v for k, v in opened.view.items() if k not in ("private_metadata", "callback_id")},
+        }
+
+    def m_views_open(self, args: dict[str, Any]) -> Result:
+        trigger_id = str(args.get("trigger_id", ""))
+        user, error = self.ws.use_trigger(trigger_id)
+        if error or user is None:
+            raise ApiError(error or "invalid_trigger_id")
+        return {"view": self.view_payload(self._store_view(user, args.get("view") or {}, trigger_id))}
+
+    def m_views_push(self, args: dict[str, Any]) -> Result:
+        return self.m_views_open(args)
+
+    def m_views_update(self, args: dict[str, Any]) -> Result:
+        view = args.get("view") or {}
+        errors = view_errors(view)
+        if errors:
+            raise ApiError("invalid_arguments", response_metadata={"messages": errors})
+        with self.ws.changed:
+            target = self.ws.views.get(str(args.get("view_id", "")))
+            if target is None and args.get("external_id"):
+                target = next((v for v in self.ws.views.values() if v.view.get("external_id") == args["external_id"]), None)
+            if target is None:
+                raise ApiError("not_found")
+            if args.get("hash") and args["hash"] != target.hash:
+                raise ApiError("hash_conflict")
+            target.view = view
+            target.hash = self.ws.next_id("H")
+            self.ws.changed.notify_all()
+            return {"view": self.view_payload(target)}
+
+    def m_views_publish(self, args: dict[str, Any]) -> Result:
+        user = str(args.get("user_id", ""))
+        view = args.get("view") or {}
+        if user not in self.ws.users:
+            raise ApiError("user_not_found")
+        errors = view_errors(view)
+        if errors:
+            raise ApiError("invalid_arguments", response_metadata={"messages": errors})
+        with self.ws.changed:
+            self.ws.home_views[user] = view
+            self.ws.changed.notify_all()
+        return {"view": {"id": self.ws.next_id("V"), **view}}
+
+    def m_pins_add(self, args: dict[str, Any]) -> Result:
+        channel, ts = str(args.get("channel", "")), str(args.get("timestamp", ""))
+        if self.ws.find_message(channel, ts) is None:
+            raise ApiError("message_not_found")
+        with self.ws.changed:
+            pins = self.ws.pins.setdefault(channel, [])
+            if ts in pins:
+                raise ApiError("already_pinned")
+            pins.append(ts)
+            self.ws.changed.notify_all()
+        return {}
+
+    def m_pins_remove(self, args: dict[str, Any]) -> Result:
+        channel, ts = str(args.get("channel", "")), str(args.get("timestamp", ""))
+        with self.ws.changed:
+            pins = self.ws.pins.setdefault(channel, [])
+            if ts not in pins:
+                raise ApiError("no_pin")
+            pins.remove(ts)
+            self.ws.changed.notify_all()
+        return {}
+
+    def m_pins_list(self, args: dict[str, Any]) -> Result:
+        channel = str(args.get("channel", ""))
+        items = []
+        for ts in self.ws.pins.get(channel, []):
+            msg = self.ws.find_message(channel, ts)
+            if msg:
+                items.append({"type": "message", "channel": channel, "message": msg.as_payload()})
+        return {"items": items}
+
+
+def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:
+    if "application/json" in content_type:
+        return dict(json.loads(raw or b"{}"))
+    args: dict[str, Any] = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+    for key in JSON_ARGS:
+        value = args.get(key)
+        if isinstance(value, str) and value[:1] in ("[", "{"):
+            args[key] = json.loads(value)
+    return args
+
+
+def make_http_server(api: WebApi) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet test output
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            if not self.path.startswith("/api/"):
+                self._send(404, {"ok": False, "error": "unknown_method"})
+                return
+            method = self.path[len("/api/"):].split("?")[0]
+            args = _parse_body(self.headers.get("Content-Type", ""), raw)
+            auth = self.headers.get("Authorization", "")
+            token = auth[len("Bearer "):] if auth.startswith("Bearer ") else args.pop("token", None)
+            retry_after = api.take_rate_limit(method)
+            if retry_after is not None:
+                with api.ws.changed:
+                    api.ws.calls.append(ApiCall(method, args, time.perf_counter(), False, "ratelimited"))
+                    api.ws.changed.notify_all()
+                self._send(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
+                return
+            self._send(200, api.call(method, token, args), {"x-oauth-scopes": api.scopes})
+
+        do_GET = do_POST
+
+        def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(body).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    return server

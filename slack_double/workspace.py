@@ -1,0 +1,254 @@
+"""The double's workspace: users, channels, messages, views, triggers, pins.
+
+All state sits behind one lock; every change notifies a condition so that tests
+can wait for what the bot does instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+TRIGGER_TTL = 3.0
+TEAM_ID = "T0CASEDESK"
+APP_ID = "A0CASEDESK"
+BOT_USER_ID = "U0CASEBOT"
+BOT_ID = "B0CASEBOT"
+
+
+@dataclass
+class Message:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+    user: str | None = None
+    bot_id: str | None = None
+    thread_ts: str | None = None
+    edited_ts: str | None = None
+    deleted: bool = False
+
+    def as_payload(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text, "team": TEAM_ID}
+        if self.user:
+            body["user"] = self.user
+        if self.bot_id:
+            body["bot_id"] = self.bot_id
+        if self.blocks is not None:
+            body["blocks"] = self.blocks
+        if self.thread_ts:
+            body["thread_ts"] = self.thread_ts
+        return body
+
+    def all_text(self) -> str:
+        """The text a person would read: ``text`` plus every text inside the blocks."""
+        parts = [self.text]
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+                    parts.append(node["text"])
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for item in node:
+                    walk(item)
+
+        walk(self.blocks or [])
+        return "\n".join(parts)
+
+    def buttons(self) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """(block, element) for every button on the message."""
+        found = []
+        for block in self.blocks or []:
+            candidates = block.get("elements", []) if block.get("type") == "actions" else [block.get("accessory")]
+            for el in candidates:
+                if isinstance(el, dict) and el.get("type") == "button":
+                    found.append((block, el))
+        return found
+
+    def button_labels(self) -> list[str]:
+        return [el["text"]["text"] for _, el in self.buttons()]
+
+
+@dataclass
+class Ephemeral:
+    channel: str
+    user: str
+    text: str
+    blocks: list[dict[str, Any]] | None
+    ts: str
+
+
+@dataclass
+class OpenView:
+    id: str
+    user: str
+    view: dict[str, Any]
+    hash: str
+    trigger_id: str | None
+    opened_at: float
+    values: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    closed: bool = False
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ApiCall:
+    method: str
+    args: dict[str, Any]
+    at: float
+    ok: bool
+    error: str | None
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    members: set[str]
+    is_private: bool = False
+    im_user: str | None = None
+
+
+class Workspace:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.users: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, Channel] = {}
+        self.messages: dict[str, list[Message]] = {}
+        self.ephemerals: list[Ephemeral] = []
+        self.views: dict[str, OpenView] = {}
+        self.home_views: dict[str, dict[str, Any]] = {}
+        self.triggers: dict[str, tuple[float, str, bool]] = {}
+        self.pins: dict[str, list[str]] = {}
+        self.calls: list[ApiCall] = []
+        self._counter = itertools.count(1)
+        self._ts_base = int(time.time())
+        self.add_user(BOT_USER_ID, "casedesk", is_bot=True)
+
+    # ---- setup ---------------------------------------------------------------
+
+    def add_user(self, user_id: str, name: str, *, is_bot: bool = False, email: str | None = None) -> None:
+        with self.lock:
+            self.users[user_id] = {
+                "id": user_id,
+                "team_id": TEAM_ID,
+                "name": name,
+                "real_name": name.title(),
+                "is_bot": is_bot,
+                "deleted": False,
+                "profile": {"real_name": name.title(), "display_name": name, "email": email or f"{name}@example.com"},
+            }
+
+    def add_channel(self, channel_id: str, name: str, *, members: list[str] | None = None, bot_member: bool = True) -> None:
+        with self.lock:
+            people = set(members or [])
+            if bot_member:
+                people.add(BOT_USER_ID)
+            self.channels[channel_id] = Channel(channel_id, name, people, is_private=channel_id.startswith("G"))
+            self.messages.setdefault(channel_id, [])
+
+    # ---- ids -------------------------------------------------------------------
+
+    def next_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._counter):08d}"
+
+    def next_ts(self) -> str:
+        n = next(self._counter)
+        return f"{self._ts_base + n // 1_000_000}.{n % 1_000_000:06d}"
+
+    def issue_trigger(self, user: str) -> str:
+        with self.lock:
+            trigger_id = f"{next(self._counter)}.{TEAM_ID}.trigger"
+            self.triggers[trigger_id] = (time.monotonic(), user, False)
+            return trigger_id
+
+    def use_trigger(self, trigger_id: str) -> tuple[str | None, str | None]:
+        """(user, error): a trigger_id works once, within 3 s."""
+        with self.lock:
+            entry = self.triggers.get(trigger_id)
+            if entry is None:
+                return None, "invalid_trigger_id"
+            issued, user, used = entry
+            if used:
+                return None, "exchanged_trigger_id"
+            if time.monotonic() - issued > TRIGGER_TTL:
+                return None, "expired_trigger_id"
+            self.triggers[trigger_id] = (issued, user, True)
+            return user, None
+
+    # ---- conversations -------------------------------------------------------
+
+    def dm_channel(self, user: str) -> Channel:
+        with self.lock:
+            for ch in self.channels.values():
+                if ch.im_user == user:
+                    return ch
+            channel_id = self.next_id("D")
+            ch = Channel(channel_id, user, {user, BOT_USER_ID}, is_private=True, im_user=user)
+            self.channels[channel_id] = ch
+            self.messages[channel_id] = []
+            return ch
+
+    def find_message(self, channel: str, ts: str) -> Message | None:
+        with self.lock:
+            for msg in self.messages.get(channel, []):
+                if msg.ts == ts:
+                    return msg
+            return None
+
+    def add_message(self, msg: Message) -> Message:
+        with self.changed:
+            self.messages.setdefault(msg.channel, []).append(msg)
+            self.changed.notify_all()
+            return msg
+
+    def notify(self) -> None:
+        with self.changed:
+            self.changed.notify_all()
+
+    # ---- reading ---------------------------------------------------------------
+
+    def channel_messages(self, channel: str, *, top_level_only: bool = False) -> list[Message]:
+        with self.lock:
+            msgs = [m for m in self.messages.get(channel, []) if not m.deleted]
+            if top_level_only:
+                msgs = [m for m in msgs if m.thread_ts in (None, m.ts)]
+            return list(msgs)
+
+    def thread(self, channel: str, ts: str) -> list[Message]:
+        with self.lock:
+            return [m for m in self.messages.get(channel, []) if m.thread_ts == ts and m.ts != ts and not m.deleted]
+
+    def dms_to(self, user: str) -> list[Message]:
+        with self.lock:
+            return [m for ch in self.channels.values() if ch.im_user == user for m in self.messages[ch.id]]
+
+    def ephemerals_for(self, user: str) -> list[Ephemeral]:
+        with self.lock:
+            return [e for e in self.ephemerals if e.user == user]
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        with self.lock:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, probe: Callable[[], T | None], timeout: float = 5.0, what: str = "the bot") -> T:
+        """Wait until ``probe()`` returns something truthy and return it."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                result = probe()
+                if result:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+                self.changed.wait(min(remaining, 0.05))

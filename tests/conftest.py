@@ -1,0 +1,120 @@
+"""Shared fixtures: the database (SQLite, or PostgreSQL via TEST_DATABASE_URL), the Slack
+double, and the real bot connected to it over Socket Mode."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from sqlalchemy import Engine, text
+
+from bot.app import Casedesk, create_app
+from bot.config import Settings, load_settings
+from db.migrate import upgrade
+from db.models import Base
+from db.session import make_engine
+from slack_double import Person, SlackDouble
+
+SUPPORT = "C0SUPPORT"
+ADMIN = "C0ADMINS"
+GENERAL = "C0GENERAL"
+AGENT = "U0AGENTAL"
+AGENT2 = "U0AGENTBO"
+REPORTER = "U0REPORTR"
+OUTSIDER = "U0OUTSIDR"
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'casedesk.db'}"
+    eng = make_engine(url)
+    if eng.dialect.name == "postgresql":
+        with eng.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clean_db(request: pytest.FixtureRequest) -> None:
+    if "engine" not in request.fixturenames:
+        return
+    eng: Engine = request.getfixturevalue("engine")
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with eng.begin() as conn:
+        if eng.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+            conn.execute(text("DELETE FROM sqlite_sequence WHERE 1=1")) if _has_sqlite_sequence(conn) else None
+
+
+def _has_sqlite_sequence(conn) -> bool:  # type: ignore[no-untyped-def]
+    return bool(conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first())
+
+
+def base_env(api_url: str = "https://slack.com/api/") -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-double-bot-token",
+        "SLACK_APP_TOKEN": "xapp-double-app-token",
+        "SLACK_API_URL": api_url,
+        "SUPPORT_SLACK_CHANNEL": SUPPORT,
+        "ADMIN_CHANNEL": ADMIN,
+        "SYSTEM_USERS": f"{AGENT},{AGENT2}",
+        "TIMEZONE": "America/New_York",
+    }
+
+
+@dataclass
+class People:
+    agent: Person
+    agent2: Person
+    reporter: Person
+    outsider: Person
+
+
+@pytest.fixture
+def double() -> Iterator[SlackDouble]:
+    d = SlackDouble().start()
+    d.channel(GENERAL, "general")
+    d.channel(SUPPORT, "support")
+    d.channel(ADMIN, "support-admins")
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def people(double: SlackDouble) -> People:
+    return People(
+        agent=double.person(AGENT, "alice"),
+        agent2=double.person(AGENT2, "bob"),
+        reporter=double.person(REPORTER, "rita"),
+        outsider=double.person(OUTSIDER, "oscar"),
+    )
+
+
+@pytest.fixture
+def settings(double: SlackDouble) -> Settings:
+    return load_settings(base_env(double.api_url))
+
+
+@pytest.fixture
+def desk(settings: Settings, engine: Engine, double: SlackDouble) -> Iterator[Casedesk]:
+    """The real bot, connected to the double through the real Socket Mode client."""
+    built = create_app(settings, engine=engine)
+    handler = SocketModeHandler(built.app, settings.slack_app_token)
+    handler.connect()
+    double.wait_for(lambda: double.socket.connection_count() > 0, what="the bot to connect")
+    yield built
+    handler.close()
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
