@@ -9,6 +9,7 @@ next action.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from slack_sdk import WebClient
@@ -54,8 +55,13 @@ class TicketNotifier:
         self._dm(ticket.reporter_id, notices.filed_confirmation(ticket, link))
         return self._service.get(ticket.id)
 
-    def publish_change(self, change: Change) -> None:
+    def publish_change(self, change: Change, card: tuple[str, str] | None = None) -> None:
+        """``card`` is where the person clicked: it stands in for a card location the
+        ticket does not have yet (a click that raced the card's own bookkeeping)."""
         ticket = change.ticket
+        if card and not ticket.card_ts:
+            ticket = replace(ticket, card_channel=card[0], card_ts=card[1])
+            change = replace(change, ticket=ticket)
         self.refresh_card(ticket)
         if ticket.card_channel and ticket.card_ts:
             self._post(ticket.card_channel, notices.thread_line(change), thread_ts=ticket.card_ts)

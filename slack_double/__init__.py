@@ -34,6 +34,7 @@ class SlackDouble:
         self._http = make_http_server(self.web_api)
         self._http_thread: threading.Thread | None = None
         self.default_channel = ""
+        self._stopped = False
 
     @property
     def base_url(self) -> str:
@@ -50,6 +51,9 @@ class SlackDouble:
         return self
 
     def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
         self.socket.stop()
         self._http.shutdown()
         self._http.server_close()

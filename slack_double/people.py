@@ -211,9 +211,10 @@ class Person:
             ],
         }
 
-    def click(self, message: Message, label: str, timeout: float = 5.0) -> Envelope:
-        """Click the button with this label on the message as it is now."""
-        current = self.double.workspace.find_message(message.channel, message.ts) or message
+    def click(self, message: Message, label: str, timeout: float = 5.0, *, as_shown: bool = False) -> Envelope:
+        """Click the button with this label on the message as it is now, or, with
+        ``as_shown``, on the copy given (a stale card left open in someone's client)."""
+        current = message if as_shown else (self.double.workspace.find_message(message.channel, message.ts) or message)
         env = self.double.socket.send("interactive", self.click_payload(current, label))
         return self.double.socket.wait_ack(env, timeout)
 

@@ -4,6 +4,7 @@ double, and the real bot connected to it over Socket Mode."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,7 +87,7 @@ def double() -> Iterator[SlackDouble]:
     d.channel(SUPPORT, "support")
     d.channel(ADMIN, "support-admins")
     yield d
-    d.stop()
+    d.stop()  # idempotent: the desk fixture may have stopped it already
 
 
 @pytest.fixture
@@ -112,7 +113,10 @@ def desk(settings: Settings, engine: Engine, double: SlackDouble) -> Iterator[Ca
     handler.connect()
     double.wait_for(lambda: double.socket.connection_count() > 0, what="the bot to connect")
     yield built
-    handler.close()
+    # Closing the Socket Mode client waits up to a second or more for its worker
+    # threads; the double stops first, so nothing new reaches this bot meanwhile.
+    double.stop()
+    threading.Thread(target=handler.close, daemon=True).start()
 
 
 @pytest.fixture

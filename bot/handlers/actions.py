@@ -25,23 +25,23 @@ def _click(body: dict[str, Any]) -> tuple[int, str, str | None, str | None]:
 
 def assign_to_me(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     ack()
-    ticket_id, actor, channel, _ = _click(body)
+    ticket_id, actor, channel, ts = _click(body)
     deps = deps_of(context)
-    apply_change(deps, client, channel, actor, lambda: deps.tickets.assign_to_self(ticket_id, actor))
+    apply_change(deps, client, channel, actor, lambda: deps.tickets.assign_to_self(ticket_id, actor), ts)
 
 
 def close(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     ack()
-    ticket_id, actor, channel, _ = _click(body)
+    ticket_id, actor, channel, ts = _click(body)
     deps = deps_of(context)
-    apply_change(deps, client, channel, actor, lambda: deps.tickets.close(ticket_id, actor))
+    apply_change(deps, client, channel, actor, lambda: deps.tickets.close(ticket_id, actor), ts)
 
 
 def reopen(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     ack()
-    ticket_id, actor, channel, _ = _click(body)
+    ticket_id, actor, channel, ts = _click(body)
     deps = deps_of(context)
-    apply_change(deps, client, channel, actor, lambda: deps.tickets.reopen(ticket_id, actor))
+    apply_change(deps, client, channel, actor, lambda: deps.tickets.reopen(ticket_id, actor), ts)
 
 
 def _open_modal(kind: str, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:

@@ -14,7 +14,14 @@ from bot.services.records import Change
 log = logging.getLogger(__name__)
 
 
-def apply_change(deps: Deps, client: WebClient, channel: str | None, actor: str, change: Callable[[], Change]) -> None:
+def apply_change(
+    deps: Deps,
+    client: WebClient,
+    channel: str | None,
+    actor: str,
+    change: Callable[[], Change],
+    card_ts: str | None = None,
+) -> None:
     notifier = deps.notifier_for(client)
     try:
         result = change()
@@ -26,4 +33,4 @@ def apply_change(deps: Deps, client: WebClient, channel: str | None, actor: str,
         notifier.tell(channel, actor, str(err))
         return
     log.info("%s: %s by %s", result.ticket.number, result.event.kind, actor)
-    notifier.publish_change(result)
+    notifier.publish_change(result, (channel, card_ts) if channel and card_ts else None)

@@ -53,9 +53,10 @@ def submit_new_ticket(ack: Ack, body: dict[str, Any], view: dict[str, Any], clie
         deps.notifier_for(client).publish_new(ticket)
 
 
-def _metadata(view: dict[str, Any]) -> tuple[int, str | None]:
+def _metadata(view: dict[str, Any]) -> tuple[int, str | None, str | None]:
+    """(ticket id, card channel, card ts) carried by a ticket modal."""
     meta = json.loads(view.get("private_metadata") or "{}")
-    return int(meta["ticket_id"]), meta.get("channel") or None
+    return int(meta["ticket_id"]), meta.get("channel") or None, meta.get("ts") or None
 
 
 def submit_reassign(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -65,19 +66,19 @@ def submit_reassign(ack: Ack, body: dict[str, Any], view: dict[str, Any], client
         return
     ack()
     deps = deps_of(context)
-    ticket_id, channel = _metadata(view)
+    ticket_id, channel, ts = _metadata(view)
     actor = body["user"]["id"]
     comment = _text(view, "comment")
-    apply_change(deps, client, channel, actor, lambda: deps.tickets.reassign(ticket_id, actor, assignee, comment))
+    apply_change(deps, client, channel, actor, lambda: deps.tickets.reassign(ticket_id, actor, assignee, comment), ts)
 
 
 def submit_resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     ack()
     deps = deps_of(context)
-    ticket_id, channel = _metadata(view)
+    ticket_id, channel, ts = _metadata(view)
     actor = body["user"]["id"]
     note = _text(view, "note")
-    apply_change(deps, client, channel, actor, lambda: deps.tickets.resolve(ticket_id, actor, note))
+    apply_change(deps, client, channel, actor, lambda: deps.tickets.resolve(ticket_id, actor, note), ts)
 
 
 def register(app: App) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.deps import Deps
 from bot.services.tickets import utcnow
@@ -11,8 +11,8 @@ from bot.services.tickets import utcnow
 GRACE = timedelta(minutes=2)
 
 
-def repair_cards(deps: Deps) -> str:
-    missing = deps.tickets.tickets_without_card(created_before=utcnow() - GRACE)
+def repair_cards(deps: Deps, now: datetime | None = None) -> str:
+    missing = deps.tickets.tickets_without_card(created_before=(now or utcnow()) - GRACE)
     posted = 0
     for ticket in missing:
         if deps.notifier.publish_new(ticket).card_ts:
