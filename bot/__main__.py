@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from dotenv import load_dotenv
 
@@ -12,7 +13,8 @@ from bot.config import ConfigError, Settings, load_settings
 
 
 def _settings() -> Settings:
-    load_dotenv()
+    # The working directory's .env; real environment variables win over it.
+    load_dotenv(Path.cwd() / ".env")
     return load_settings(os.environ)
 
 

@@ -1,0 +1,94 @@
+"""`python -m bot` as an operator runs it: config errors, migration, a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from slack_double import SlackDouble
+from tests.conftest import SUPPORT, base_env
+
+
+def run_bot(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).resolve().parent.parent), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_a_config_error_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    env = base_env()
+    env["SLACK_BOT_TOKEN"] = "xoxp-SECRETSECRET"
+    result = run_bot([], env, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["casedesk: configuration error: SLACK_BOT_TOKEN is malformed: expected a bot token starting with xoxb-"]
+    assert "SECRETSECRET" not in result.stdout + result.stderr
+
+
+def test_settings_come_from_dotenv(tmp_path: Path) -> None:
+    env = base_env()
+    del env["SYSTEM_USERS"]
+    (tmp_path / ".env").write_text("SYSTEM_USERS=not-a-user\n")
+    result = run_bot(["db", "upgrade"], env, tmp_path)
+    assert result.returncode == 2 and "SYSTEM_USERS is malformed" in result.stderr
+
+
+def test_db_upgrade_creates_the_default_sqlite_file(tmp_path: Path) -> None:
+    result = run_bot(["db", "upgrade"], base_env(), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "casedesk.db").exists()
+    assert "database is up to date" in result.stdout
+
+
+def test_the_bot_runs_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    double = SlackDouble().start()
+    double.channel(SUPPORT, "support")
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot"],
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+                **base_env(double.api_url),
+            },
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        double.wait_for(lambda: double.socket.connection_count() > 0, timeout=30, what="the bot to connect")
+        assert (tmp_path / "casedesk.db").exists()
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=15)
+        assert proc.returncode == 0, output
+        assert time.monotonic() - started < 10
+        assert "xoxb-double-bot-token" not in output and "xapp-double-app-token" not in output
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        double.stop()
+
+
+def test_jobs_run_once_from_the_cli(tmp_path: Path) -> None:
+    double = SlackDouble().start()
+    double.channel(SUPPORT, "support")
+    try:
+        listed = run_bot(["jobs", "list"], base_env(double.api_url), tmp_path)
+        assert "repair-cards" in listed.stdout.split()
+        ran = run_bot(["jobs", "run", "repair-cards"], base_env(double.api_url), tmp_path)
+        assert ran.returncode == 0, ran.stderr
+        assert "repair-cards: 0 of 0 missing cards posted" in ran.stdout
+        unknown = run_bot(["jobs", "run", "nope"], base_env(double.api_url), tmp_path)
+        assert unknown.returncode == 2 and "unknown job 'nope'" in unknown.stderr
+    finally:
+        double.stop()
