@@ -65,12 +65,16 @@ class TicketNotifier:
         self.refresh_card(ticket)
         if ticket.card_channel and ticket.card_ts:
             self._post(ticket.card_channel, notices.thread_line(change), thread_ts=ticket.card_ts)
-        link = self.permalink(ticket.card_channel, ticket.card_ts) if ticket.card_ts else None
-        reporter_text = notices.reporter_update(change, link)
-        if reporter_text and ticket.reporter_id != change.event.actor_id:
-            self._dm(ticket.reporter_id, reporter_text)
-        if change.event.kind == "reassigned" and change.event.to_value and change.event.to_value != change.event.actor_id:
-            self._dm(change.event.to_value, notices.assignee_notice(change, link))
+        tell_reporter = ticket.reporter_id != change.event.actor_id and notices.reporter_update(change, None)
+        new_assignee = change.event.to_value if change.event.kind == "reassigned" else None
+        tell_assignee = new_assignee and new_assignee != change.event.actor_id
+        if not (tell_reporter or tell_assignee):
+            return
+        link = self.permalink(ticket.card_channel, ticket.card_ts)
+        if tell_reporter:
+            self._dm(ticket.reporter_id, notices.reporter_update(change, link) or "")
+        if tell_assignee and new_assignee:
+            self._dm(new_assignee, notices.assignee_notice(change, link))
 
     def refresh_card(self, ticket: TicketRecord) -> None:
         if not (ticket.card_channel and ticket.card_ts):

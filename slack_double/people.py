@@ -168,13 +168,7 @@ class Person:
         return self.modal_from(env.payload["trigger_id"], timeout)
 
     def modal_from(self, trigger_id: str, timeout: float = 5.0) -> Modal:
-        ws = self.double.workspace
-        opened = ws.wait_for(
-            lambda: next((v for v in ws.views.values() if v.trigger_id == trigger_id), None),
-            timeout,
-            what="views.open",
-        )
-        return Modal(self.double, self, opened)
+        return Modal(self.double, self, self.double.workspace.wait_view(trigger_id, timeout))
 
     # ---- buttons -----------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ class Envelope:
     acked_at: float | None = None
     ack_payload: dict[str, Any] | None = None
     acks: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    acked: threading.Event = field(default_factory=threading.Event)
 
     @property
     def ack_latency(self) -> float | None:
@@ -110,6 +110,7 @@ class SocketModeServer:
                 if env.acked_at is None:
                     env.acked_at = now
                     env.ack_payload = data.get("payload")
+                    env.acked.set()
             self.ws.changed.notify_all()
 
     def send(
@@ -146,5 +147,6 @@ class SocketModeServer:
         return conns[next(self._round_robin) % len(conns)]
 
     def wait_ack(self, env: Envelope, timeout: float = 5.0) -> Envelope:
-        self.ws.wait_for(lambda: env.acked_at is not None, timeout=timeout, what=f"the ack of a {env.type} envelope")
+        if not env.acked.wait(timeout):
+            raise TimeoutError(f"timed out after {timeout}s waiting for the ack of a {env.type} envelope")
         return env

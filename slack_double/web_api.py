@@ -160,7 +160,9 @@ class WebApi:
             msg.text = str(args.get("text") or "")
             msg.blocks = blocks
             msg.edited_ts = self.ws.next_ts()
+            msg.edits.append(time.perf_counter())
             self.ws.changed.notify_all()
+        self.ws.run_hooks(msg)
         return {"channel": channel, "ts": msg.ts, "text": msg.text, "message": msg.as_payload()}
 
     def m_chat_delete(self, args: dict[str, Any]) -> Result:
@@ -229,9 +231,7 @@ class WebApi:
         if errors:
             raise ApiError("invalid_arguments", response_metadata={"messages": errors})
         opened = OpenView(self.ws.next_id("V"), user, view, self.ws.next_id("H"), trigger_id, time.perf_counter())
-        with self.ws.changed:
-            self.ws.views[opened.id] = opened
-            self.ws.changed.notify_all()
+        self.ws.record_view(opened)
         return opened
 
     def view_payload(self, opened: OpenView) -> dict[str, Any]:

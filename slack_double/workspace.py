@@ -33,6 +33,8 @@ class Message:
     thread_ts: str | None = None
     edited_ts: str | None = None
     deleted: bool = False
+    posted_at: float = field(default_factory=time.perf_counter)
+    edits: list[float] = field(default_factory=list)  # perf_counter of each chat.update
 
     def as_payload(self) -> dict[str, Any]:
         body: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text, "team": TEAM_ID}
@@ -128,8 +130,13 @@ class Workspace:
         self.views: dict[str, OpenView] = {}
         self.home_views: dict[str, dict[str, Any]] = {}
         self.triggers: dict[str, tuple[float, str, bool]] = {}
+        self.views_by_trigger: dict[str, OpenView] = {}
+        self._view_opened: dict[str, threading.Event] = {}
         self.pins: dict[str, list[str]] = {}
         self.calls: list[ApiCall] = []
+        # Called with each message the bot posts or edits, outside the lock; for
+        # harnesses that must not scan every message on every change.
+        self.message_hooks: list[Callable[[Message], None]] = []
         self._counter = itertools.count(1)
         self._ts_base = int(time.time())
         self.add_user(BOT_USER_ID, "casedesk", is_bot=True)
@@ -171,6 +178,22 @@ class Workspace:
             self.triggers[trigger_id] = (time.monotonic(), user, False)
             return trigger_id
 
+    def record_view(self, opened: OpenView) -> None:
+        with self.changed:
+            self.views[opened.id] = opened
+            if opened.trigger_id:
+                self.views_by_trigger[opened.trigger_id] = opened
+                self._view_opened.setdefault(opened.trigger_id, threading.Event()).set()
+            self.changed.notify_all()
+
+    def wait_view(self, trigger_id: str, timeout: float) -> OpenView:
+        """The view opened with this trigger_id, once the bot has opened it."""
+        with self.lock:
+            event = self._view_opened.setdefault(trigger_id, threading.Event())
+        if not event.wait(timeout):
+            raise TimeoutError(f"timed out after {timeout}s waiting for views.open")
+        return self.views_by_trigger[trigger_id]
+
     def use_trigger(self, trigger_id: str) -> tuple[str | None, str | None]:
         """(user, error): a trigger_id works once, within 3 s."""
         with self.lock:
@@ -209,7 +232,12 @@ class Workspace:
         with self.changed:
             self.messages.setdefault(msg.channel, []).append(msg)
             self.changed.notify_all()
-            return msg
+        self.run_hooks(msg)
+        return msg
+
+    def run_hooks(self, msg: Message) -> None:
+        for hook in self.message_hooks:
+            hook(msg)
 
     def notify(self) -> None:
         with self.changed:
