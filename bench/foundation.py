@@ -11,14 +11,17 @@ with no database). Times are taken by the double, on its own clock:
 - click → chat.update received
 - envelope sent → ack received
 
-Usage: python -m bench.foundation [--db sqlite|postgresql|both] [--users 20] [--rounds 15]
+Each person pauses between steps (``--think``, default 0.5–2 s) as people do; ``--think 0``
+is a saturation run, where the 2 cores are shared with the load generator.
+
+Usage: python -m bench.foundation [--db sqlite|postgresql|both] [--users 20] [--rounds 15] [--think 0.5-2.0]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
+import random
 import subprocess
 import sys
 import tempfile
@@ -49,6 +52,8 @@ class Samples:
     acks: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     rss_kib: int = 0
+    cpu_s: float = 0.0
+    wall_s: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -85,6 +90,11 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -125,15 +135,26 @@ class CardWatch:
             return self._cards[token]
 
 
-def person_session(double: SlackDouble, watch: CardWatch, person: Person, rounds: int, out: Samples) -> None:
+def person_session(
+    double: SlackDouble, watch: CardWatch, person: Person, rounds: int, out: Samples, think: tuple[float, float]
+) -> None:
+    rng = random.Random(person.id)
+
+    def pause() -> None:
+        # A person reads the modal, types, looks at the card: seconds, not microseconds.
+        if think[1] > 0:
+            time.sleep(rng.uniform(*think))
+
     for _ in range(rounds):
         try:
+            pause()
             token = uuid.uuid4().hex
             env = person.run("/new-ticket", timeout=10)
             modal = person.modal_from(env.payload["trigger_id"], timeout=10)
             opened_after = modal.opened.opened_at - env.sent_at
             modal.choose("Campaign", "Billing").choose("Issue type", "Bug").choose("Priority", "🔴 High")
             modal.type("Details", f"bench {token}")
+            pause()
             payload = modal.submission_payload()
             sub = double.socket.send("interactive", payload)
             card = watch.wait(token, 15)
@@ -141,6 +162,7 @@ def person_session(double: SlackDouble, watch: CardWatch, person: Person, rounds
             card_after = card.posted_at - sub.sent_at
             edit = watch.expect(token)
             edit.clear()
+            pause()
             click = double.socket.send("interactive", person.click_payload(card, "Assign to Me"))
             if not edit.wait(15):
                 raise TimeoutError("no chat.update")
@@ -156,7 +178,7 @@ def person_session(double: SlackDouble, watch: CardWatch, person: Person, rounds
                 out.errors.append(f"{type(exc).__name__}: {exc}")
 
 
-def run_one(command: list[str], db_url: str | None, users: int, rounds: int) -> Samples:
+def run_one(command: list[str], db_url: str | None, users: int, rounds: int, think: tuple[float, float]) -> Samples:
     double = SlackDouble().start()
     for channel, name in ((GENERAL, "general"), (SUPPORT, "support"), (ADMIN, "admins")):
         double.channel(channel, name)
@@ -180,12 +202,17 @@ def run_one(command: list[str], db_url: str | None, users: int, rounds: int) -> 
     try:
         double.wait_for(lambda: double.socket.connection_count() > 0, timeout=60, what="the app to connect")
         watch = CardWatch(double)
-        person_session(double, watch, people[0], 2, Samples())  # warm-up, not counted
-        threads = [threading.Thread(target=person_session, args=(double, watch, p, rounds, samples)) for p in people]
+        person_session(double, watch, people[0], 2, Samples(), (0.0, 0.0))  # warm-up, not counted
+        threads = [
+            threading.Thread(target=person_session, args=(double, watch, p, rounds, samples, think)) for p in people
+        ]
+        cpu_before, started = cpu_seconds(proc.pid), time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        samples.wall_s = time.perf_counter() - started
+        samples.cpu_s = cpu_seconds(proc.pid) - cpu_before
         samples.rss_kib = rss_kib(proc.pid)
     finally:
         proc.terminate()
@@ -215,6 +242,9 @@ def report(name: str, s: Samples, floor: Samples) -> str:
     lines.append(
         f"| {name} | samples / errors | {len(s.views_open)} / {len(s.errors)} | {len(floor.views_open)} / {len(floor.errors)} | |"
     )
+    per = lambda x: x.cpu_s * 1000 / max(1, len(x.views_open))  # noqa: E731
+    lines.append(f"| {name} | app CPU per ticket round (command, submit, click) | {per(s):.1f} | {per(floor):.1f} | {per(s) / per(floor):.2f}× |")
+    lines.append(f"| {name} | app CPU share of the run | {s.cpu_s / s.wall_s:.0%} of a core | {floor.cpu_s / floor.wall_s:.0%} of a core | |")
     lines.append(f"| {name} | resident memory after the run | {s.rss_kib / 1024:.0f} MiB | {floor.rss_kib / 1024:.0f} MiB | |")
     return "\n".join(lines)
 
@@ -225,17 +255,23 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--seed", type=int, default=10_000)
+    parser.add_argument(
+        "--think", default="0.5-2.0", help="seconds a person pauses between steps, as MIN-MAX; 0 for a saturation run"
+    )
     args = parser.parse_args()
+    low, _, high = args.think.partition("-")
+    think = (float(low), float(high or low))
 
-    print(f"{args.users} people × {args.rounds} rounds, {args.seed:,} tickets already stored; times in ms\n")
+    pacing = f"pausing {args.think} s between steps" if think[1] else "no pauses (saturation)"
+    print(f"{args.users} people × {args.rounds} rounds, {pacing}, {args.seed:,} tickets already stored; times in ms\n")
     print("| database | measure | Casedesk | floor | ratio |\n|---|---|---|---|---|")
     for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
         url = f"sqlite:///{tempfile.mkdtemp(prefix='casedesk-bench-db-')}/bench.db" if db == "sqlite" else PG_URL
         started = time.perf_counter()
         seed(url, args.seed)
         seeded = time.perf_counter() - started
-        bot = run_one([sys.executable, "-m", "bot"], url, args.users, args.rounds)
-        floor = run_one([sys.executable, "-m", "bench.floor_app"], None, args.users, args.rounds)
+        bot = run_one([sys.executable, "-m", "bot"], url, args.users, args.rounds, think)
+        floor = run_one([sys.executable, "-m", "bench.floor_app"], None, args.users, args.rounds, think)
         print(report(db, bot, floor))
         for err in (bot.errors + floor.errors)[:5]:
             print(f"<!-- error: {err} -->")

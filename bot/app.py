@@ -10,14 +10,13 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from bot import handlers
 from bot.config import Settings
 from bot.deps import CONTEXT_KEY, Deps
 from bot.notifier import TicketNotifier
 from bot.services.tickets import Clock, TicketService, utcnow
-from db.session import make_engine, make_session_factory
+from db.session import Database, make_engine
 
 
 def build_web_client(settings: Settings) -> WebClient:
@@ -51,10 +50,9 @@ def create_app(
     client: WebClient | None = None,
 ) -> Casedesk:
     engine = engine or make_engine(settings.database_url)
-    sessions: sessionmaker[Session] = make_session_factory(engine)
     client = client or build_web_client(settings)
     tickets = TicketService(
-        sessions,
+        Database(engine),
         settings.system_users,
         campaigns=settings.campaigns,
         issue_types=settings.issue_types,

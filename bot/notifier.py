@@ -49,11 +49,11 @@ class TicketNotifier:
             log.error("posting the card of %s failed: %s", ticket.number, err.response.get("error"))
             self._dm(ticket.reporter_id, notices.filed_confirmation(ticket, None))
             return ticket
-        self._service.record_card(ticket.id, posted["channel"], posted["ts"])
+        stored = self._service.record_card(ticket.id, posted["channel"], posted["ts"])
         link = self.permalink(posted["channel"], posted["ts"])
         self._post(self._settings.admin_channel, notices.admin_new_ticket(ticket, link))
         self._dm(ticket.reporter_id, notices.filed_confirmation(ticket, link))
-        return self._service.get(ticket.id)
+        return stored
 
     def publish_change(self, change: Change, card: tuple[str, str] | None = None) -> None:
         """``card`` is where the person clicked: it stands in for a card location the

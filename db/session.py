@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -33,17 +36,48 @@ def _tune_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
+        # With WAL, NORMAL never corrupts the file; a power cut may lose the last
+        # commits, a crash of the process loses nothing.
+        cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+            return
         # A deferred transaction that reads and then writes fails at once with
         # "database is locked" when another writer committed in between; taking the
         # write lock up front makes concurrent writers queue instead.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+READ_ONLY = "casedesk_read_only"
+
+
+class Database:
+    """Sessions for reading and for writing.
+
+    On SQLite, writers also queue on an in-process lock: SQLite's own busy handler
+    sleeps in steps of up to 100 ms, which a waiting writer would add to its latency;
+    the lock hands over the moment the previous commit is done. (SQLite means one
+    bot process per file, so an in-process lock covers every writer.)
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writes = sessionmaker(engine, expire_on_commit=False)
+        self._reads = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        self._gate: AbstractContextManager[Any] = threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session in a transaction, committed when the block ends."""
+        with self._gate, self._writes.begin() as session:
+            yield session
+
+    def read(self) -> Session:
+        """A session for reads only (on SQLite it never takes the write lock)."""
+        return self._reads()

@@ -13,7 +13,7 @@ from bot.services.errors import ActionNotAllowed, PermissionDenied, TicketNotFou
 from bot.services.records import Change, format_number, parse_number
 from bot.services.status import ALLOWED, Status
 from bot.services.tickets import InvalidTicket, NewTicket, TicketService
-from db.session import make_session_factory
+from db.session import Database
 
 AGENTS = frozenset({"U0AGENT1", "U0AGENT2", "U0AGENT3", "U0AGENT4"})
 T0 = datetime(2026, 11, 23, 14, 0, tzinfo=timezone.utc)
@@ -35,7 +35,7 @@ def clock() -> Clock:
 @pytest.fixture
 def service(engine: Engine, clock: Clock) -> TicketService:
     return TicketService(
-        make_session_factory(engine), AGENTS, campaigns=("General",), issue_types=("Bug",), clock=clock
+        Database(engine), AGENTS, campaigns=("General",), issue_types=("Bug",), clock=clock
     )
 
 

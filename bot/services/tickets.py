@@ -14,13 +14,14 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.services.errors import ActionNotAllowed, PermissionDenied, TicketNotFound
 from bot.services.records import Change, EventRecord, TicketRecord
 from bot.services.status import ACTIVE, Priority, Status, can_transition
 from db.models import Comment, Ticket, TicketEvent
+from db.session import Database
 
 Clock = Callable[[], datetime]
 MAX_DETAILS = 20_000
@@ -70,14 +71,14 @@ def validate_new_ticket(new: NewTicket, campaigns: tuple[str, ...], issue_types:
 class TicketService:
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        db: Database,
         system_users: frozenset[str],
         *,
         campaigns: tuple[str, ...],
         issue_types: tuple[str, ...],
         clock: Clock = utcnow,
     ) -> None:
-        self._sessions = sessions
+        self._db = db
         self._system_users = system_users
         self._campaigns = campaigns
         self._issue_types = issue_types
@@ -86,20 +87,20 @@ class TicketService:
     # ---- reads -------------------------------------------------------------
 
     def get(self, ticket_id: int) -> TicketRecord:
-        with self._sessions() as session:
+        with self._db.read() as session:
             row = session.get(Ticket, ticket_id)
             if row is None:
                 raise TicketNotFound(ticket_id)
             return TicketRecord.of(row)
 
     def events(self, ticket_id: int) -> list[EventRecord]:
-        with self._sessions() as session:
+        with self._db.read() as session:
             rows = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id))
             return [EventRecord.of(r) for r in rows]
 
     def tickets_without_card(self, created_before: datetime, limit: int = 100) -> list[TicketRecord]:
         """Tickets whose card never reached Slack (Slack was down), oldest first."""
-        with self._sessions() as session:
+        with self._db.read() as session:
             rows = session.scalars(
                 select(Ticket)
                 .where(Ticket.card_ts.is_(None), Ticket.created_at < created_before)
@@ -121,7 +122,7 @@ class TicketService:
             raise InvalidTicket(errors)
         now = self._clock()
         try:
-            with self._sessions.begin() as session:
+            with self._db.write() as session:
                 row = Ticket(
                     campaign=new.campaign,
                     issue_type=new.issue_type,
@@ -144,14 +145,17 @@ class TicketService:
         except IntegrityError:
             if new.source_key is None:
                 raise
-            with self._sessions() as session:
+            with self._db.read() as session:
                 existing = session.scalars(select(Ticket).where(Ticket.source_key == new.source_key)).one()
                 return TicketRecord.of(existing), False
 
-    def record_card(self, ticket_id: int, channel: str, ts: str) -> None:
-        with self._sessions.begin() as session:
+    def record_card(self, ticket_id: int, channel: str, ts: str) -> TicketRecord:
+        """Remember where the ticket's card is; returns the ticket as stored."""
+        with self._db.write() as session:
             row = self._load(session, ticket_id)
             row.card_channel, row.card_ts = channel, ts
+            session.flush()
+            return TicketRecord.of(row)
 
     # ---- changes by agents -------------------------------------------------
 
@@ -209,7 +213,7 @@ class TicketService:
         if not self.is_agent(author):
             raise PermissionDenied("comment on")
         now = self._clock()
-        with self._sessions.begin() as session:
+        with self._db.write() as session:
             row = self._load(session, ticket_id)
             session.add(Comment(ticket_id=row.id, author_id=author, body=body, created_at=now))
             session.add(self._event(row, author, "commented", None, None, body, now))
@@ -246,7 +250,7 @@ class TicketService:
         comment: str | None,
     ) -> Change:
         now = self._clock()
-        with self._sessions.begin() as session:
+        with self._db.write() as session:
             row = self._load(session, ticket_id, lock=True)
             before = TicketRecord.of(row)
             if before.status is not to_status and not can_transition(before.status, to_status):
