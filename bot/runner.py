@@ -7,7 +7,7 @@ import signal
 import threading
 from types import FrameType
 
-from slack_bolt.adapter.socket_mode import SocketModeHandler
+from bot.socket_mode import CasedeskSocketModeHandler
 
 from bot.app import create_app
 from bot.config import Settings
@@ -26,7 +26,7 @@ def run(settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     desk = create_app(settings, engine=engine)
-    handler = SocketModeHandler(desk.app, settings.slack_app_token)
+    handler = CasedeskSocketModeHandler(desk.app, settings.slack_app_token)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 import time
 import uuid
@@ -72,6 +73,9 @@ class SocketModeServer:
                 pass
 
     def _handle(self, conn: ServerConnection) -> None:
+        # websockets writes a frame's header and payload separately; without NODELAY,
+        # Nagle holds the payload until the client's delayed ACK (about 40 ms).
+        conn.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.ws.changed:
             self._connections.append(conn)
             count = len(self._connections)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from slack_bolt.adapter.socket_mode import SocketModeHandler
+from bot.socket_mode import CasedeskSocketModeHandler
 from sqlalchemy import Engine, text
 
 from bot.app import Casedesk, create_app
@@ -109,7 +109,7 @@ def settings(double: SlackDouble) -> Settings:
 def desk(settings: Settings, engine: Engine, double: SlackDouble) -> Iterator[Casedesk]:
     """The real bot, connected to the double through the real Socket Mode client."""
     built = create_app(settings, engine=engine)
-    handler = SocketModeHandler(built.app, settings.slack_app_token)
+    handler = CasedeskSocketModeHandler(built.app, settings.slack_app_token)
     handler.connect()
     double.wait_for(lambda: double.socket.connection_count() > 0, what="the bot to connect")
     yield built
