@@ -7,40 +7,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.services.records import TicketRecord
-from bot.services.status import Priority, Status
+from bot.services.status import Status
 from bot.views.modals import new_ticket_modal, reassign_modal, resolve_modal
 from bot.views.text import escape, escaped_within, when
 from bot.views.ticket_card import ticket_card
 from slack_double.blockkit import message_errors, view_errors
+from tests.factories import make_record
 
 NY = ZoneInfo("America/New_York")
-
-
-def record(**changes: object) -> TicketRecord:
-    base: dict[str, object] = dict(
-        id=123,
-        campaign="Billing",
-        issue_type="Bug",
-        priority=Priority.HIGH,
-        status=Status.OPEN,
-        details="broken",
-        reporter_id="U0REPORT",
-        assignee_id=None,
-        source="slack_form",
-        screenshot_name=None,
-        screenshot_url=None,
-        card_channel=None,
-        card_ts=None,
-        created_at=datetime(2026, 3, 8, 6, 30, tzinfo=timezone.utc),
-        updated_at=datetime(2026, 3, 8, 7, 30, tzinfo=timezone.utc),
-        resolved_at=None,
-        resolved_by=None,
-        resolution_note=None,
-        closed_at=None,
-    )
-    base.update(changes)
-    return TicketRecord(**base)  # type: ignore[arg-type]
 
 
 def test_escape_order_keeps_entities_intact() -> None:
@@ -64,7 +38,7 @@ def test_when_names_the_day_and_zone_across_dst() -> None:
 def test_every_card_fits_slack_limits_with_huge_details(status: Status) -> None:
     details = ("😀 <!here> & émoji " * 400)[:20_000]
     card = ticket_card(
-        record(
+        make_record(
             status=status,
             details=details,
             screenshot_name="x" * 255,

@@ -6,12 +6,18 @@ import logging
 from collections.abc import Callable
 
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.deps import Deps
 from bot.services.errors import ActionNotAllowed, ServiceError
 from bot.services.records import Change
+from db.retry import with_db_retries
 
 log = logging.getLogger(__name__)
+
+# Work happens after the ack, so a short database outage can be waited out.
+DB_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0)
+DB_DOWN = "The ticket database is not answering right now, so nothing changed. Please try again in a few minutes."
 
 
 def apply_change(
@@ -24,7 +30,11 @@ def apply_change(
 ) -> None:
     notifier = deps.notifier_for(client)
     try:
-        result = change()
+        result = with_db_retries(change, DB_RETRY_DELAYS)
+    except SQLAlchemyError:
+        log.exception("a ticket change failed on the database")
+        notifier.tell(channel, actor, DB_DOWN)
+        return
     except ActionNotAllowed as err:
         notifier.tell(channel, actor, str(err))
         notifier.refresh_card(err.ticket)  # the card they clicked may be stale

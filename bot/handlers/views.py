@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.deps import deps_of
+from bot.handlers import outcome
 from bot.handlers.outcome import apply_change
 from bot.services.tickets import NewTicket, validate_new_ticket
 from bot.views.modals import NEW_TICKET, REASSIGN_TICKET, RESOLVE_TICKET, VALUE
+from bot.views.notices import not_saved
+from db.retry import with_db_retries
+
+log = logging.getLogger(__name__)
 
 
 def _state(view: dict[str, Any], block_id: str) -> dict[str, Any]:
@@ -48,9 +55,16 @@ def submit_new_ticket(ack: Ack, body: dict[str, Any], view: dict[str, Any], clie
         ack(response_action="errors", errors=errors)
         return
     ack()
-    ticket, created = deps.tickets.create(new)
+    notifier = deps.notifier_for(client)
+    try:
+        ticket, created = with_db_retries(lambda: deps.tickets.create(new), outcome.DB_RETRY_DELAYS)
+    except SQLAlchemyError:
+        # The modal is closed already: give the person their words back rather than lose them.
+        log.exception("a new ticket could not be stored")
+        notifier.tell(None, new.reporter_id, not_saved(new.details))
+        return
     if created:
-        deps.notifier_for(client).publish_new(ticket)
+        notifier.publish_new(ticket)
 
 
 def _metadata(view: dict[str, Any]) -> tuple[int, str | None, str | None]:

@@ -58,3 +58,12 @@ def filed_confirmation(ticket: TicketRecord, permalink: str | None) -> str:
 def admin_new_ticket(ticket: TicketRecord, permalink: str | None) -> str:
     link = f" <{permalink}|Open the card>." if permalink else ""
     return f"New ticket {PRIORITY_ICON[ticket.priority]} {ticket.number} from {mention(ticket.reporter_id)}.{link}"
+
+
+def not_saved(details: str) -> str:
+    """The reporter's own words, returned when their ticket could not be stored."""
+    return (
+        "⚠️ Sorry, your ticket could not be saved: the ticket database is not answering. "
+        "Here is what you wrote, so you can file it again with /new-ticket in a few minutes:\n"
+        f"> {escaped_within(details, 2800)}"
+    )

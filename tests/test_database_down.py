@@ -1,0 +1,53 @@
+"""The database being down delays or refuses work, with a clear word; it loses nothing."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from slack_sdk import WebClient
+
+from bot.app import Casedesk, create_app
+from bot.config import Settings
+from bot.handlers import outcome
+from bot.socket_mode import CasedeskSocketModeHandler
+from bot.views.ticket_card import card_summary, ticket_card
+from db.session import make_engine
+from slack_double import SlackDouble
+from tests.conftest import REPORTER, SUPPORT, People
+from tests.factories import make_record
+
+
+@pytest.fixture
+def broken_desk(settings: Settings, double: SlackDouble, monkeypatch: pytest.MonkeyPatch) -> Iterator[Casedesk]:
+    monkeypatch.setattr(outcome, "DB_RETRY_DELAYS", (0.05, 0.05))
+    # Nothing listens on port 1: every connection is refused at once.
+    built = create_app(settings, engine=make_engine("postgresql://postgres@127.0.0.1:1/casedesk"))
+    handler = CasedeskSocketModeHandler(built.app, settings.slack_app_token)
+    handler.connect()
+    double.wait_for(lambda: double.socket.connection_count() > 0)
+    yield built
+    double.stop()
+    threading.Thread(target=handler.close, daemon=True).start()
+
+
+def test_a_ticket_that_cannot_be_stored_comes_back_to_its_reporter(
+    broken_desk: Casedesk, double: SlackDouble, people: People
+) -> None:
+    modal = people.reporter.open_modal("/new-ticket")
+    modal.choose("Campaign", "Billing").choose("Issue type", "Bug").choose("Priority", "🔴 High")
+    modal.type("Details", "Invoices <b>vanish</b> & nobody knows why")
+    modal.submit()
+    dm = people.reporter.wait_dm("could not be saved")
+    assert "Invoices &lt;b&gt;vanish&lt;/b&gt; &amp; nobody knows why" in dm.text
+    assert double.messages(SUPPORT) == []
+
+
+def test_a_click_while_the_database_is_down_says_so(broken_desk: Casedesk, double: SlackDouble, people: People) -> None:
+    ticket = make_record(id=7, reporter_id=REPORTER)
+    web = WebClient(token=double.bot_token, base_url=double.api_url)
+    web.chat_postMessage(channel=SUPPORT, text=card_summary(ticket), blocks=ticket_card(ticket, broken_desk.deps.settings.tz))
+    card = double.wait_message(SUPPORT, "TCK-000007")
+    people.agent.click(card, "Close")
+    assert "nothing changed" in people.agent.wait_ephemeral("database is not answering")
