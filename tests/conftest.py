@@ -7,7 +7,6 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from bot.socket_mode import CasedeskSocketModeHandler
@@ -108,8 +107,11 @@ def settings(double: SlackDouble) -> Settings:
 @pytest.fixture
 def desk(settings: Settings, engine: Engine, double: SlackDouble) -> Iterator[Casedesk]:
     """The real bot, connected to the double through the real Socket Mode client."""
-    built = create_app(settings, engine=engine)
-    handler = CasedeskSocketModeHandler(built.app, settings.slack_app_token)
+    yield from connected(create_app(settings, engine=engine), double)
+
+
+def connected(built: Casedesk, double: SlackDouble) -> Iterator[Casedesk]:
+    handler = CasedeskSocketModeHandler(built.app, built.deps.settings.slack_app_token)
     handler.connect()
     double.wait_for(lambda: double.socket.connection_count() > 0, what="the bot to connect")
     yield built
@@ -117,8 +119,3 @@ def desk(settings: Settings, engine: Engine, double: SlackDouble) -> Iterator[Ca
     # threads; the double stops first, so nothing new reaches this bot meanwhile.
     double.stop()
     threading.Thread(target=handler.close, daemon=True).start()
-
-
-@pytest.fixture
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent

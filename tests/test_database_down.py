@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -11,11 +10,10 @@ from slack_sdk import WebClient
 from bot.app import Casedesk, create_app
 from bot.config import Settings
 from bot.handlers import outcome
-from bot.socket_mode import CasedeskSocketModeHandler
 from bot.views.ticket_card import card_summary, ticket_card
 from db.session import make_engine
 from slack_double import SlackDouble
-from tests.conftest import REPORTER, SUPPORT, People
+from tests.conftest import REPORTER, SUPPORT, People, connected
 from tests.factories import make_record
 
 
@@ -23,13 +21,7 @@ from tests.factories import make_record
 def broken_desk(settings: Settings, double: SlackDouble, monkeypatch: pytest.MonkeyPatch) -> Iterator[Casedesk]:
     monkeypatch.setattr(outcome, "DB_RETRY_DELAYS", (0.05, 0.05))
     # Nothing listens on port 1: every connection is refused at once.
-    built = create_app(settings, engine=make_engine("postgresql://postgres@127.0.0.1:1/casedesk"))
-    handler = CasedeskSocketModeHandler(built.app, settings.slack_app_token)
-    handler.connect()
-    double.wait_for(lambda: double.socket.connection_count() > 0)
-    yield built
-    double.stop()
-    threading.Thread(target=handler.close, daemon=True).start()
+    yield from connected(create_app(settings, engine=make_engine("postgresql://postgres@127.0.0.1:1/casedesk")), double)
 
 
 def test_a_ticket_that_cannot_be_stored_comes_back_to_its_reporter(
