@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Casedesk, the Slack ticket desk.")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="connect to Slack and work (the default)")
+    sub.add_parser("check", help="check the setup: tokens, scopes, channels, agents, database")
     db = sub.add_parser("db", help="database tasks")
     db.add_argument("action", choices=["upgrade"])
     jobs = sub.add_parser("jobs", help="scheduled jobs")
@@ -37,10 +38,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"casedesk: configuration error: {err}", file=sys.stderr)
         return 2
 
-    from bot.runner import configure_logging
+    from bot.logs import configure_logging
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, settings.secrets())
 
+    if args.command == "check":
+        from bot.app import build_web_client
+        from bot.doctor import run_checks
+
+        checks = run_checks(settings, build_web_client(settings))
+        for check in checks:
+            print(check)
+        failed = sum(not c.ok for c in checks)
+        print(f"{failed} of {len(checks)} checks failed." if failed else f"All {len(checks)} checks passed.")
+        return 1 if failed else 0
     if args.command == "db":
         from db.migrate import upgrade
         from db.session import make_engine

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from slack_bolt import App, BoltContext
@@ -12,11 +13,15 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from sqlalchemy import Engine
 
 from bot import handlers
+from bot.errors import ErrorReporter
 from bot.config import Settings
 from bot.deps import CONTEXT_KEY, Deps
 from bot.notifier import TicketNotifier
 from bot.services.tickets import Clock, TicketService, utcnow
 from db.session import Database, make_engine
+
+
+LISTENER_THREADS = 32
 
 
 def build_web_client(settings: Settings) -> WebClient:
@@ -40,6 +45,8 @@ class Casedesk:
     app: App
     deps: Deps
     engine: Engine
+    # Runs listener bodies after their ack; waited for on shutdown.
+    listener_executor: ThreadPoolExecutor
 
 
 def create_app(
@@ -58,13 +65,18 @@ def create_app(
         issue_types=settings.issue_types,
         clock=clock,
     )
-    deps = Deps(settings=settings, tickets=tickets, notifier=TicketNotifier(client, settings, tickets))
-    app = App(client=client, logger=logging.getLogger("casedesk.bolt"))
+    reporter = ErrorReporter(client, settings.admin_channel, clock)
+    deps = Deps(settings=settings, tickets=tickets, notifier=TicketNotifier(client, settings, tickets), errors=reporter)
+    # Bolt's default pool has 5 threads and a listener holds its thread until it acks
+    # *and* finishes; five listeners waiting out a 429 would hold every ack back.
+    executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="casedesk-listener")
+    app = App(client=client, logger=logging.getLogger("casedesk.bolt"), listener_executor=executor)
 
     def inject(context: BoltContext, next: Callable[[], None]) -> None:
         context[CONTEXT_KEY] = deps
         next()
 
     app.use(inject)
+    reporter.install(app)
     handlers.register(app)
-    return Casedesk(app=app, deps=deps, engine=engine)
+    return Casedesk(app=app, deps=deps, engine=engine, listener_executor=executor)

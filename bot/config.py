@@ -46,6 +46,7 @@ class Settings:
     admin_emails: tuple[str, ...] = ()
     timezone: str = "UTC"
     log_level: str = "INFO"
+    log_format: str = "text"
     port: int | None = None
     campaigns: tuple[str, ...] = DEFAULT_CAMPAIGNS
     issue_types: tuple[str, ...] = DEFAULT_ISSUE_TYPES
@@ -56,6 +57,11 @@ class Settings:
 
     def is_agent(self, user_id: str) -> bool:
         return user_id in self.system_users
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never reach a log line."""
+        password = make_url(self.database_url).password
+        return tuple(s for s in (self.slack_bot_token, self.slack_app_token, password) if s)
 
 
 def _list(raw: str | None) -> list[str]:
@@ -146,6 +152,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if log_level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL is malformed: expected one of {', '.join(LOG_LEVELS)}")
 
+    log_format = ((env.get("LOG_FORMAT") or "").strip() or "text").lower()
+    if log_format not in ("text", "json"):
+        raise ConfigError("LOG_FORMAT is malformed: expected text or json")
+
     port: int | None = None
     raw_port = (env.get("PORT") or "").strip()
     if raw_port:
@@ -167,6 +177,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         admin_emails=tuple(e.lower() for e in admin_emails),
         timezone=timezone,
         log_level=log_level,
+        log_format=log_format,
         port=port,
         campaigns=_choices(env, "CAMPAIGNS", DEFAULT_CAMPAIGNS),
         issue_types=_choices(env, "ISSUE_TYPES", DEFAULT_ISSUE_TYPES),

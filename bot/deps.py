@@ -8,6 +8,7 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.config import Settings
+from bot.errors import ErrorReporter
 from bot.notifier import TicketNotifier
 from bot.services.tickets import TicketService
 
@@ -19,6 +20,7 @@ class Deps:
     settings: Settings
     tickets: TicketService
     notifier: TicketNotifier
+    errors: ErrorReporter
 
     def notifier_for(self, client: WebClient) -> TicketNotifier:
         return self.notifier.with_client(client)

@@ -1,25 +1,32 @@
-"""Running the bot: migrate, connect over Socket Mode, stop cleanly on SIGTERM/SIGINT."""
+"""Running the bot: migrate, connect over Socket Mode, serve health, stop cleanly."""
 
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+from concurrent.futures import Executor
 from types import FrameType
-
-from bot.socket_mode import CasedeskSocketModeHandler
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.health import HealthServer
 from bot.jobs.scheduler import start_scheduler
+from bot.socket_mode import CasedeskSocketModeHandler
 from db.migrate import upgrade
 from db.session import make_engine
 
 log = logging.getLogger("casedesk")
+# SIGTERM to exit: Railway and systemd wait 10 s before they kill.
+DRAIN_SECONDS = 7.0
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def drain(executor: Executor, timeout: float) -> bool:
+    """Let listeners that already acked finish their work; True when all did in time."""
+    waiter = threading.Thread(target=executor.shutdown, kwargs={"wait": True}, daemon=True)
+    waiter.start()
+    waiter.join(timeout)
+    return not waiter.is_alive()
 
 
 def run(settings: Settings) -> int:
@@ -36,13 +43,21 @@ def run(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
 
+    health = None
+    if settings.port:
+        health = HealthServer(settings.port, engine, handler.client.is_connected).start()
+        log.info("health server on port %d (/health, /ready)", health.port)
     handler.connect()
     scheduler = start_scheduler(desk.deps)
     log.info("Casedesk is running over Socket Mode")
     stop.wait()
 
     scheduler.shutdown(wait=False)
-    handler.close()
+    handler.close()  # no new envelopes from here on
+    if not drain(desk.listener_executor, DRAIN_SECONDS):
+        log.warning("stopped with work still running after %.0f s", DRAIN_SECONDS)
+    if health:
+        health.stop()
     engine.dispose()
     log.info("stopped")
     return 0

@@ -51,6 +51,7 @@ class WebApi:
         self._base_url = base_url
         self._rate_limits: dict[str, list[int]] = {}
         self._failures: dict[str, list[str]] = {}
+        self._delays: dict[str, list[float]] = {}
         self._limits_lock = threading.Lock()
 
     # ---- fault injection -------------------------------------------------------
@@ -62,6 +63,16 @@ class WebApi:
     def fail(self, method: str, error: str, times: int = 1) -> None:
         with self._limits_lock:
             self._failures.setdefault(method, []).extend([error] * times)
+
+    def delay(self, method: str, seconds: float, times: int = 1) -> None:
+        """Answer the next calls of ``method`` only after ``seconds`` (a slow Slack)."""
+        with self._limits_lock:
+            self._delays.setdefault(method, []).extend([seconds] * times)
+
+    def take_delay(self, method: str) -> float:
+        with self._limits_lock:
+            pending = self._delays.get(method)
+            return pending.pop(0) if pending else 0.0
 
     def take_rate_limit(self, method: str) -> int | None:
         with self._limits_lock:
@@ -352,6 +363,7 @@ def make_http_server(api: WebApi) -> ThreadingHTTPServer:
             args = _parse_body(self.headers.get("Content-Type", ""), raw)
             auth = self.headers.get("Authorization", "")
             token = auth[len("Bearer "):] if auth.startswith("Bearer ") else args.pop("token", None)
+            time.sleep(api.take_delay(method))
             retry_after = api.take_rate_limit(method)
             if retry_after is not None:
                 with api.ws.changed:

@@ -21,5 +21,9 @@ def open_new_ticket(ack: Ack, command: dict[str, Any], client: WebClient, contex
     )
 
 
+COMMANDS = {"/new-ticket": open_new_ticket}
+
+
 def register(app: App) -> None:
-    app.command("/new-ticket")(open_new_ticket)
+    for name, listener in COMMANDS.items():
+        app.command(name)(listener)

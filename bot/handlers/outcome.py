@@ -42,5 +42,5 @@ def apply_change(
     except ServiceError as err:
         notifier.tell(channel, actor, str(err))
         return
-    log.info("%s: %s by %s", result.ticket.number, result.event.kind, actor)
+    log.info("%s: %s", result.ticket.number, result.event.kind, extra={"ticket": result.ticket.number, "slack_user": actor})
     notifier.publish_change(result, (channel, card_ts) if channel and card_ts else None)

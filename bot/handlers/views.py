@@ -64,6 +64,7 @@ def submit_new_ticket(ack: Ack, body: dict[str, Any], view: dict[str, Any], clie
         notifier.tell(None, new.reporter_id, not_saved(new.details))
         return
     if created:
+        log.info("%s: filed", ticket.number, extra={"ticket": ticket.number, "slack_user": ticket.reporter_id})
         notifier.publish_new(ticket)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.services.records import Change, TicketRecord
 from bot.services.status import Status
-from bot.views.text import escaped_within, mention
+from bot.views.text import escape, escaped_within, mention
 from bot.views.ticket_card import PRIORITY_ICON
 
 
@@ -66,4 +66,24 @@ def not_saved(details: str) -> str:
         "⚠️ Sorry, your ticket could not be saved: the ticket database is not answering. "
         "Here is what you wrote, so you can file it again with /new-ticket in a few minutes:\n"
         f"> {escaped_within(details, 2800)}"
+    )
+
+
+def apology() -> str:
+    return (
+        "😓 Sorry, something went wrong on our side and your request may not have gone through. "
+        "The support admins have been told. Please try again in a few minutes."
+    )
+
+
+def error_report(where: str, error: BaseException, key: str) -> str:
+    detail = escaped_within(f"{type(error).__name__}: {error}", 1500)
+    return f"🚨 Unexpected error while {escape(where)}: `{detail}`\n_{escape(key)} · repeats within the hour are not reported again; see the logs._"
+
+
+def dm_help() -> str:
+    return (
+        "👋 I'm Casedesk, the support desk. To ask for help, run */new-ticket* in any channel: "
+        "a short form opens, and your ticket goes to the support team. You'll hear from me here "
+        "when it is resolved or closed."
     )

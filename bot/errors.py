@@ -1,0 +1,104 @@
+"""Unexpected errors reach people: logged with the traceback, reported to the admin
+channel (once per distinct error per hour), and the person who triggered it gets an
+apology instead of silence."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.services.tickets import Clock, utcnow
+from bot.views.notices import apology, error_report
+
+log = logging.getLogger(__name__)
+REPORT_EVERY = timedelta(hours=1)
+ACK_POLL_GRACE = 0.03
+
+
+def error_key(error: BaseException) -> str:
+    """Same type raised at the same line = the same error."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+    return f"{type(error).__name__}@{where}"
+
+
+def _who_and_where(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else body.get("user_id")
+    event = body.get("event") or {}
+    user = user or event.get("user")
+    channel = (
+        (body.get("container") or {}).get("channel_id")
+        or (body.get("channel") or {}).get("id")
+        or body.get("channel_id")
+        or event.get("channel")
+    )
+    return user, channel
+
+
+class ErrorReporter:
+    def __init__(self, client: WebClient, admin_channel: str, clock: Clock = utcnow) -> None:
+        self._client = client
+        self._admin_channel = admin_channel
+        self._clock = clock
+        self._last_reported: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def report(self, error: BaseException, where: str) -> bool:
+        """Log it; tell the admin channel unless this error was reported within the hour."""
+        log.error("unexpected error in %s", where, exc_info=error)
+        key, now = error_key(error), self._clock()
+        with self._lock:
+            last = self._last_reported.get(key)
+            if last is not None and now - last < REPORT_EVERY:
+                return False
+            self._last_reported[key] = now
+        try:
+            self._client.chat_postMessage(channel=self._admin_channel, text=error_report(where, error, key))
+        except SlackApiError as err:
+            log.error("could not report the error to the admin channel: %s", err.response.get("error"))
+        return True
+
+    def apologise(self, user: str | None, channel: str | None) -> None:
+        if not user:
+            return
+        try:
+            if channel and not channel.startswith("D"):
+                self._client.chat_postEphemeral(channel=channel, user=user, text=apology())
+            else:
+                self._client.chat_postMessage(channel=user, text=apology())
+        except SlackApiError as err:
+            log.error("could not apologise to %s: %s", user, err.response.get("error"))
+
+    def install(self, app: App) -> None:
+        def on_error(error: Exception, body: dict[str, Any], ack: Ack) -> None:
+            if ack.response is not None:
+                # Bolt (1.30) clears an ack that its runner has not picked up yet when
+                # the listener raises afterwards; its runner polls every 10 ms, so
+                # waiting a little longer lets the ack reach Slack first.
+                time.sleep(ACK_POLL_GRACE)
+            user, channel = _who_and_where(body)
+            kind = body.get("command") or body.get("type") or (body.get("event") or {}).get("type") or "a request"
+            self.report(error, f"handling {kind}")
+            self.apologise(user, channel)
+
+        app.error(on_error)
+
+    def guard(self, name: str, job: Callable[[], str]) -> Callable[[], None]:
+        """A scheduled job that logs its result and reports its failure."""
+
+        def run() -> None:
+            try:
+                log.info(job())
+            except Exception as exc:  # noqa: BLE001 - reported, and the scheduler carries on
+                self.report(exc, f"job {name}")
+
+        return run

@@ -1,0 +1,26 @@
+"""Which bot scopes the code needs, and why. The manifest and the setup doctor use this."""
+
+from __future__ import annotations
+
+# Every Web API method the bot calls → the bot scope it needs ("" = none).
+METHOD_SCOPES: dict[str, str] = {
+    "auth.test": "",
+    "apps.connections.open": "",  # app-level token, connections:write
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "chat.getPermalink": "",
+    "views.open": "",
+    "users.info": "users:read",
+    "conversations.info": "channels:read",  # and groups:read for private channels
+}
+
+# Scopes needed for what the bot receives rather than calls.
+FEATURE_SCOPES: dict[str, str] = {
+    "commands": "slash commands",
+    "files:read": "the screenshot field (file_input) of the ticket form",
+    "im:history": "direct messages to the bot (message.im)",
+    "groups:read": "checking private channels (conversations.info)",
+}
+
+REQUIRED_SCOPES: frozenset[str] = frozenset({s for s in METHOD_SCOPES.values() if s} | set(FEATURE_SCOPES))
