@@ -69,6 +69,10 @@ class WebApi:
         with self._limits_lock:
             self._delays.setdefault(method, []).extend([seconds] * times)
 
+    def pending_delays(self, method: str) -> int:
+        with self._limits_lock:
+            return len(self._delays.get(method) or [])
+
     def take_delay(self, method: str) -> float:
         with self._limits_lock:
             pending = self._delays.get(method)
