@@ -39,6 +39,8 @@ class SocketModeServer:
         self.ws = ws
         self.envelopes: dict[str, Envelope] = {}
         self._connections: list[ServerConnection] = []
+        # Told to reconnect: Slack sends them nothing more.
+        self._draining: set[ServerConnection] = set()
         self._round_robin = itertools.count()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
@@ -59,13 +61,18 @@ class SocketModeServer:
             self._server.shutdown()
 
     def connection_count(self) -> int:
+        """Connections that receive envelopes."""
         with self.ws.lock:
-            return len(self._connections)
+            return len(self._live())
+
+    def _live(self) -> list[ServerConnection]:
+        return [c for c in self._connections if c not in self._draining]
 
     def disconnect_all(self, reason: str = "refresh_requested") -> None:
         """Ask clients to reconnect, as Slack does every few hours."""
         with self.ws.lock:
             conns = list(self._connections)
+            self._draining.update(conns)
         for conn in conns:
             try:
                 conn.send(json.dumps({"type": "disconnect", "reason": reason, "debug_info": {"host": "double"}}))
@@ -99,6 +106,7 @@ class SocketModeServer:
             with self.ws.changed:
                 if conn in self._connections:
                     self._connections.remove(conn)
+                self._draining.discard(conn)
                 self.ws.changed.notify_all()
 
     def _on_ack(self, raw: str | bytes) -> None:
@@ -147,7 +155,7 @@ class SocketModeServer:
         return env
 
     def _pick(self) -> ServerConnection:
-        conns = self.ws.wait_for(lambda: list(self._connections), timeout=10, what="a Socket Mode connection")
+        conns = self.ws.wait_for(self._live, timeout=10, what="a Socket Mode connection")
         return conns[next(self._round_robin) % len(conns)]
 
     def wait_ack(self, env: Envelope, timeout: float = 5.0) -> Envelope:

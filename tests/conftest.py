@@ -52,11 +52,8 @@ def clean_db(request: pytest.FixtureRequest) -> None:
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
-            conn.execute(text("DELETE FROM sqlite_sequence WHERE 1=1")) if _has_sqlite_sequence(conn) else None
-
-
-def _has_sqlite_sequence(conn) -> bool:  # type: ignore[no-untyped-def]
-    return bool(conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first())
+            if conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first():
+                conn.execute(text("DELETE FROM sqlite_sequence"))
 
 
 def base_env(api_url: str = "https://slack.com/api/") -> dict[str, str]:
