@@ -1,4 +1,4 @@
-"""The Socket Mode connection, with Nagle's algorithm off.
+"""The Socket Mode connection, with Nagle's algorithm off and prompt reconnects.
 
 slack_sdk's built-in client writes each ack as one small frame. With Nagle on, an ack
 written while the previous one is still unacknowledged by the server waits for the
@@ -18,6 +18,7 @@ from slack_sdk.socket_mode.builtin import SocketModeClient
 
 class NoDelaySocketModeClient(SocketModeClient):
     def connect(self) -> None:
+        self._wake_reader_on_close()
         super().connect()
         session = self.current_session
         sock = getattr(session, "sock", None)
@@ -26,6 +27,27 @@ class NoDelaySocketModeClient(SocketModeClient):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError as err:  # not a TCP socket (a proxy tunnel); carry on without
                 self.logger.debug("TCP_NODELAY not set: %s", err)
+
+    def _wake_reader_on_close(self) -> None:
+        """On a reconnect the client closes the old socket while its reader thread is
+        blocked in recv() on it; close() does not wake a blocked recv() on Linux, so
+        the reader (and with it the new connection, which it serves next) stayed
+        deaf until the 3 s receive timeout: a slash command in that window lost its
+        trigger_id. Shutting the socket down first wakes the reader at once."""
+        old = self.current_session
+        sock = getattr(old, "sock", None)
+        if old is None or sock is None:
+            return
+        close = old.close
+
+        def shutdown_then_close() -> None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already gone
+            close()
+
+        old.close = shutdown_then_close  # type: ignore[method-assign]
 
 
 class CasedeskSocketModeHandler(SocketModeHandler):
