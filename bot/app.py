@@ -17,6 +17,7 @@ from bot.errors import ErrorReporter
 from bot.config import Settings
 from bot.deps import CONTEXT_KEY, Deps
 from bot.notifier import TicketNotifier
+from bot.services.queries import TicketQueries
 from bot.services.tickets import Clock, TicketService, utcnow
 from db.session import Database, make_engine
 
@@ -58,15 +59,22 @@ def create_app(
 ) -> Casedesk:
     engine = engine or make_engine(settings.database_url)
     client = client or build_web_client(settings)
+    db = Database(engine)
     tickets = TicketService(
-        Database(engine),
+        db,
         settings.system_users,
         campaigns=settings.campaigns,
         issue_types=settings.issue_types,
         clock=clock,
     )
     reporter = ErrorReporter(client, settings.admin_channel, clock)
-    deps = Deps(settings=settings, tickets=tickets, notifier=TicketNotifier(client, settings, tickets), errors=reporter)
+    deps = Deps(
+        settings=settings,
+        tickets=tickets,
+        queries=TicketQueries(db, settings.system_users),
+        notifier=TicketNotifier(client, settings, tickets),
+        errors=reporter,
+    )
     # Bolt's default pool has 5 threads and a listener holds its thread until it acks
     # *and* finishes; five listeners waiting out a 429 would hold every ack back.
     executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="casedesk-listener")

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from bot.config import Settings
 from bot.errors import ErrorReporter
 from bot.notifier import TicketNotifier
+from bot.services.queries import TicketQueries
 from bot.services.tickets import TicketService
 
 CONTEXT_KEY = "casedesk"
@@ -19,6 +20,7 @@ CONTEXT_KEY = "casedesk"
 class Deps:
     settings: Settings
     tickets: TicketService
+    queries: TicketQueries
     notifier: TicketNotifier
     errors: ErrorReporter
 

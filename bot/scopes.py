@@ -11,6 +11,7 @@ METHOD_SCOPES: dict[str, str] = {
     "chat.postEphemeral": "chat:write",
     "chat.getPermalink": "",
     "views.open": "",
+    "views.update": "",
     "users.info": "users:read",
     "conversations.info": "channels:read",  # and groups:read for private channels
 }

@@ -51,6 +51,9 @@ class Ticket(Base):
         Index("ix_tickets_reporter_id", "reporter_id"),
         Index("ix_tickets_created_at", "created_at"),
         Index("ix_tickets_card", "card_channel", "card_ts"),
+        Index("ix_tickets_reporter_created", "reporter_id", "created_at"),
+        Index("ix_tickets_assignee_created", "assignee_id", "created_at"),
+        Index("ix_tickets_status_priority", "status", "priority"),
     )
 
 

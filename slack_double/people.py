@@ -94,6 +94,57 @@ class Modal:
         )
         return self
 
+    def buttons(self) -> list[str]:
+        return [
+            el["text"]["text"]
+            for block in self.view.get("blocks", [])
+            if block.get("type") == "actions"
+            for el in block.get("elements", [])
+            if el.get("type") == "button"
+        ]
+
+    def _action_payload(self, block: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "block_actions",
+            "user": self.person.user_object(),
+            "api_app_id": APP_ID,
+            "token": "legacy-verification-token",
+            "container": {"type": "view", "view_id": self.opened.id},
+            "trigger_id": self.double.workspace.issue_trigger(self.person.id),
+            "team": {"id": TEAM_ID, "domain": "casedesk-test"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": self.double.web_api.view_payload(self.opened),
+            "actions": [{**action, "block_id": block.get("block_id", ""), "action_ts": f"{time.time():.6f}"}],
+        }
+
+    def _act(self, payload: dict[str, Any], timeout: float) -> Envelope:
+        hash_before = self.opened.hash
+        env = self.double.socket.send("interactive", payload)
+        self.double.socket.wait_ack(env, timeout)
+        self.double.workspace.wait_for(lambda: self.opened.hash != hash_before, timeout, what="views.update")
+        return env
+
+    def click(self, label: str, timeout: float = 5.0) -> Envelope:
+        """Click a button inside the modal and wait for the bot to update the view."""
+        for block in self.view.get("blocks", []):
+            for el in block.get("elements", []) if block.get("type") == "actions" else []:
+                if el.get("type") == "button" and el["text"]["text"] == label:
+                    action = {"action_id": el["action_id"], "text": el["text"], "value": el.get("value", ""), "type": "button"}
+                    return self._act(self._action_payload(block, action), timeout)
+        raise KeyError(f"no button {label!r} in the modal; it has {self.buttons()}")
+
+    def select(self, option_text: str, timeout: float = 5.0) -> Envelope:
+        """Pick an option in the modal's (non-input) select menu and wait for the update."""
+        for block in self.view.get("blocks", []):
+            for el in block.get("elements", []) if block.get("type") == "actions" else []:
+                if el.get("type") == "static_select":
+                    for option in el["options"]:
+                        if option["text"]["text"] == option_text:
+                            action = {"action_id": el["action_id"], "type": "static_select", "selected_option": option}
+                            return self._act(self._action_payload(block, action), timeout)
+        raise KeyError(f"no select option {option_text!r} in the modal")
+
     def submission_payload(self) -> dict[str, Any]:
         return {
             "type": "view_submission",
@@ -154,7 +205,7 @@ class Person:
             "text": text,
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
-            "response_url": f"{self.double.base_url}commands/{TEAM_ID}/{int(time.time())}",
+            "response_url": f"{self.double.base_url}respond/{channel}/{self.id}/{int(time.time() * 1000)}",
             "trigger_id": self.double.workspace.issue_trigger(self.id),
         }
 
@@ -192,7 +243,7 @@ class Person:
             "channel": {"id": ch.id, "name": ch.name},
             "message": message.as_payload(),
             "state": {"values": {}},
-            "response_url": f"{self.double.base_url}actions/{TEAM_ID}/{message.ts}",
+            "response_url": f"{self.double.base_url}respond/{message.channel}/{self.id}/{message.ts}",
             "actions": [
                 {
                     "action_id": element["action_id"],

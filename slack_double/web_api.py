@@ -135,6 +135,18 @@ class WebApi:
             raise ApiError("invalid_blocks", errors=errors, response_metadata={"messages": errors})
         return blocks
 
+    def respond(self, channel: str, user: str, body: dict[str, Any]) -> Result:
+        """A post to a response_url: ephemeral to the person by default, as Slack does."""
+        text, blocks = str(body.get("text") or ""), body.get("blocks")
+        if body.get("response_type") == "in_channel":
+            msg = Message(channel, self.ws.next_ts(), text, blocks, BOT_USER_ID, BOT_ID)
+            self.ws.add_message(msg)
+        else:
+            with self.ws.changed:
+                self.ws.ephemerals.append(Ephemeral(channel, user, text, blocks, self.ws.next_ts()))
+                self.ws.changed.notify_all()
+        return {"ok": True}
+
     # ---- methods ---------------------------------------------------------------------
 
     def m_auth_test(self, args: dict[str, Any]) -> Result:
@@ -360,6 +372,10 @@ def make_http_server(api: WebApi) -> ThreadingHTTPServer:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
+            if self.path.startswith("/respond/"):
+                _, _, channel, user, _ = self.path.split("/", 4)
+                self._send(200, api.respond(channel, user, _parse_body(self.headers.get("Content-Type", ""), raw)))
+                return
             if not self.path.startswith("/api/"):
                 self._send(404, {"ok": False, "error": "unknown_method"})
                 return

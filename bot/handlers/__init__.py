@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.handlers import actions, commands, events, views
+from bot.handlers import actions, commands, events, ticket_lists, views
 
 
 def register(app: App) -> None:
@@ -12,3 +12,4 @@ def register(app: App) -> None:
     actions.register(app)
     views.register(app)
     events.register(app)
+    ticket_lists.register(app)

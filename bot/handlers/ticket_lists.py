@@ -1,0 +1,167 @@
+"""/agent-tickets and /system-tickets: a paged list modal, its tabs, filter and paging."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.deps import Deps, deps_of
+from bot.services.errors import PermissionDenied
+from bot.services.queries import PAGE_SIZE, TicketFilter
+from bot.services.status import Priority, Status
+from bot.services.tickets import utcnow
+from bot.views.ticket_list import (
+    ALL_STATUSES,
+    PAGE_NEXT,
+    PAGE_PREVIOUS,
+    STATUS_FILTER,
+    TAB,
+    ListState,
+    loading_view,
+    ticket_list_view,
+)
+
+STATUS_WORDS = {
+    "open": Status.OPEN,
+    "in-progress": Status.IN_PROGRESS,
+    "in_progress": Status.IN_PROGRESS,
+    "progress": Status.IN_PROGRESS,
+    "resolved": Status.RESOLVED,
+    "closed": Status.CLOSED,
+}
+PRIORITY_WORDS = {p.value: p for p in Priority}
+USAGE = {
+    "mine": "Usage: `/agent-tickets [open|in-progress|resolved|closed] [assigned]`, e.g. `/agent-tickets closed`.",
+    "all": "Usage: `/system-tickets [open|in-progress|resolved|closed] [high|medium|low] [search words]`, "
+    "e.g. `/system-tickets high open`.",
+}
+
+
+def parse_words(text: str, scope: str) -> ListState | None:
+    """Command text → list state; None when a word means nothing here."""
+    statuses: list[str] = []
+    priorities: list[str] = []
+    rest: list[str] = []
+    tab = "submitted"
+    for word in text.split():
+        key = word.lower()
+        if key in STATUS_WORDS:
+            statuses.append(STATUS_WORDS[key].value)
+        elif scope == "all" and key in PRIORITY_WORDS:
+            priorities.append(key)
+        elif scope == "mine" and key in ("assigned", "mine", "submitted"):
+            tab = "assigned" if key == "assigned" else "submitted"
+        elif scope == "all":
+            rest.append(word)
+        else:
+            return None
+    return ListState(
+        scope=scope,
+        tab=tab,
+        statuses=tuple(dict.fromkeys(statuses)),
+        priorities=tuple(dict.fromkeys(priorities)),
+        text=" ".join(rest) or None,
+    )
+
+
+def to_filter(state: ListState, viewer: str) -> TicketFilter:
+    own = state.scope == "mine"
+    return TicketFilter(
+        reporter_id=viewer if own and state.tab == "submitted" else None,
+        assignee_id=viewer if own and state.tab == "assigned" else None,
+        statuses=tuple(Status(s) for s in state.statuses),
+        priorities=tuple(Priority(p) for p in state.priorities),
+        campaign=state.campaign,
+        issue_type=state.issue_type,
+        text=state.text,
+    )
+
+
+def _team_url(context: BoltContext) -> str | None:
+    return context.authorize_result.url if context.authorize_result else None
+
+
+def render(deps: Deps, state: ListState, viewer: str, team_url: str | None) -> dict[str, Any]:
+    page = deps.queries.page(viewer, to_filter(state, viewer), state.offset)
+    if not page.tickets and page.total and state.offset:
+        # The list shrank under the viewer (tickets closed meanwhile): show the last page.
+        last = max(0, (page.total - 1) // page.limit * page.limit)
+        state = state.moved(last)
+        page = deps.queries.page(viewer, to_filter(state, viewer), state.offset)
+    return ticket_list_view(state, page, utcnow(), team_url)
+
+
+def _open_list(scope: str, ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond) -> None:
+    ack()
+    deps = deps_of(context)
+    viewer = command["user_id"]
+    if scope == "all" and not deps.tickets.is_agent(viewer):
+        respond(text=str(PermissionDenied("see all")), response_type="ephemeral")
+        return
+    state = parse_words(command.get("text") or "", scope)
+    if state is None:
+        respond(text=USAGE[scope], response_type="ephemeral")
+        return
+    title = "All tickets" if scope == "all" else "My tickets"
+    # A light view first, inside the trigger's 3 s; the query fills it in.
+    opened = client.views_open(trigger_id=command["trigger_id"], view=loading_view(title))["view"]
+    client.views_update(view_id=opened["id"], hash=opened["hash"], view=render(deps, state, viewer, _team_url(context)))
+
+
+def agent_tickets(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond) -> None:
+    _open_list("mine", ack, command, client, context, respond)
+
+
+def system_tickets(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond) -> None:
+    _open_list("all", ack, command, client, context, respond)
+
+
+def _update_list(body: dict[str, Any], client: WebClient, context: BoltContext, change: Any) -> None:
+    deps = deps_of(context)
+    view = body["view"]
+    viewer = body["user"]["id"]
+    state: ListState = change(ListState.from_metadata(view.get("private_metadata", "")))
+    try:
+        rendered = render(deps, state, viewer, _team_url(context))
+    except PermissionDenied:
+        return  # an outsider replaying an agent's list payload sees nothing new
+    client.views_update(view_id=view["id"], hash=view.get("hash"), view=rendered)
+
+
+def next_page(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    _update_list(body, client, context, lambda s: s.moved(s.offset + PAGE_SIZE))
+
+
+def previous_page(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    _update_list(body, client, context, lambda s: s.moved(s.offset - PAGE_SIZE))
+
+
+def switch_tab(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    tab = body["actions"][0]["value"]
+    _update_list(body, client, context, lambda s: replace(s, tab=tab, offset=0))
+
+
+def filter_status(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    value = body["actions"][0]["selected_option"]["value"]
+    statuses = () if value == ALL_STATUSES else (Status(value).value,)
+    _update_list(body, client, context, lambda s: replace(s, statuses=statuses, offset=0))
+
+
+COMMANDS = {"/agent-tickets": agent_tickets, "/system-tickets": system_tickets}
+
+
+def register(app: App) -> None:
+    for name, listener in COMMANDS.items():
+        app.command(name)(listener)
+    app.action(PAGE_NEXT)(next_page)
+    app.action(PAGE_PREVIOUS)(previous_page)
+    app.action(f"{TAB}:submitted")(switch_tab)
+    app.action(f"{TAB}:assigned")(switch_tab)
+    app.action(STATUS_FILTER)(filter_status)

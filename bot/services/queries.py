@@ -1,0 +1,89 @@
+"""Finding tickets: filtered, searched and paged in SQL, with who may see what enforced here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, func, or_, select
+
+from bot.services.errors import PermissionDenied
+from bot.services.records import TicketRecord, parse_number
+from bot.services.status import Priority, Status
+from db.models import Ticket
+from db.session import Database
+
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """What to list. Empty fields do not filter."""
+
+    reporter_id: str | None = None
+    assignee_id: str | None = None
+    statuses: tuple[Status, ...] = ()
+    priorities: tuple[Priority, ...] = ()
+    campaign: str | None = None
+    issue_type: str | None = None
+    text: str | None = None
+
+    def is_own(self, viewer: str) -> bool:
+        """Limited to tickets the viewer filed or is assigned."""
+        return viewer in (self.reporter_id, self.assignee_id)
+
+
+@dataclass(frozen=True)
+class Page:
+    tickets: list[TicketRecord]
+    total: int
+    offset: int
+    limit: int = PAGE_SIZE
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + len(self.tickets) < self.total
+
+    @property
+    def has_previous(self) -> bool:
+        return self.offset > 0
+
+
+def _apply(query: Select[tuple[Ticket]], flt: TicketFilter) -> Select[tuple[Ticket]]:
+    if flt.reporter_id:
+        query = query.where(Ticket.reporter_id == flt.reporter_id)
+    if flt.assignee_id:
+        query = query.where(Ticket.assignee_id == flt.assignee_id)
+    if flt.statuses:
+        query = query.where(Ticket.status.in_([s.value for s in flt.statuses]))
+    if flt.priorities:
+        query = query.where(Ticket.priority.in_([p.value for p in flt.priorities]))
+    if flt.campaign:
+        query = query.where(Ticket.campaign == flt.campaign)
+    if flt.issue_type:
+        query = query.where(Ticket.issue_type == flt.issue_type)
+    if flt.text:
+        words = flt.text.strip()
+        number = parse_number(words)
+        pattern = "%" + words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        matches = [func.lower(Ticket.details).like(pattern, escape="\\"), Ticket.reporter_id == words.upper()]
+        if number is not None:
+            matches.append(Ticket.id == number)
+        query = query.where(or_(*matches))
+    return query
+
+
+class TicketQueries:
+    def __init__(self, db: Database, system_users: frozenset[str]) -> None:
+        self._db = db
+        self._system_users = system_users
+
+    def page(self, viewer: str, flt: TicketFilter, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
+        """One page of tickets, newest first. Only agents may list beyond their own."""
+        if not flt.is_own(viewer) and viewer not in self._system_users:
+            raise PermissionDenied("see all")
+        offset = max(0, offset)
+        base = _apply(select(Ticket), flt)
+        with self._db.read() as session:
+            total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+            rows = session.scalars(base.order_by(Ticket.created_at.desc(), Ticket.id.desc()).offset(offset).limit(limit))
+            return Page([TicketRecord.of(r) for r in rows], int(total), offset, limit)
