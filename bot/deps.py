@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from bot.errors import ErrorReporter
@@ -16,6 +18,23 @@ from bot.services.tickets import TicketService
 CONTEXT_KEY = "casedesk"
 
 
+class WorkspaceUrl:
+    """The workspace's URL (from auth.test, asked once): the base of card permalinks."""
+
+    def __init__(self) -> None:
+        self._url: str | None = None
+        self._lock = threading.Lock()
+
+    def get(self, client: WebClient) -> str | None:
+        with self._lock:
+            if self._url is None:
+                try:
+                    self._url = str(client.auth_test().get("url") or "") or None
+                except SlackApiError:
+                    return None
+            return self._url
+
+
 @dataclass(frozen=True)
 class Deps:
     settings: Settings
@@ -23,6 +42,7 @@ class Deps:
     queries: TicketQueries
     notifier: TicketNotifier
     errors: ErrorReporter
+    workspace_url: WorkspaceUrl = field(default_factory=WorkspaceUrl)
 
     def notifier_for(self, client: WebClient) -> TicketNotifier:
         return self.notifier.with_client(client)

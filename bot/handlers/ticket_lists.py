@@ -80,10 +80,6 @@ def to_filter(state: ListState, viewer: str) -> TicketFilter:
     )
 
 
-def _team_url(context: BoltContext) -> str | None:
-    return context.authorize_result.url if context.authorize_result else None
-
-
 def render(deps: Deps, state: ListState, viewer: str, team_url: str | None) -> dict[str, Any]:
     page = deps.queries.page(viewer, to_filter(state, viewer), state.offset)
     if not page.tickets and page.total and state.offset:
@@ -108,7 +104,7 @@ def _open_list(scope: str, ack: Ack, command: dict[str, Any], client: WebClient,
     title = "All tickets" if scope == "all" else "My tickets"
     # A light view first, inside the trigger's 3 s; the query fills it in.
     opened = client.views_open(trigger_id=command["trigger_id"], view=loading_view(title))["view"]
-    client.views_update(view_id=opened["id"], hash=opened["hash"], view=render(deps, state, viewer, _team_url(context)))
+    client.views_update(view_id=opened["id"], hash=opened["hash"], view=render(deps, state, viewer, deps.workspace_url.get(client)))
 
 
 def agent_tickets(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond) -> None:
@@ -125,7 +121,7 @@ def _update_list(body: dict[str, Any], client: WebClient, context: BoltContext, 
     viewer = body["user"]["id"]
     state: ListState = change(ListState.from_metadata(view.get("private_metadata", "")))
     try:
-        rendered = render(deps, state, viewer, _team_url(context))
+        rendered = render(deps, state, viewer, deps.workspace_url.get(client))
     except PermissionDenied:
         return  # an outsider replaying an agent's list payload sees nothing new
     client.views_update(view_id=view["id"], hash=view.get("hash"), view=rendered)
