@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.deps import CONTEXT_KEY, Deps
 from bot.notifier import TicketNotifier
 from bot.services.queries import TicketQueries
+from bot.services.summary import SummaryQueries
 from bot.services.tickets import Clock, TicketService, utcnow
 from db.session import Database, make_engine
 
@@ -72,6 +73,7 @@ def create_app(
         settings=settings,
         tickets=tickets,
         queries=TicketQueries(db, settings.system_users),
+        summaries=SummaryQueries(db, settings.system_users),
         notifier=TicketNotifier(client, settings, tickets),
         errors=reporter,
     )

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.errors import ErrorReporter
 from bot.notifier import TicketNotifier
 from bot.services.queries import TicketQueries
+from bot.services.summary import SummaryQueries
 from bot.services.tickets import TicketService
 
 CONTEXT_KEY = "casedesk"
@@ -40,6 +41,7 @@ class Deps:
     settings: Settings
     tickets: TicketService
     queries: TicketQueries
+    summaries: SummaryQueries
     notifier: TicketNotifier
     errors: ErrorReporter
     workspace_url: WorkspaceUrl = field(default_factory=WorkspaceUrl)

@@ -73,7 +73,10 @@ class TicketEvent(Base):
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
 
-    __table_args__ = (Index("ix_ticket_events_ticket_id", "ticket_id", "id"),)
+    __table_args__ = (
+        Index("ix_ticket_events_ticket_id", "ticket_id", "id"),
+        Index("ix_ticket_events_kind_created", "kind", "created_at"),
+    )
 
 
 class Comment(Base):

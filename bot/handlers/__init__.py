@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.handlers import actions, commands, events, ticket_lists, views
+from bot.handlers import actions, commands, events, summary, ticket_lists, views
 
 
 def register(app: App) -> None:
@@ -13,3 +13,4 @@ def register(app: App) -> None:
     views.register(app)
     events.register(app)
     ticket_lists.register(app)
+    summary.register(app)

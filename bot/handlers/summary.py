@@ -1,0 +1,35 @@
+"""/ticket-summary: counts and medians for agents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.deps import deps_of
+from bot.services.errors import PermissionDenied
+from bot.services.tickets import utcnow
+from bot.views.summary import summary_view
+from bot.views.ticket_list import loading_view
+
+
+def ticket_summary(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond) -> None:
+    ack()
+    deps = deps_of(context)
+    viewer = command["user_id"]
+    if not deps.tickets.is_agent(viewer):
+        respond(text=str(PermissionDenied("see the summary of")), response_type="ephemeral")
+        return
+    opened = client.views_open(trigger_id=command["trigger_id"], view=loading_view("Ticket summary"))["view"]
+    now = utcnow()
+    summary = deps.summaries.summary(viewer, now)
+    client.views_update(view_id=opened["id"], hash=opened["hash"], view=summary_view(summary, now, deps.settings.tz))
+
+
+COMMANDS = {"/ticket-summary": ticket_summary}
+
+
+def register(app: App) -> None:
+    for name, listener in COMMANDS.items():
+        app.command(name)(listener)

@@ -1,0 +1,124 @@
+"""The desk at a glance: counts and medians, all computed in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, cast, func, select
+from sqlalchemy.orm import Session
+
+from bot.services.errors import PermissionDenied
+from bot.services.records import TicketRecord
+from bot.services.status import ACTIVE, Priority, Status
+from db.models import Ticket, TicketEvent
+from db.session import Database
+
+WEEK = timedelta(days=7)
+MEDIAN_WINDOW = timedelta(days=30)
+RESPONSE_KINDS = ("assigned", "reassigned", "status", "commented")
+
+
+@dataclass(frozen=True)
+class Summary:
+    by_status: dict[Status, int]
+    open_by_priority: dict[Priority, int]
+    open_by_assignee: list[tuple[str, int]]
+    unassigned_high: int
+    opened_week: int
+    resolved_week: int
+    closed_week: int
+    median_first_response: timedelta | None
+    median_resolution: timedelta | None
+    oldest_open: TicketRecord | None
+
+
+def seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElement[float]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return cast((func.julianday(later) - func.julianday(earlier)) * 86400.0, Float)
+
+
+def median(session: Session, durations: Any) -> timedelta | None:
+    """Median of a one-column subquery of seconds, by ORDER BY/OFFSET (portable SQL)."""
+    sub = durations.subquery()
+    column = sub.c[0]
+    count = session.scalar(select(func.count()).select_from(sub)) or 0
+    if count == 0:
+        return None
+    middle = list(session.scalars(select(column).order_by(column).offset((count - 1) // 2).limit(2 - count % 2)))
+    # Whole seconds: SQLite's julianday arithmetic is off by microseconds.
+    return timedelta(seconds=round(sum(float(v) for v in middle) / len(middle)))
+
+
+class SummaryQueries:
+    def __init__(self, db: Database, system_users: frozenset[str]) -> None:
+        self._db = db
+        self._system_users = system_users
+
+    def summary(self, viewer: str, now: datetime) -> Summary:
+        if viewer not in self._system_users:
+            raise PermissionDenied("see the summary of")
+        active = [s.value for s in ACTIVE]
+        week_ago, window = now - WEEK, now - MEDIAN_WINDOW
+        with self._db.read() as s:
+            by_status = dict(s.execute(select(Ticket.status, func.count()).group_by(Ticket.status)).all())
+            by_priority = dict(
+                s.execute(select(Ticket.priority, func.count()).where(Ticket.status.in_(active)).group_by(Ticket.priority)).all()
+            )
+            per_assignee = s.execute(
+                select(Ticket.assignee_id, func.count().label("n"))
+                .where(Ticket.status.in_(active), Ticket.assignee_id.is_not(None))
+                .group_by(Ticket.assignee_id)
+                .order_by(func.count().desc(), Ticket.assignee_id)
+                .limit(10)
+            ).all()
+            unassigned_high = s.scalar(
+                select(func.count()).where(
+                    Ticket.status.in_(active), Ticket.priority == Priority.HIGH.value, Ticket.assignee_id.is_(None)
+                )
+            )
+            opened = s.scalar(select(func.count()).where(Ticket.created_at >= week_ago))
+            moved = dict(
+                s.execute(
+                    select(TicketEvent.to_value, func.count(func.distinct(TicketEvent.ticket_id)))
+                    .where(
+                        TicketEvent.kind == "status",
+                        TicketEvent.to_value.in_([Status.RESOLVED.value, Status.CLOSED.value]),
+                        TicketEvent.created_at >= week_ago,
+                    )
+                    .group_by(TicketEvent.to_value)
+                ).all()
+            )
+            first = (
+                select(TicketEvent.ticket_id, func.min(TicketEvent.created_at).label("at"))
+                .where(TicketEvent.kind.in_(RESPONSE_KINDS), TicketEvent.actor_id.in_(sorted(self._system_users)))
+                .group_by(TicketEvent.ticket_id)
+                .subquery()
+            )
+            first_response = median(
+                s,
+                select(seconds_between(s, first.c.at, Ticket.created_at)).join(first, first.c.ticket_id == Ticket.id).where(
+                    Ticket.created_at >= window
+                ),
+            )
+            resolution = median(
+                s,
+                select(seconds_between(s, Ticket.resolved_at, Ticket.created_at)).where(
+                    Ticket.resolved_at.is_not(None), Ticket.created_at >= window
+                ),
+            )
+            oldest = s.scalars(select(Ticket).where(Ticket.status.in_(active)).order_by(Ticket.created_at, Ticket.id).limit(1)).first()
+            return Summary(
+                by_status={st: int(by_status.get(st.value, 0)) for st in Status},
+                open_by_priority={p: int(by_priority.get(p.value, 0)) for p in Priority},
+                open_by_assignee=[(str(a), int(n)) for a, n in per_assignee],
+                unassigned_high=int(unassigned_high or 0),
+                opened_week=int(opened or 0),
+                resolved_week=int(moved.get(Status.RESOLVED.value, 0)),
+                closed_week=int(moved.get(Status.CLOSED.value, 0)),
+                median_first_response=first_response,
+                median_resolution=resolution,
+                oldest_open=TicketRecord.of(oldest) if oldest else None,
+            )
