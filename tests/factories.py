@@ -8,6 +8,16 @@ from bot.services.records import TicketRecord
 from bot.services.status import Priority, Status
 
 
+class FrozenClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def make_record(**changes: object) -> TicketRecord:
     base: dict[str, object] = dict(
         id=123,

@@ -13,6 +13,7 @@ from bot.services.status import Priority, Status
 from bot.services.summary import SummaryQueries
 from bot.services.tickets import NewTicket, TicketService
 from db.session import Database
+from tests.factories import FrozenClock
 from slack_double import SlackDouble
 from slack_double.blockkit import view_errors
 from tests.conftest import People
@@ -22,15 +23,7 @@ AGENTS = frozenset({A1, A2})
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def build_week(engine: Engine) -> tuple[TicketService, Clock]:
+def build_week(engine: Engine) -> tuple[TicketService, FrozenClock]:
     """A hand-built desk:
 
     t1 high, 10 days ago, A1 assigns after 1 h, resolves after 5 h  (resolved; outside the week)
@@ -39,7 +32,7 @@ def build_week(engine: Engine) -> tuple[TicketService, Clock]:
     t4 low, 1 day ago, A1 assigns after 2 h, resolves after 4 h, A1 closes (closed in the week)
     t5 high, 40 days ago, never touched                              (open; oldest; outside medians)
     """
-    clock = Clock()
+    clock = FrozenClock(NOW)
     service = TicketService(Database(engine), AGENTS, campaigns=("General",), issue_types=("Bug",), clock=clock)
 
     def at(delta: timedelta) -> None:

@@ -14,26 +14,19 @@ from bot.services.records import Change, format_number, parse_number
 from bot.services.status import ALLOWED, Status
 from bot.services.tickets import InvalidTicket, NewTicket, TicketService
 from db.session import Database
+from tests.factories import FrozenClock
 
 AGENTS = frozenset({"U0AGENT1", "U0AGENT2", "U0AGENT3", "U0AGENT4"})
 T0 = datetime(2026, 11, 23, 14, 0, tzinfo=timezone.utc)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def service(engine: Engine, clock: Clock) -> TicketService:
+def service(engine: Engine, clock: FrozenClock) -> TicketService:
     return TicketService(
         Database(engine), AGENTS, campaigns=("General",), issue_types=("Bug",), clock=clock
     )
@@ -105,7 +98,7 @@ def test_non_agents_are_refused_every_action(service: TicketService, action: str
         service.comment(ticket.id, "U0REPORT", "hi")
 
 
-def test_the_audit_trail_records_who_what_and_when(service: TicketService, clock: Clock) -> None:
+def test_the_audit_trail_records_who_what_and_when(service: TicketService, clock: FrozenClock) -> None:
     ticket, created = service.create(new())
     assert created and ticket.number == "TCK-000001" and ticket.status is Status.OPEN
     clock.now += timedelta(minutes=5)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.deps import deps_of
+from bot.deps import Deps, deps_of
 from bot.handlers.outcome import apply_change
 from bot.services.errors import PermissionDenied
-from bot.services.records import format_number
+from bot.services.records import Change, format_number
 from bot.views.modals import reassign_modal, resolve_modal
 from bot.views.ticket_card import ASSIGN_SELF, CLOSE, REASSIGN, REOPEN, RESOLVE
 
@@ -23,25 +24,26 @@ def _click(body: dict[str, Any]) -> tuple[int, str, str | None, str | None]:
     return int(action["value"]), body["user"]["id"], channel, container.get("message_ts")
 
 
-def assign_to_me(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+def _one_click(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, change: Callable[[Deps, int, str], Change]
+) -> None:
+    """A button that changes the ticket at once, without a modal."""
     ack()
     ticket_id, actor, channel, ts = _click(body)
     deps = deps_of(context)
-    apply_change(deps, client, channel, actor, lambda: deps.tickets.assign_to_self(ticket_id, actor), ts)
+    apply_change(deps, client, channel, actor, lambda: change(deps, ticket_id, actor), ts)
+
+
+def assign_to_me(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    _one_click(ack, body, client, context, lambda deps, ticket_id, actor: deps.tickets.assign_to_self(ticket_id, actor))
 
 
 def close(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    ack()
-    ticket_id, actor, channel, ts = _click(body)
-    deps = deps_of(context)
-    apply_change(deps, client, channel, actor, lambda: deps.tickets.close(ticket_id, actor), ts)
+    _one_click(ack, body, client, context, lambda deps, ticket_id, actor: deps.tickets.close(ticket_id, actor))
 
 
 def reopen(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    ack()
-    ticket_id, actor, channel, ts = _click(body)
-    deps = deps_of(context)
-    apply_change(deps, client, channel, actor, lambda: deps.tickets.reopen(ticket_id, actor), ts)
+    _one_click(ack, body, client, context, lambda deps, ticket_id, actor: deps.tickets.reopen(ticket_id, actor))
 
 
 def _open_modal(kind: str, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
