@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from bot import handlers
 from bot.errors import ErrorReporter
+from bot.home import HomeTab
 from bot.config import Settings
 from bot.deps import CONTEXT_KEY, Deps
 from bot.notifier import TicketNotifier
@@ -69,13 +70,15 @@ def create_app(
         clock=clock,
     )
     reporter = ErrorReporter(client, settings.admin_channel, clock)
+    queries = TicketQueries(db, settings.system_users)
     deps = Deps(
         settings=settings,
         tickets=tickets,
-        queries=TicketQueries(db, settings.system_users),
+        queries=queries,
         summaries=SummaryQueries(db, settings.system_users),
         notifier=TicketNotifier(client, settings, tickets),
         errors=reporter,
+        home=HomeTab(queries, settings.system_users),
     )
     # Bolt's default pool has 5 threads and a listener holds its thread until it acks
     # *and* finishes; five listeners waiting out a 429 would hold every ack back.

@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from bot.errors import ErrorReporter
+from bot.home import HomeTab
 from bot.notifier import TicketNotifier
 from bot.services.queries import TicketQueries
 from bot.services.summary import SummaryQueries
@@ -44,6 +45,7 @@ class Deps:
     summaries: SummaryQueries
     notifier: TicketNotifier
     errors: ErrorReporter
+    home: HomeTab
     workspace_url: WorkspaceUrl = field(default_factory=WorkspaceUrl)
 
     def notifier_for(self, client: WebClient) -> TicketNotifier:

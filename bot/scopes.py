@@ -12,6 +12,7 @@ METHOD_SCOPES: dict[str, str] = {
     "chat.getPermalink": "",
     "views.open": "",
     "views.update": "",
+    "views.publish": "",
     "users.info": "users:read",
     "conversations.info": "channels:read",  # and groups:read for private channels
 }

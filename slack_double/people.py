@@ -263,6 +263,36 @@ class Person:
         env = self.double.socket.send("interactive", self.click_payload(current, label))
         return self.double.socket.wait_ack(env, timeout)
 
+    # ---- the App Home ------------------------------------------------------------------
+
+    def open_home(self, timeout: float = 5.0) -> dict[str, Any]:
+        """Open the app's Home tab and return the view the bot published."""
+        ws = self.double.workspace
+        before = ws.home_views.get(self.id)
+        env = self.double.socket.send(
+            "events_api",
+            {
+                "token": "legacy-verification-token",
+                "team_id": TEAM_ID,
+                "api_app_id": APP_ID,
+                "type": "event_callback",
+                "event_id": ws.next_id("Ev"),
+                "event_time": int(time.time()),
+                "event": {
+                    "type": "app_home_opened",
+                    "user": self.id,
+                    "channel": ws.dm_channel(self.id).id,
+                    "tab": "home",
+                    "event_ts": f"{time.time():.6f}",
+                },
+            },
+        )
+        self.double.socket.wait_ack(env, timeout)
+        return ws.wait_for(lambda: (v := ws.home_views.get(self.id)) is not before and v, timeout, what="views.publish")
+
+    def home(self) -> dict[str, Any] | None:
+        return self.double.workspace.home_views.get(self.id)
+
     # ---- reading -------------------------------------------------------------------------
 
     def ephemerals(self) -> list[str]:

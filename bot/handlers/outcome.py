@@ -44,3 +44,4 @@ def apply_change(
         return
     log.info("%s: %s", result.ticket.number, result.event.kind, extra={"ticket": result.ticket.number, "slack_user": actor})
     notifier.publish_change(result, (channel, card_ts) if channel and card_ts else None)
+    deps.home.refresh(client, deps.workspace_url.get(client), result.ticket, result)

@@ -65,7 +65,7 @@ def submit_new_ticket(ack: Ack, body: dict[str, Any], view: dict[str, Any], clie
         return
     if created:
         log.info("%s: filed", ticket.number, extra={"ticket": ticket.number, "slack_user": ticket.reporter_id})
-        notifier.publish_new(ticket)
+        deps.home.refresh(client, deps.workspace_url.get(client), notifier.publish_new(ticket))
 
 
 def _metadata(view: dict[str, Any]) -> tuple[int, str | None, str | None]:

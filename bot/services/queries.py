@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.orm import Session
 
 from bot.services.errors import PermissionDenied
 from bot.services.records import TicketRecord, parse_number
-from bot.services.status import Priority, Status
+from bot.services.status import ACTIVE, Priority, Status
 from db.models import Ticket
 from db.session import Database
 
@@ -72,6 +73,16 @@ def _apply(query: Select[tuple[Ticket]], flt: TicketFilter) -> Select[tuple[Tick
     return query
 
 
+def open_by_priority(session: Session) -> dict[Priority, int]:
+    """How many Open or In Progress tickets there are of each priority."""
+    rows = dict(
+        session.execute(
+            select(Ticket.priority, func.count()).where(Ticket.status.in_([s.value for s in ACTIVE])).group_by(Ticket.priority)
+        ).all()
+    )
+    return {p: int(rows.get(p.value, 0)) for p in Priority}
+
+
 class TicketQueries:
     def __init__(self, db: Database, system_users: frozenset[str]) -> None:
         self._db = db
@@ -87,3 +98,21 @@ class TicketQueries:
             total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
             rows = session.scalars(base.order_by(Ticket.created_at.desc(), Ticket.id.desc()).offset(offset).limit(limit))
             return Page([TicketRecord.of(r) for r in rows], int(total), offset, limit)
+
+    def unassigned_queue(self, viewer: str, limit: int = 10) -> list[TicketRecord]:
+        """Open, unassigned tickets, highest priority first, then oldest first (agents only)."""
+        if viewer not in self._system_users:
+            raise PermissionDenied("see the queue of")
+        rank = case({Priority.HIGH.value: 0, Priority.MEDIUM.value: 1}, value=Ticket.priority, else_=2)
+        query = (
+            select(Ticket)
+            .where(Ticket.status.in_([s.value for s in ACTIVE]), Ticket.assignee_id.is_(None))
+            .order_by(rank, Ticket.created_at, Ticket.id)
+            .limit(limit)
+        )
+        with self._db.read() as session:
+            return [TicketRecord.of(r) for r in session.scalars(query)]
+
+    def open_by_priority(self) -> dict[Priority, int]:
+        with self._db.read() as session:
+            return open_by_priority(session)

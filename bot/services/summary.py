@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Float, cast, func, select
 from sqlalchemy.orm import Session
 
 from bot.services.errors import PermissionDenied
+from bot.services.queries import open_by_priority
 from bot.services.records import TicketRecord
 from bot.services.status import ACTIVE, Priority, Status
 from db.models import Ticket, TicketEvent
@@ -64,9 +65,6 @@ class SummaryQueries:
         week_ago, window = now - WEEK, now - MEDIAN_WINDOW
         with self._db.read() as s:
             by_status = dict(s.execute(select(Ticket.status, func.count()).group_by(Ticket.status)).all())
-            by_priority = dict(
-                s.execute(select(Ticket.priority, func.count()).where(Ticket.status.in_(active)).group_by(Ticket.priority)).all()
-            )
             per_assignee = s.execute(
                 select(Ticket.assignee_id, func.count().label("n"))
                 .where(Ticket.status.in_(active), Ticket.assignee_id.is_not(None))
@@ -112,7 +110,7 @@ class SummaryQueries:
             oldest = s.scalars(select(Ticket).where(Ticket.status.in_(active)).order_by(Ticket.created_at, Ticket.id).limit(1)).first()
             return Summary(
                 by_status={st: int(by_status.get(st.value, 0)) for st in Status},
-                open_by_priority={p: int(by_priority.get(p.value, 0)) for p in Priority},
+                open_by_priority=open_by_priority(s),
                 open_by_assignee=[(str(a), int(n)) for a, n in per_assignee],
                 unassigned_high=int(unassigned_high or 0),
                 opened_week=int(opened or 0),

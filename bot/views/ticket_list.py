@@ -65,7 +65,8 @@ def card_link(team_url: str | None, ticket: TicketRecord) -> str:
     return ticket.number
 
 
-def _row(ticket: TicketRecord, now: datetime, team_url: str | None) -> dict[str, Any]:
+def ticket_row(ticket: TicketRecord, now: datetime, team_url: str | None) -> dict[str, Any]:
+    """One ticket as a section: linked number, priority, status, type, assignee, age, excerpt."""
     head = (
         f"*{card_link(team_url, ticket)}* {PRIORITY_ICON[ticket.priority]} · {STATUS_BADGE[ticket.status]} · "
         f"{escape(ticket.issue_type)} · {mention(ticket.assignee_id)} · {age(ticket.created_at, now)} old"
@@ -118,7 +119,7 @@ def ticket_list_view(state: ListState, page: Page, now: datetime, team_url: str 
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _describe(state, page)}]},
         {"type": "divider"},
     ]
-    blocks += [_row(t, now, team_url) for t in page.tickets]
+    blocks += [ticket_row(t, now, team_url) for t in page.tickets]
     if not page.tickets:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "Nothing here. File one with */new-ticket*."}})
     nav = []

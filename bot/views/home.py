@@ -1,0 +1,56 @@
+"""The App Home tab: your open tickets, and for agents their work and the queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.services.records import TicketRecord
+from bot.services.status import Priority
+from bot.views.ticket_card import PRIORITY_ICON
+from bot.views.ticket_list import ticket_row
+
+HOME_NEW_TICKET = "home_new_ticket"
+
+
+def _section(title: str, tickets: list[TicketRecord], empty: str, now: datetime, team_url: str | None) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": {"type": "plain_text", "text": title}}]
+    blocks += [ticket_row(t, now, team_url) for t in tickets]
+    if not tickets:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": empty}]})
+    return blocks
+
+
+def home_view(
+    now: datetime,
+    team_url: str | None,
+    own_open: list[TicketRecord],
+    assigned: list[TicketRecord] | None = None,
+    queue: list[TicketRecord] | None = None,
+    open_by_priority: dict[Priority, int] | None = None,
+) -> dict[str, Any]:
+    """``assigned``, ``queue`` and ``open_by_priority`` are for agents only (None otherwise)."""
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "actions",
+            "block_id": "home_actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": HOME_NEW_TICKET,
+                    "style": "primary",
+                    "text": {"type": "plain_text", "text": "New ticket"},
+                    "value": "new",
+                }
+            ],
+        }
+    ]
+    blocks += _section("Your open tickets", own_open, "None open. File one with *New ticket*.", now, team_url)
+    if assigned is not None:
+        blocks += _section("Assigned to you", assigned, "Nothing assigned to you.", now, team_url)
+    if queue is not None:
+        blocks += _section("Unassigned queue", queue, "The queue is empty. 🎉", now, team_url)
+    if open_by_priority is not None:
+        counts = " · ".join(f"{PRIORITY_ICON[p]} {p.label}: {open_by_priority.get(p, 0)}" for p in Priority)
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Open tickets: {counts}"}]})
+    return {"type": "home", "blocks": blocks}
