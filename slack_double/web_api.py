@@ -303,6 +303,7 @@ class WebApi:
                 raise ApiError("hash_conflict")
             target.view = view
             target.hash = self.ws.next_id("H")
+            target.updates.append(time.perf_counter())
             self.ws.changed.notify_all()
             return {"view": self.view_payload(target)}
 

@@ -99,6 +99,7 @@ class OpenView:
     values: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     closed: bool = False
     errors: dict[str, str] = field(default_factory=dict)
+    updates: list[float] = field(default_factory=list)  # perf_counter of each views.update
 
 
 @dataclass

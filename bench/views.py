@@ -1,0 +1,82 @@
+"""Benchmark of /agent-tickets, /system-tickets and /ticket-summary over 100,000 tickets.
+
+The bot runs as its own process (``python -m bot``) against the Slack double. For each
+command the double times, from sending the envelope: the first view (``views.open`` of
+the loading view) and the full list or summary (its ``views.update``).
+
+Usage: python -m bench.views [--db sqlite|postgresql|both] [--tickets 100000] [--runs 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from bench.foundation import ADMIN, GENERAL, PG_URL, ROOT, SUPPORT, pct, seed
+from slack_double import SlackDouble
+
+CASES = [
+    ("/agent-tickets", "", "U0SEED0007"),
+    ("/agent-tickets", "closed", "U0SEED0007"),
+    ("/system-tickets", "", "U0AGENT1"),
+    ("/system-tickets", "high open", "U0AGENT1"),
+    ("/system-tickets", "seeded ticket 4242", "U0AGENT1"),
+    ("/ticket-summary", "", "U0AGENT1"),
+]
+
+
+def run(db_url: str, runs: int) -> list[tuple[str, float, float, float, float]]:
+    double = SlackDouble().start()
+    for channel, name in ((GENERAL, "general"), (SUPPORT, "support"), (ADMIN, "admins")):
+        double.channel(channel, name)
+    env = {
+        "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": double.bot_token,
+        "SLACK_APP_TOKEN": double.app_token, "SLACK_API_URL": double.api_url, "SUPPORT_SLACK_CHANNEL": SUPPORT,
+        "ADMIN_CHANNEL": ADMIN, "SYSTEM_USERS": "U0AGENT1", "LOG_LEVEL": "WARNING", "DATABASE_URL": db_url,
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "bot"], env=env, cwd=tempfile.mkdtemp(), stderr=subprocess.DEVNULL)
+    rows = []
+    try:
+        double.wait_for(lambda: double.socket.connection_count() > 0, timeout=60)
+        for command, text, user in CASES:
+            person = double.person(user)
+            first, full = [], []
+            for i in range(runs + 3):
+                env_ = person.run(command, text, timeout=10)
+                modal = person.modal_from(env_.payload["trigger_id"], timeout=10)
+                double.wait_for(lambda: modal.opened.updates, timeout=30, what="the full view")
+                if i >= 3:  # warm-up
+                    first.append(modal.opened.opened_at - env_.sent_at)
+                    full.append(modal.opened.updates[0] - env_.sent_at)
+            label = f"`{command}{' ' + text if text else ''}`"
+            rows.append((label, pct(first, 0.5), pct(first, 0.99), pct(full, 0.5), pct(full, 0.99)))
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        double.stop()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=60)
+    args = parser.parse_args()
+    print(f"{args.tickets:,} tickets stored, {args.runs} runs per command, one at a time; times in ms\n")
+    print("| database | command | first view p50 | first view p99 | full view p50 | full view p99 |\n|---|---|---|---|---|---|")
+    for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
+        url = f"sqlite:///{tempfile.mkdtemp(prefix='casedesk-bench-db-')}/bench.db" if db == "sqlite" else PG_URL
+        started = time.perf_counter()
+        seed(url, args.tickets)
+        print(f"<!-- seeded {args.tickets:,} tickets in {time.perf_counter() - started:.1f}s -->")
+        for label, f50, f99, u50, u99 in run(url, args.runs):
+            print(f"| {db} | {label} | {f50:.1f} | {f99:.1f} | {u50:.1f} | {u99:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
