@@ -124,3 +124,18 @@ def test_rows_link_to_their_cards(desk: Casedesk, double: SlackDouble, people: P
     row = next(b["text"]["text"] for b in modal.view["blocks"] if "TCK-" in str(b))
     assert f"archives/C0SUPPORT/p1795363610000042|TCK-{ticket_id:06d}>" in row
     assert AGENT2 not in row
+
+
+def test_campaign_type_and_assignee_filters(desk: Casedesk, double: SlackDouble, people: People) -> None:
+    billing_bug = seed(desk, 2, campaign="Billing", issue_type="Bug")
+    web_bug = seed(desk, 2, campaign="Website", issue_type="Bug")
+    web_question = seed(desk, 1, campaign="Website", issue_type="Question")
+    desk.deps.tickets.assign_to_self(web_bug[0], AGENT)
+    assert numbers(open_list(people.agent, "/system-tickets", "campaign:Website type:Bug")) == [
+        f"TCK-{i:06d}" for i in reversed(web_bug)
+    ]
+    assert numbers(open_list(people.agent, "/system-tickets", "assignee:me")) == [f"TCK-{web_bug[0]:06d}"]
+    unassigned = numbers(open_list(people.agent2, "/system-tickets", "assignee:none campaign:Website"))
+    assert unassigned == [f"TCK-{web_question[0]:06d}", f"TCK-{web_bug[1]:06d}"]
+    assert numbers(open_list(people.agent2, "/system-tickets", f"assignee:{AGENT}")) == [f"TCK-{web_bug[0]:06d}"]
+    assert billing_bug

@@ -35,20 +35,25 @@ STATUS_WORDS = {
 PRIORITY_WORDS = {p.value: p for p in Priority}
 USAGE = {
     "mine": "Usage: `/agent-tickets [open|in-progress|resolved|closed] [assigned]`, e.g. `/agent-tickets closed`.",
-    "all": "Usage: `/system-tickets [open|in-progress|resolved|closed] [high|medium|low] [search words]`, "
-    "e.g. `/system-tickets high open`.",
+    "all": "Usage: `/system-tickets [open|in-progress|resolved|closed] [high|medium|low] [campaign:NAME] "
+    "[type:NAME] [assignee:me|none|U…] [search words]`, e.g. `/system-tickets high open assignee:none`.",
 }
+FIELD_WORDS = ("campaign:", "type:", "assignee:")
 
 
-def parse_words(text: str, scope: str) -> ListState | None:
+def parse_words(text: str, scope: str, viewer: str = "") -> ListState | None:
     """Command text → list state; None when a word means nothing here."""
     statuses: list[str] = []
     priorities: list[str] = []
     rest: list[str] = []
+    fields: dict[str, str] = {}
     tab = "submitted"
     for word in text.split():
         key = word.lower()
-        if key in STATUS_WORDS:
+        if scope == "all" and key.startswith(FIELD_WORDS):
+            name, _, value = word.partition(":")
+            fields[name.lower()] = value.replace("_", " ")
+        elif key in STATUS_WORDS:
             statuses.append(STATUS_WORDS[key].value)
         elif scope == "all" and key in PRIORITY_WORDS:
             priorities.append(key)
@@ -58,20 +63,30 @@ def parse_words(text: str, scope: str) -> ListState | None:
             rest.append(word)
         else:
             return None
+    assignee = fields.get("assignee", "").strip("<@>").split("|")[0] or None
+    if assignee and assignee.lower() in ("me", "none"):
+        assignee = viewer if assignee.lower() == "me" else "none"
     return ListState(
         scope=scope,
         tab=tab,
         statuses=tuple(dict.fromkeys(statuses)),
         priorities=tuple(dict.fromkeys(priorities)),
+        campaign=fields.get("campaign") or None,
+        issue_type=fields.get("type") or None,
+        assignee=assignee,
         text=" ".join(rest) or None,
     )
 
 
 def to_filter(state: ListState, viewer: str) -> TicketFilter:
     own = state.scope == "mine"
+    assignee = viewer if own and state.tab == "assigned" else None
+    if not own and state.assignee and state.assignee != "none":
+        assignee = state.assignee
     return TicketFilter(
         reporter_id=viewer if own and state.tab == "submitted" else None,
-        assignee_id=viewer if own and state.tab == "assigned" else None,
+        assignee_id=assignee,
+        unassigned=not own and state.assignee == "none",
         statuses=tuple(Status(s) for s in state.statuses),
         priorities=tuple(Priority(p) for p in state.priorities),
         campaign=state.campaign,
@@ -97,7 +112,7 @@ def _open_list(scope: str, ack: Ack, command: dict[str, Any], client: WebClient,
     if scope == "all" and not deps.tickets.is_agent(viewer):
         respond(text=str(PermissionDenied("see all")), response_type="ephemeral")
         return
-    state = parse_words(command.get("text") or "", scope)
+    state = parse_words(command.get("text") or "", scope, viewer)
     if state is None:
         respond(text=USAGE[scope], response_type="ephemeral")
         return

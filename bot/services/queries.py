@@ -27,6 +27,7 @@ class TicketFilter:
     campaign: str | None = None
     issue_type: str | None = None
     text: str | None = None
+    unassigned: bool = False
 
     def is_own(self, viewer: str) -> bool:
         """Limited to tickets the viewer filed or is assigned."""
@@ -54,6 +55,8 @@ def _apply(query: Select[tuple[Ticket]], flt: TicketFilter) -> Select[tuple[Tick
         query = query.where(Ticket.reporter_id == flt.reporter_id)
     if flt.assignee_id:
         query = query.where(Ticket.assignee_id == flt.assignee_id)
+    if flt.unassigned:
+        query = query.where(Ticket.assignee_id.is_(None))
     if flt.statuses:
         query = query.where(Ticket.status.in_([s.value for s in flt.statuses]))
     if flt.priorities:

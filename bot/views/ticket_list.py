@@ -33,6 +33,7 @@ class ListState:
     campaign: str | None = None
     issue_type: str | None = None
     text: str | None = None
+    assignee: str | None = None  # a user ID, or "none" for unassigned
     offset: int = 0
 
     def to_metadata(self) -> str:
@@ -106,6 +107,8 @@ def _describe(state: ListState, page: Page) -> str:
         parts.append("status: " + ", ".join(Status(s).label for s in state.statuses))
     if state.priorities:
         parts.append("priority: " + ", ".join(Priority(p).label for p in state.priorities))
+    if state.assignee:
+        parts.append("assignee: " + ("nobody" if state.assignee == "none" else f"<@{state.assignee}>"))
     for label, value in (("campaign", state.campaign), ("type", state.issue_type), ("search", state.text)):
         if value:
             parts.append(f"{label}: {escape(value)}")
