@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import Engine
 
 from bot.app import Casedesk
 from bot.services.errors import PermissionDenied
 from bot.services.status import Priority, Status
 from bot.services.summary import SummaryQueries
-from bot.services.tickets import NewTicket, TicketService
+from bot.services.tickets import NewTicket, TicketService, utcnow
+from bot.views.summary import summary_view
 from db.session import Database
 from tests.factories import FrozenClock
 from slack_double import SlackDouble
@@ -105,3 +108,14 @@ def test_the_summary_modal_through_slack(desk: Casedesk, double: SlackDouble, pe
     env = people.outsider.run("/ticket-summary")
     assert "Only support agents" in people.outsider.wait_ephemeral("Only support agents")
     assert not any(v.trigger_id == env.payload["trigger_id"] for v in double.workspace.views.values())
+
+
+def test_the_summary_reads_at_a_glance_at_a_frozen_moment(engine: Engine) -> None:
+    build_week(engine)
+    with freeze_time(NOW):
+        now = utcnow()
+        view = summary_view(SummaryQueries(Database(engine), AGENTS).summary(A1, now), now, ZoneInfo("America/New_York"))
+    text = str(view)
+    assert "Median first response*\\n2h 00m" in text and "Median time to resolve*\\n4h 30m" in text
+    assert "Oldest open: *TCK-000001* 🔴, opened Wed 14 Oct 2026, 08:00 EDT (40d ago)" in text
+    assert view_errors(view) == []
