@@ -178,11 +178,15 @@ def person_session(
                 out.errors.append(f"{type(exc).__name__}: {exc}")
 
 
-def run_one(command: list[str], db_url: str | None, users: int, rounds: int, think: tuple[float, float]) -> Samples:
+def start_double() -> SlackDouble:
     double = SlackDouble().start()
     for channel, name in ((GENERAL, "general"), (SUPPORT, "support"), (ADMIN, "admins")):
         double.channel(channel, name)
-    people = [double.person(f"U0BENCH{i:03d}", f"user{i}") for i in range(users)]
+    return double
+
+
+def start_app(command: list[str], double: SlackDouble, agents: list[str], db_url: str | None) -> subprocess.Popen[str]:
+    """The app under test as its own process, configured for the double."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT),
@@ -191,13 +195,28 @@ def run_one(command: list[str], db_url: str | None, users: int, rounds: int, thi
         "SLACK_API_URL": double.api_url,
         "SUPPORT_SLACK_CHANNEL": SUPPORT,
         "ADMIN_CHANNEL": ADMIN,
-        "SYSTEM_USERS": ",".join(p.id for p in people),
+        "SYSTEM_USERS": ",".join(agents),
         "LOG_LEVEL": "WARNING",
     }
     if db_url:
         env["DATABASE_URL"] = db_url
     cwd = tempfile.mkdtemp(prefix="casedesk-bench-")
-    proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def database_urls(choice: str) -> list[tuple[str, str]]:
+    """(name, URL) of each database to measure: a fresh SQLite file, the PostgreSQL one."""
+    names = ("sqlite", "postgresql") if choice == "both" else (choice,)
+    return [
+        (db, f"sqlite:///{tempfile.mkdtemp(prefix='casedesk-bench-db-')}/bench.db" if db == "sqlite" else PG_URL)
+        for db in names
+    ]
+
+
+def run_one(command: list[str], db_url: str | None, users: int, rounds: int, think: tuple[float, float]) -> Samples:
+    double = start_double()
+    people = [double.person(f"U0BENCH{i:03d}", f"user{i}") for i in range(users)]
+    proc = start_app(command, double, [p.id for p in people], db_url)
     samples = Samples()
     try:
         double.wait_for(lambda: double.socket.connection_count() > 0, timeout=60, what="the app to connect")
@@ -265,8 +284,7 @@ def main() -> None:
     pacing = f"pausing {args.think} s between steps" if think[1] else "no pauses (saturation)"
     print(f"{args.users} people × {args.rounds} rounds, {pacing}, {args.seed:,} tickets already stored; times in ms\n")
     print("| database | measure | Casedesk | floor | ratio |\n|---|---|---|---|---|")
-    for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='casedesk-bench-db-')}/bench.db" if db == "sqlite" else PG_URL
+    for db, url in database_urls(args.db):
         started = time.perf_counter()
         seed(url, args.seed)
         seeded = time.perf_counter() - started

@@ -10,14 +10,10 @@ Usage: python -m bench.views [--db sqlite|postgresql|both] [--tickets 100000] [-
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
-import tempfile
 import time
 
-from bench.foundation import ADMIN, GENERAL, PG_URL, ROOT, SUPPORT, pct, seed
-from slack_double import SlackDouble
+from bench.foundation import database_urls, pct, seed, start_app, start_double
 
 CASES = [
     ("/agent-tickets", "", "U0SEED0007"),
@@ -30,15 +26,8 @@ CASES = [
 
 
 def run(db_url: str, runs: int) -> list[tuple[str, float, float, float, float]]:
-    double = SlackDouble().start()
-    for channel, name in ((GENERAL, "general"), (SUPPORT, "support"), (ADMIN, "admins")):
-        double.channel(channel, name)
-    env = {
-        "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": double.bot_token,
-        "SLACK_APP_TOKEN": double.app_token, "SLACK_API_URL": double.api_url, "SUPPORT_SLACK_CHANNEL": SUPPORT,
-        "ADMIN_CHANNEL": ADMIN, "SYSTEM_USERS": "U0AGENT1", "LOG_LEVEL": "WARNING", "DATABASE_URL": db_url,
-    }
-    proc = subprocess.Popen([sys.executable, "-m", "bot"], env=env, cwd=tempfile.mkdtemp(), stderr=subprocess.DEVNULL)
+    double = start_double()
+    proc = start_app([sys.executable, "-m", "bot"], double, ["U0AGENT1"], db_url)
     rows = []
     try:
         double.wait_for(lambda: double.socket.connection_count() > 0, timeout=60)
@@ -69,8 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{args.tickets:,} tickets stored, {args.runs} runs per command, one at a time; times in ms\n")
     print("| database | command | first view p50 | first view p99 | full view p50 | full view p99 |\n|---|---|---|---|---|---|")
-    for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='casedesk-bench-db-')}/bench.db" if db == "sqlite" else PG_URL
+    for db, url in database_urls(args.db):
         started = time.perf_counter()
         seed(url, args.tickets)
         print(f"<!-- seeded {args.tickets:,} tickets in {time.perf_counter() - started:.1f}s -->")

@@ -240,10 +240,6 @@ class Workspace:
         for hook in self.message_hooks:
             hook(msg)
 
-    def notify(self) -> None:
-        with self.changed:
-            self.changed.notify_all()
-
     # ---- reading ---------------------------------------------------------------
 
     def channel_messages(self, channel: str, *, top_level_only: bool = False) -> list[Message]:

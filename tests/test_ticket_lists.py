@@ -139,3 +139,16 @@ def test_campaign_type_and_assignee_filters(desk: Casedesk, double: SlackDouble,
     assert unassigned == [f"TCK-{web_question[0]:06d}", f"TCK-{web_bug[1]:06d}"]
     assert numbers(open_list(people.agent2, "/system-tickets", f"assignee:{AGENT}")) == [f"TCK-{web_bug[0]:06d}"]
     assert billing_bug
+
+
+def test_an_outsider_replaying_a_page_click_is_refused(desk: Casedesk, double: SlackDouble, people: People) -> None:
+    seed(desk, 25)
+    modal = open_list(people.agent, "/system-tickets")
+    block = next(b for b in modal.view["blocks"] if b.get("block_id") == "ticket_list_paging")
+    button = block["elements"][0]
+    payload = modal._action_payload(block, {"action_id": button["action_id"], "type": "button", "value": button["value"], "text": button["text"]})
+    payload["user"] = people.outsider.user_object()
+    hash_before = modal.opened.hash
+    double.socket.wait_ack(double.socket.send("interactive", payload))
+    assert "Only support agents can see all tickets." in people.outsider.wait_dm("Only support agents").text
+    assert modal.opened.hash == hash_before

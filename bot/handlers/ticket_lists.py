@@ -137,8 +137,10 @@ def _update_list(body: dict[str, Any], client: WebClient, context: BoltContext, 
     state: ListState = change(ListState.from_metadata(view.get("private_metadata", "")))
     try:
         rendered = render(deps, state, viewer, deps.workspace_url.get(client))
-    except PermissionDenied:
-        return  # an outsider replaying an agent's list payload sees nothing new
+    except PermissionDenied as err:
+        # An outsider replaying an agent's list payload: nothing new to see, and told why.
+        deps.notifier_for(client).tell(None, viewer, str(err))
+        return
     client.views_update(view_id=view["id"], hash=view.get("hash"), view=rendered)
 
 
