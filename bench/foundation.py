@@ -185,7 +185,13 @@ def start_double() -> SlackDouble:
     return double
 
 
-def start_app(command: list[str], double: SlackDouble, agents: list[str], db_url: str | None) -> subprocess.Popen[str]:
+def start_app(
+    command: list[str],
+    double: SlackDouble,
+    agents: list[str],
+    db_url: str | None,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen[str]:
     """The app under test as its own process, configured for the double."""
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -200,6 +206,7 @@ def start_app(command: list[str], double: SlackDouble, agents: list[str], db_url
     }
     if db_url:
         env["DATABASE_URL"] = db_url
+    env.update(extra_env or {})
     cwd = tempfile.mkdtemp(prefix="casedesk-bench-")
     return subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
@@ -234,13 +241,17 @@ def run_one(command: list[str], db_url: str | None, users: int, rounds: int, thi
         samples.cpu_s = cpu_seconds(proc.pid) - cpu_before
         samples.rss_kib = rss_kib(proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        double.stop()
+        stop_app(proc, double)
     return samples
+
+
+def stop_app(proc: subprocess.Popen[str], double: SlackDouble) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    double.stop()
 
 
 def report(name: str, s: Samples, floor: Samples) -> str:

@@ -16,10 +16,15 @@ from bot import handlers
 from bot.errors import ErrorReporter
 from bot.home import HomeTab
 from bot.config import Settings
-from bot.deps import CONTEXT_KEY, Deps
+from bot.deps import CONTEXT_KEY, Deps, WorkspaceUrl
 from bot.notifier import TicketNotifier
+from bot.outbox_sender import OutboxSender
+from bot.services.conversations import ConversationService
+from bot.services.outbox import Outbox
+from bot.services.phrases import Keywords
 from bot.services.queries import TicketQueries
 from bot.services.summary import SummaryQueries
+from bot.services.timeline import TimelineQueries
 from bot.services.tickets import Clock, TicketService, utcnow
 from db.session import Database, make_engine
 
@@ -71,6 +76,11 @@ def create_app(
     )
     reporter = ErrorReporter(client, settings.admin_channel, clock)
     queries = TicketQueries(db, settings.system_users)
+    conversations = ConversationService(
+        db, tickets, support_channel=settings.support_channel, keywords=Keywords(settings.escalation_keywords), clock=clock
+    )
+    workspace_url = WorkspaceUrl()
+    sender = OutboxSender(client, settings, Outbox(db), tickets, conversations, workspace_url, clock)
     deps = Deps(
         settings=settings,
         tickets=tickets,
@@ -79,6 +89,10 @@ def create_app(
         notifier=TicketNotifier(client, settings, tickets),
         errors=reporter,
         home=HomeTab(queries, settings.system_users),
+        conversations=conversations,
+        sender=sender,
+        timeline=TimelineQueries(db),
+        workspace_url=workspace_url,
     )
     # Bolt's default pool has 5 threads and a listener holds its thread until it acks
     # *and* finishes; five listeners waiting out a 429 would hold every ack back.

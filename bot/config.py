@@ -20,6 +20,7 @@ DEFAULT_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///casedesk.db"
 DEFAULT_CAMPAIGNS = ("General", "Billing", "Onboarding", "Website")
 DEFAULT_ISSUE_TYPES = ("Bug", "Question", "Access request", "Data problem", "Feature request", "Other")
+DEFAULT_ESCALATION_KEYWORDS = ("urgent", "immediately")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
@@ -48,6 +49,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     port: int | None = None
+    escalation_keywords: tuple[str, ...] = DEFAULT_ESCALATION_KEYWORDS
     campaigns: tuple[str, ...] = DEFAULT_CAMPAIGNS
     issue_types: tuple[str, ...] = DEFAULT_ISSUE_TYPES
 
@@ -163,6 +165,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             raise ConfigError("PORT is malformed: expected a TCP port number from 1 to 65535")
         port = int(raw_port)
 
+    keywords = tuple(dict.fromkeys(k.lower() for k in _list(env.get("ESCALATION_KEYWORDS")))) or DEFAULT_ESCALATION_KEYWORDS
+    if any(len(k) > 100 for k in keywords):
+        raise ConfigError("ESCALATION_KEYWORDS is malformed: expected comma-separated words of at most 100 characters")
+
     return Settings(
         slack_bot_token=bot_token,
         slack_app_token=app_token,
@@ -179,6 +185,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_level=log_level,
         log_format=log_format,
         port=port,
+        escalation_keywords=keywords,
         campaigns=_choices(env, "CAMPAIGNS", DEFAULT_CAMPAIGNS),
         issue_types=_choices(env, "ISSUE_TYPES", DEFAULT_ISSUE_TYPES),
     )

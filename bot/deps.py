@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
@@ -13,9 +14,14 @@ from bot.config import Settings
 from bot.errors import ErrorReporter
 from bot.home import HomeTab
 from bot.notifier import TicketNotifier
+from bot.services.conversations import ConversationService
 from bot.services.queries import TicketQueries
 from bot.services.summary import SummaryQueries
+from bot.services.timeline import TimelineQueries
 from bot.services.tickets import TicketService
+
+if TYPE_CHECKING:
+    from bot.outbox_sender import OutboxSender
 
 CONTEXT_KEY = "casedesk"
 
@@ -46,6 +52,9 @@ class Deps:
     notifier: TicketNotifier
     errors: ErrorReporter
     home: HomeTab
+    conversations: ConversationService
+    sender: OutboxSender
+    timeline: TimelineQueries
     workspace_url: WorkspaceUrl = field(default_factory=WorkspaceUrl)
 
     def notifier_for(self, client: WebClient) -> TicketNotifier:

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.services.records import Change, TicketRecord
 from bot.services.tickets import TicketService
 from bot.views import notices
+from bot.views.text import is_slack_user
 from bot.views.ticket_card import card_summary, ticket_card
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,11 @@ class TicketNotifier:
             return None
 
     def _dm(self, user: str, text: str) -> None:
-        self._post(user, text)
+        if is_slack_user(user):  # an email reporter is answered by mail, not here
+            self._post(user, text)
+
+    def post(self, channel: str, text: str, thread_ts: str | None = None) -> None:
+        self._post(channel, text, thread_ts)
 
     def _post(self, channel: str, text: str, thread_ts: str | None = None) -> None:
         try:

@@ -48,6 +48,7 @@ def run(settings: Settings) -> int:
         health = HealthServer(settings.port, engine, handler.client.is_connected).start()
         log.info("health server on port %d (/health, /ready)", health.port)
     handler.connect()
+    desk.deps.sender.start()
     scheduler = start_scheduler(desk.deps)
     log.info("Casedesk is running over Socket Mode")
     stop.wait()
@@ -56,6 +57,7 @@ def run(settings: Settings) -> int:
     handler.close()  # no new envelopes from here on
     if not drain(desk.listener_executor, DRAIN_SECONDS):
         log.warning("stopped with work still running after %.0f s", DRAIN_SECONDS)
+    desk.deps.sender.stop()  # unsent posts stay in the outbox for the next start
     if health:
         health.stop()
     engine.dispose()

@@ -23,6 +23,8 @@ FEATURE_SCOPES: dict[str, str] = {
     "files:read": "the screenshot field (file_input) of the ticket form",
     "im:history": "direct messages to the bot (message.im)",
     "groups:read": "checking private channels (conversations.info)",
+    "channels:history": "messages in public intake channels and case threads (message.channels)",
+    "groups:history": "messages in private intake channels and case threads (message.groups)",
 }
 
 REQUIRED_SCOPES: frozenset[str] = frozenset({s for s in METHOD_SCOPES.values() if s} | set(FEATURE_SCOPES))

@@ -1,10 +1,11 @@
-"""The ticket data model: tickets, their audit events and comments."""
+"""The ticket data model: tickets, their audit events, comments, the case's messages
+(Slack and email), attachments, and the outbox of Slack posts still to send."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from db.types import UTCDateTime
@@ -23,7 +24,10 @@ class Ticket(Base):
     priority: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(20))
     details: Mapped[str] = mapped_column(Text)
-    reporter_id: Mapped[str] = mapped_column(String(32))
+    # A Slack user ID, or the sender's address for a case that came by email.
+    reporter_id: Mapped[str] = mapped_column(String(320))
+    reporter_name: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(300))
     assignee_id: Mapped[str | None] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(20), default="slack_form")
     # Identifies the delivery that created the ticket (e.g. the modal's view ID);
@@ -39,6 +43,18 @@ class Ticket(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(32))
     resolution_note: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where a case opened from a channel message lives: its thread in that channel.
+    origin_channel: Mapped[str | None] = mapped_column(String(32))
+    origin_ts: Mapped[str | None] = mapped_column(String(32))
+    # Response bookkeeping, kept by the service as messages arrive; escalation reads it.
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_agent_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    followups: Mapped[int] = mapped_column(default=0)
+    keyword: Mapped[str | None] = mapped_column(String(100))
+    # Reasons already alerted in this episode (comma-separated); cleared by an agent's response.
+    escalated_reasons: Mapped[str] = mapped_column(String(100), default="")
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
 
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
@@ -54,6 +70,9 @@ class Ticket(Base):
         Index("ix_tickets_reporter_created", "reporter_id", "created_at"),
         Index("ix_tickets_assignee_created", "assignee_id", "created_at"),
         Index("ix_tickets_status_priority", "status", "priority"),
+        Index("ix_tickets_origin", "origin_channel", "origin_ts"),
+        Index("ix_tickets_status_waiting", "status", "waiting_since"),
+        Index("ix_tickets_status_updated", "status", "updated_at"),
     )
 
 
@@ -89,3 +108,77 @@ class Comment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_comments_ticket_id", "ticket_id", "id"),)
+
+
+class CaseMessage(Base):
+    """A message of a case: a Slack post in one of its threads, or an email."""
+
+    __tablename__ = "case_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    via: Mapped[str] = mapped_column(String(10))  # slack | email
+    # customer | agent | note (an automatic mail kept for the record) | bot
+    role: Mapped[str] = mapped_column(String(10))
+    author_id: Mapped[str] = mapped_column(String(320))
+    author_name: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    email_message_id: Mapped[str | None] = mapped_column(String(998))
+
+    __table_args__ = (
+        # Two deliveries of one Slack message (a retry, a second bot process) store one row.
+        UniqueConstraint("slack_channel", "slack_ts", name="uq_case_messages_slack"),
+        UniqueConstraint("email_message_id", name="uq_case_messages_email"),
+        Index("ix_case_messages_ticket", "ticket_id", "id"),
+    )
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("case_messages.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(default=0)
+    url: Mapped[str | None] = mapped_column(String(3000))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Why the content is not kept (too large), shown wherever the attachment is listed.
+    note: Mapped[str | None] = mapped_column(String(300))
+
+    __table_args__ = (Index("ix_attachments_ticket", "ticket_id", "id"),)
+
+
+class OutboxPost(Base):
+    """A Slack post decided in a transaction and sent after it, paced per channel.
+
+    Stored with the change that caused it, so a crash or a Slack outage delays the
+    post but never loses it.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("case_messages.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_outbox_pending", "sent_at", "channel", "due_at"),
+        Index("ix_outbox_ticket", "ticket_id", "kind"),
+    )

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from slack_double import events
 from slack_double.people import Modal, Person
 from slack_double.socket_mode import Envelope, SocketModeServer
 from slack_double.web_api import WebApi, make_http_server
@@ -70,6 +71,19 @@ class SlackDouble:
         if not self.default_channel:
             self.default_channel = channel_id
         return channel_id
+
+    # ---- events ------------------------------------------------------------------------
+
+    def deliver(self, event: dict[str, Any], timeout: float = 5.0, *, retry_attempt: int = 0) -> Envelope:
+        """Send an Events API event to the bot and wait for its ack."""
+        payload = events.event_callback(self.workspace, event)
+        return self.redeliver(payload, timeout, retry_attempt=retry_attempt)
+
+    def redeliver(self, payload: dict[str, Any], timeout: float = 5.0, *, retry_attempt: int = 0) -> Envelope:
+        """Send an event_callback payload (again, as Slack does when it retries)."""
+        reason = "timeout" if retry_attempt else ""
+        env = self.socket.send("events_api", payload, retry_attempt=retry_attempt, retry_reason=reason)
+        return self.socket.wait_ack(env, timeout)
 
     # ---- reading -----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from slack_double.socket_mode import Envelope
+from slack_double import events
 from slack_double.workspace import APP_ID, BOT_USER_ID, TEAM_ID, Message, OpenView
 
 if TYPE_CHECKING:
@@ -263,31 +264,57 @@ class Person:
         env = self.double.socket.send("interactive", self.click_payload(current, label))
         return self.double.socket.wait_ack(env, timeout)
 
+    # ---- messages ----------------------------------------------------------------------
+
+    def say(
+        self,
+        channel: str,
+        text: str,
+        *,
+        thread: Message | None = None,
+        files: list[str] | None = None,
+        timeout: float = 5.0,
+    ) -> Message:
+        """Post in a channel (or in ``thread``), as Slack shows it and sends the event."""
+        ws = self.double.workspace
+        thread_ts = (thread.thread_ts or thread.ts) if thread is not None else None
+        msg = ws.add_message(Message(channel, ws.next_ts(), text, None, self.id, None, thread_ts))
+        file_objects = [events.file_object(ws, name, channel) for name in files or []]
+        self.double.deliver(events.message_event(ws, msg, file_objects), timeout)
+        return msg
+
+    def edit(self, message: Message, text: str, timeout: float = 5.0) -> Message:
+        ws = self.double.workspace
+        previous = message.text
+        with ws.changed:
+            message.text = text
+            message.edited_ts = ws.next_ts()
+        self.double.deliver(events.changed_event(ws, message, previous), timeout)
+        return message
+
+    def delete(self, message: Message, timeout: float = 5.0) -> None:
+        ws = self.double.workspace
+        with ws.changed:
+            message.deleted = True
+        self.double.deliver(events.deleted_event(ws, message), timeout)
+
+    def join(self, channel: str, timeout: float = 5.0) -> None:
+        self.double.deliver(events.join_event(self.double.workspace, channel, self.id), timeout)
+
     # ---- the App Home ------------------------------------------------------------------
 
     def open_home(self, timeout: float = 5.0) -> dict[str, Any]:
         """Open the app's Home tab and return the view the bot published."""
         ws = self.double.workspace
         before = ws.home_views.get(self.id)
-        env = self.double.socket.send(
-            "events_api",
-            {
-                "token": "legacy-verification-token",
-                "team_id": TEAM_ID,
-                "api_app_id": APP_ID,
-                "type": "event_callback",
-                "event_id": ws.next_id("Ev"),
-                "event_time": int(time.time()),
-                "event": {
-                    "type": "app_home_opened",
-                    "user": self.id,
-                    "channel": ws.dm_channel(self.id).id,
-                    "tab": "home",
-                    "event_ts": f"{time.time():.6f}",
-                },
-            },
-        )
-        self.double.socket.wait_ack(env, timeout)
+        event = {
+            "type": "app_home_opened",
+            "user": self.id,
+            "channel": ws.dm_channel(self.id).id,
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        }
+        self.double.deliver(event, timeout)
         return ws.wait_for(lambda: (v := ws.home_views.get(self.id)) is not before and v, timeout, what="views.publish")
 
     def home(self) -> dict[str, Any] | None:

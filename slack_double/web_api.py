@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -39,6 +40,38 @@ class ApiError(Exception):
         self.extra = extra
 
 
+class PostPacing:
+    """Slack's chat.postMessage limit: about one message a second per channel, with
+    short bursts. Off until ``enable``; then a post over the limit gets HTTP 429."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.per_second = 0.0
+        self.burst = 0
+        self._buckets: dict[str, tuple[float, float]] = {}  # channel → (tokens, at)
+        self.refused = 0
+
+    def enable(self, per_second: float = 1.0, burst: int = 4) -> None:
+        with self._lock:
+            self.per_second, self.burst = per_second, burst
+            self._buckets.clear()
+
+    def take(self, channel: str) -> int | None:
+        """None when the post may go; else the Retry-After in seconds."""
+        with self._lock:
+            if not self.per_second:
+                return None
+            now = time.monotonic()
+            tokens, at = self._buckets.get(channel, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - at) * self.per_second)
+            if tokens >= 1.0:
+                self._buckets[channel] = (tokens - 1.0, now)
+                return None
+            self._buckets[channel] = (tokens, now)
+            self.refused += 1
+            return max(1, math.ceil((1.0 - tokens) / self.per_second))
+
+
 class WebApi:
     """Method implementations over a Workspace; transport-free so it is easy to read."""
 
@@ -53,6 +86,7 @@ class WebApi:
         self._failures: dict[str, list[str]] = {}
         self._delays: dict[str, list[float]] = {}
         self._limits_lock = threading.Lock()
+        self.post_pacing = PostPacing()
 
     # ---- fault injection -------------------------------------------------------
 
@@ -386,6 +420,8 @@ def make_http_server(api: WebApi) -> ThreadingHTTPServer:
             token = auth[len("Bearer "):] if auth.startswith("Bearer ") else args.pop("token", None)
             time.sleep(api.take_delay(method))
             retry_after = api.take_rate_limit(method)
+            if retry_after is None and method == "chat.postMessage":
+                retry_after = api.post_pacing.take(str(args.get("channel", "")))
             if retry_after is not None:
                 with api.ws.changed:
                     api.ws.calls.append(ApiCall(method, args, time.perf_counter(), False, "ratelimited"))

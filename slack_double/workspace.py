@@ -139,7 +139,7 @@ class Workspace:
         # harnesses that must not scan every message on every change.
         self.message_hooks: list[Callable[[Message], None]] = []
         self._counter = itertools.count(1)
-        self._ts_base = int(time.time())
+        self._last_ts = 0
         self.add_user(BOT_USER_ID, "casedesk", is_bot=True)
 
     # ---- setup ---------------------------------------------------------------
@@ -170,8 +170,11 @@ class Workspace:
         return f"{prefix}{next(self._counter):08d}"
 
     def next_ts(self) -> str:
-        n = next(self._counter)
-        return f"{self._ts_base + n // 1_000_000}.{n % 1_000_000:06d}"
+        """Slack's ts: the posting time in microseconds, unique and increasing per workspace."""
+        with self.lock:
+            micros = max(self._last_ts + 1, int(time.time() * 1_000_000))
+            self._last_ts = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def issue_trigger(self, user: str) -> str:
         with self.lock:

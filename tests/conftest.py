@@ -111,7 +111,9 @@ def connected(built: Casedesk, double: SlackDouble) -> Iterator[Casedesk]:
     handler = CasedeskSocketModeHandler(built.app, built.deps.settings.slack_app_token)
     handler.connect()
     double.wait_for(lambda: double.socket.connection_count() > 0, what="the bot to connect")
+    built.deps.sender.start()
     yield built
+    built.deps.sender.stop()
     # Closing the Socket Mode client waits up to a second or more for its worker
     # threads; the double stops first, so nothing new reaches this bot meanwhile.
     double.stop()

@@ -13,6 +13,7 @@ from referencing import Registry, Resource
 
 from bot.app import Casedesk
 from bot.handlers import commands, summary, ticket_lists
+from bot.handlers import messages
 from bot.handlers.events import BOT_EVENTS
 from bot.scopes import METHOD_SCOPES, REQUIRED_SCOPES
 from slack_double import SlackDouble
@@ -48,7 +49,7 @@ def test_every_registered_command_and_event_is_in_the_manifest() -> None:
     manifest_commands = {c["command"] for c in MANIFEST["features"]["slash_commands"]}
     assert set(commands.COMMANDS) | set(ticket_lists.COMMANDS) | set(summary.COMMANDS) == manifest_commands
     assert all(c["should_escape"] is False for c in MANIFEST["features"]["slash_commands"])
-    assert set(BOT_EVENTS) <= set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
+    assert set(BOT_EVENTS) | set(messages.BOT_EVENTS) <= set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
     assert MANIFEST["settings"]["socket_mode_enabled"] is True
     assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
 

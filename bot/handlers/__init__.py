@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.handlers import actions, commands, events, summary, ticket_lists, views
+from bot.handlers import actions, commands, events, messages, summary, ticket_lists, timeline, views
 
 
 def register(app: App) -> None:
@@ -12,5 +12,7 @@ def register(app: App) -> None:
     actions.register(app)
     views.register(app)
     events.register(app)
+    messages.register(app)
+    timeline.register(app)
     ticket_lists.register(app)
     summary.register(app)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.services.status import Priority, Status
-from db.models import Ticket, TicketEvent
+from db.models import CaseMessage, Ticket, TicketEvent
 
 NUMBER_PREFIX = "TCK-"
 
@@ -44,10 +44,25 @@ class TicketRecord:
     resolved_by: str | None
     resolution_note: str | None
     closed_at: datetime | None
+    reporter_name: str | None = None
+    title: str | None = None
+    origin_channel: str | None = None
+    origin_ts: str | None = None
+    first_response_at: datetime | None = None
+    last_agent_response_at: datetime | None = None
+    waiting_since: datetime | None = None
+    followups: int = 0
+    keyword: str | None = None
+    escalated_reasons: tuple[str, ...] = ()
+    escalated_at: datetime | None = None
 
     @property
     def number(self) -> str:
         return format_number(self.id)
+
+    @property
+    def by_email(self) -> bool:
+        return self.source == "email"
 
     @classmethod
     def of(cls, row: Ticket) -> TicketRecord:
@@ -71,6 +86,17 @@ class TicketRecord:
             resolved_by=row.resolved_by,
             resolution_note=row.resolution_note,
             closed_at=row.closed_at,
+            reporter_name=row.reporter_name,
+            title=row.title,
+            origin_channel=row.origin_channel,
+            origin_ts=row.origin_ts,
+            first_response_at=row.first_response_at,
+            last_agent_response_at=row.last_agent_response_at,
+            waiting_since=row.waiting_since,
+            followups=row.followups or 0,
+            keyword=row.keyword,
+            escalated_reasons=tuple(r for r in (row.escalated_reasons or "").split(",") if r),
+            escalated_at=row.escalated_at,
         )
 
 
@@ -95,3 +121,26 @@ class Change:
 
     ticket: TicketRecord
     event: EventRecord
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    id: int
+    ticket_id: int
+    via: str
+    role: str
+    author_id: str
+    author_name: str | None
+    body: str
+    created_at: datetime
+    edited_at: datetime | None
+    deleted_at: datetime | None
+    slack_channel: str | None
+    slack_ts: str | None
+
+    @classmethod
+    def of(cls, row: CaseMessage) -> MessageRecord:
+        return cls(
+            row.id, row.ticket_id, row.via, row.role, row.author_id, row.author_name, row.body,
+            row.created_at, row.edited_at, row.deleted_at, row.slack_channel, row.slack_ts,
+        )

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot.services.errors import ActionNotAllowed, PermissionDenied, TicketNotFound
 from bot.services.records import Change, EventRecord, TicketRecord
 from bot.services.status import ACTIVE, Priority, Status, can_transition
-from db.models import Comment, Ticket, TicketEvent
+from db.models import Comment, OutboxPost, Ticket, TicketEvent
 from db.session import Database
 
 Clock = Callable[[], datetime]
@@ -103,7 +103,14 @@ class TicketService:
         with self._db.read() as session:
             rows = session.scalars(
                 select(Ticket)
-                .where(Ticket.card_ts.is_(None), Ticket.created_at < created_before)
+                .where(
+                    Ticket.card_ts.is_(None),
+                    Ticket.created_at < created_before,
+                    # Cards queued in the outbox are on their way, paced.
+                    ~exists().where(
+                        OutboxPost.ticket_id == Ticket.id, OutboxPost.kind == "card", OutboxPost.sent_at.is_(None)
+                    ),
+                )
                 .order_by(Ticket.id)
                 .limit(limit)
             )
@@ -152,7 +159,7 @@ class TicketService:
     def record_card(self, ticket_id: int, channel: str, ts: str) -> TicketRecord:
         """Remember where the ticket's card is; returns the ticket as stored."""
         with self._db.write() as session:
-            row = self._load(session, ticket_id)
+            row = self._load(session, ticket_id, lock=True)
             row.card_channel, row.card_ts = channel, ts
             session.flush()
             return TicketRecord.of(row)
@@ -200,14 +207,16 @@ class TicketService:
 
         return self._change(ticket_id, actor, "close", apply, to_status=Status.CLOSED)
 
-    def reopen(self, ticket_id: int, actor: str) -> Change:
+    def reopen(self, ticket_id: int, actor: str, *, by_customer: bool = False) -> Change:
+        """``by_customer``: the reporter wrote again on a resolved case (no agent needed)."""
+
         def apply(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | None, str | None]:
             if rec.status in ACTIVE:
                 raise ActionNotAllowed(f"{rec.number} is already {rec.status.label}; nothing to reopen.", rec)
             row.resolved_at = row.resolved_by = row.resolution_note = row.closed_at = None
             return "status", rec.status.value, Status.OPEN.value, None
 
-        return self._change(ticket_id, actor, "reopen", apply, to_status=Status.OPEN)
+        return self._change(ticket_id, actor, "reopen", apply, to_status=Status.OPEN, as_system=by_customer)
 
     def comment(self, ticket_id: int, author: str, body: str) -> None:
         if not self.is_agent(author):
@@ -230,8 +239,9 @@ class TicketService:
         *,
         to_status: Status,
         comment: str | None = None,
+        as_system: bool = False,
     ) -> Change:
-        if not self.is_agent(actor):
+        if not (as_system or self.is_agent(actor)):
             raise PermissionDenied(action)
         for _ in range(3):
             try:
@@ -284,6 +294,13 @@ class TicketService:
     def _event(
         row: Ticket, actor: str, kind: str, old: str | None, new: str | None, note: str | None, now: datetime
     ) -> TicketEvent:
-        return TicketEvent(
-            ticket_id=row.id, actor_id=actor, kind=kind, from_value=old, to_value=new, note=note, created_at=now
-        )
+        return audit_event(row.id, actor, kind, old, new, note, now)
+
+
+def audit_event(
+    ticket_id: int, actor: str, kind: str, old: str | None, new: str | None, note: str | None, now: datetime
+) -> TicketEvent:
+    """One audit-trail row; every change writes one in its own transaction."""
+    return TicketEvent(
+        ticket_id=ticket_id, actor_id=actor, kind=kind, from_value=old, to_value=new, note=note, created_at=now
+    )

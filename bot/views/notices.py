@@ -87,3 +87,27 @@ def dm_help() -> str:
         "a short form opens, and your ticket goes to the support team. You'll hear from me here "
         "when it is resolved or closed."
     )
+
+
+def case_opened(ticket: TicketRecord, card_link: str | None) -> str:
+    """The answer in the thread of the message that opened a case."""
+    link = f" <{card_link}|Its card is in the support channel>." if card_link else ""
+    return (
+        f"🎫 Thanks, this is now case *{ticket.number}*.{link} "
+        "Reply in this thread to add to it; an agent will answer here."
+    )
+
+
+def follow_up(ticket: TicketRecord, author: str, body: str, closed: bool) -> str:
+    """A customer's message shown in the card's thread, where the agents are."""
+    head = (
+        f"📨 {mention(author)} wrote on *closed* case {ticket.number}; reopen it to work on it again:"
+        if closed
+        else f"💬 {mention(author)} added to {ticket.number}:"
+    )
+    quoted = "\n".join(f"> {line}" for line in escaped_within(body, 2500).splitlines() or [""])
+    return f"{head}\n{quoted}"
+
+
+def reopened_by_reply(ticket: TicketRecord) -> str:
+    return f"🔁 {ticket.number} is open again because of this reply; an agent will pick it up."

@@ -42,5 +42,19 @@ def when(moment: datetime, tz: ZoneInfo) -> str:
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {local.tzname()}"
 
 
+def is_slack_user(user_id: str | None) -> bool:
+    return bool(user_id) and user_id[0] in "UW" and user_id.isalnum() and user_id.isupper()  # type: ignore[index,union-attr]
+
+
 def mention(user_id: str | None) -> str:
-    return f"<@{user_id}>" if user_id else "_unassigned_"
+    """A Slack user as a mention; an email reporter's address as plain, escaped text."""
+    if not user_id:
+        return "_unassigned_"
+    return f"<@{user_id}>" if is_slack_user(user_id) else escape(user_id)
+
+
+def permalink(workspace_url: str | None, channel: str, ts: str) -> str | None:
+    """A message's permalink, built as Slack builds it (saves a chat.getPermalink per post)."""
+    if not workspace_url:
+        return None
+    return f"{workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"

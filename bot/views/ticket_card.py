@@ -23,23 +23,35 @@ REASSIGN = "ticket_reassign"
 RESOLVE = "ticket_resolve"
 CLOSE = "ticket_close"
 REOPEN = "ticket_reopen"
+TIMELINE = "ticket_timeline"
 BUTTON_LABELS = {
     ASSIGN_SELF: "Assign to Me",
     REASSIGN: "Reassign",
     RESOLVE: "Resolve",
     CLOSE: "Close",
     REOPEN: "Reopen",
+    TIMELINE: "Timeline",
 }
 
 DETAILS_LIMIT = 3000  # a section's text
 
 
 def buttons_for(status: Status) -> list[str]:
+    """The buttons that change the ticket, for its status."""
     if status in (Status.OPEN, Status.IN_PROGRESS):
         return [ASSIGN_SELF, REASSIGN, RESOLVE, CLOSE]
     if status is Status.RESOLVED:
         return [CLOSE, REOPEN]
     return [REOPEN]
+
+
+def origin_line(ticket: TicketRecord) -> str | None:
+    if ticket.by_email:
+        name = f"{escape(ticket.reporter_name)} " if ticket.reporter_name else ""
+        return f"📧 By email from {name}&lt;{escape(ticket.reporter_id)}&gt;"
+    if ticket.origin_channel:
+        return f"💬 From a message in <#{ticket.origin_channel}>"
+    return None
 
 
 def _button(action_id: str, ticket: TicketRecord) -> dict[str, Any]:
@@ -63,7 +75,7 @@ def card_summary(ticket: TicketRecord) -> str:
 
 def ticket_card(ticket: TicketRecord, tz: ZoneInfo) -> list[dict[str, Any]]:
     fields = [
-        f"*Status*\n{STATUS_BADGE[ticket.status]}",
+        f"*Status*\n{STATUS_BADGE[ticket.status]}" + (" · 🚨 Escalated" if ticket.escalated_reasons else ""),
         f"*Priority*\n{PRIORITY_ICON[ticket.priority]} {ticket.priority.label}",
         f"*Campaign*\n{escape(ticket.campaign)}",
         f"*Issue type*\n{escape(ticket.issue_type)}",
@@ -76,7 +88,7 @@ def ticket_card(ticket: TicketRecord, tz: ZoneInfo) -> list[dict[str, Any]]:
             "text": {"type": "plain_text", "text": f"{PRIORITY_ICON[ticket.priority]} {ticket.number}"},
         },
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
-        {"type": "section", "text": {"type": "mrkdwn", "text": escaped_within(ticket.details, DETAILS_LIMIT)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _details(ticket)}},
     ]
     if ticket.screenshot_url:
         name = escape(ticket.screenshot_name or "screenshot")
@@ -89,6 +101,7 @@ def ticket_card(ticket: TicketRecord, tz: ZoneInfo) -> list[dict[str, Any]]:
         {
             "type": "context",
             "elements": [
+                *([{"type": "mrkdwn", "text": line}] if (line := origin_line(ticket)) else []),
                 {"type": "mrkdwn", "text": f"Created {when(ticket.created_at, tz)}"},
                 {"type": "mrkdwn", "text": f"Updated {when(ticket.updated_at, tz)}"},
             ],
@@ -98,7 +111,14 @@ def ticket_card(ticket: TicketRecord, tz: ZoneInfo) -> list[dict[str, Any]]:
         {
             "type": "actions",
             "block_id": f"ticket_actions:{ticket.id}",
-            "elements": [_button(a, ticket) for a in buttons_for(ticket.status)],
+            "elements": [_button(a, ticket) for a in [*buttons_for(ticket.status), TIMELINE]],
         }
     )
     return blocks
+
+
+def _details(ticket: TicketRecord) -> str:
+    if not ticket.title or ticket.details.strip().startswith(ticket.title.rstrip("…")):
+        return escaped_within(ticket.details, DETAILS_LIMIT)
+    title = f"*{escaped_within(ticket.title, 400)}*\n"
+    return title + escaped_within(ticket.details, DETAILS_LIMIT - len(title))

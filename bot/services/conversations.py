@@ -1,0 +1,318 @@
+"""Cases from conversations: a message in an intake channel opens a case; replies in
+its threads become the case's messages.
+
+Exactly once: a case's source key is its opening message's (channel, ts), and every
+stored message is unique on (channel, ts), so a redelivered event, or the same event
+reaching two bot processes, stores nothing twice. The database decides, not a check
+before the insert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.services.outbox import PostKind, enqueue
+from bot.services.phrases import Keywords, is_closing_phrase
+from bot.services.records import Change, MessageRecord, TicketRecord
+from bot.services.status import Priority, Status
+from bot.services.tickets import Clock, TicketService, audit_event, utcnow
+from db.models import Attachment, CaseMessage, Ticket
+from db.session import Database
+
+# Cases that come without a form have no campaign or issue type yet; agents see these.
+INTAKE_CAMPAIGN = "Unsorted"
+ISSUE_TYPE_BY_SOURCE = {"slack": "Message", "email": "Email"}
+TITLE_LIMIT = 120
+
+
+@dataclass(frozen=True)
+class SlackFile:
+    name: str
+    permalink: str | None
+    content_type: str | None = None
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    channel: str
+    ts: str
+    user: str
+    text: str
+    thread_ts: str | None = None
+    files: tuple[SlackFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class Opened:
+    ticket: TicketRecord
+    created: bool
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What storing a thread reply did."""
+
+    ticket: TicketRecord
+    message: MessageRecord | None  # None: this message was stored before (a redelivery)
+    change: Change | None = None  # the case was closed or reopened by this message
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def duplicate(self) -> bool:
+        return self.message is None
+
+
+def slack_time(ts: str, fallback: datetime) -> datetime:
+    """When Slack says the message was posted: events of one thread may be handled out of order."""
+    try:
+        return datetime.fromtimestamp(float(ts), timezone.utc)
+    except (ValueError, OverflowError):
+        return fallback
+
+
+def title_of(text: str) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return first if len(first) <= TITLE_LIMIT else first[: TITLE_LIMIT - 1].rstrip() + "…"
+
+
+class ConversationService:
+    def __init__(
+        self,
+        db: Database,
+        tickets: TicketService,
+        *,
+        support_channel: str,
+        keywords: Keywords,
+        clock: Clock = utcnow,
+    ) -> None:
+        self._db = db
+        self._tickets = tickets
+        self._support = support_channel
+        self.keywords = keywords
+        self._clock = clock
+
+    # ---- opening ---------------------------------------------------------------
+
+    def open_case(self, msg: SlackMessage) -> Opened:
+        now = self._clock()
+        key = f"slack:{msg.channel}:{msg.ts}"
+        text = msg.text.strip() or "(no text)"
+        try:
+            with self._db.write() as session:
+                keyword = self.keywords.find(text)
+                row = Ticket(
+                    campaign=INTAKE_CAMPAIGN,
+                    issue_type=ISSUE_TYPE_BY_SOURCE["slack"],
+                    priority=Priority.MEDIUM.value,
+                    status=Status.OPEN.value,
+                    details=text,
+                    title=title_of(text),
+                    reporter_id=msg.user,
+                    source="slack",
+                    source_key=key,
+                    origin_channel=msg.channel,
+                    origin_ts=msg.ts,
+                    waiting_since=now,
+                    keyword=keyword,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(row)
+                session.flush()
+                stored = self._store(session, row, msg, "customer", now, opening=True)
+                session.add(audit_event(row.id, msg.user, "created", None, Status.OPEN.value, None, now))
+                if keyword:
+                    session.add(audit_event(row.id, msg.user, "flagged", None, keyword, "escalation keyword", now))
+                if msg.files:
+                    self._attach(session, row.id, stored.id, msg.files)
+                enqueue(session, PostKind.CARD, now, ticket_id=row.id, channel=self._support)
+                enqueue(session, PostKind.ORIGIN_ACK, now, ticket_id=row.id, channel=msg.channel, thread_ts=msg.ts)
+                session.flush()
+                return Opened(TicketRecord.of(row), True)
+        except IntegrityError:
+            with self._db.read() as session:
+                existing = session.scalars(select(Ticket).where(Ticket.source_key == key)).one()
+                return Opened(TicketRecord.of(existing), False)
+
+    # ---- replies ---------------------------------------------------------------
+
+    def case_for_thread(self, channel: str, thread_ts: str) -> TicketRecord | None:
+        with self._db.read() as session:
+            row = _case_for_thread(session, channel, thread_ts)
+            return TicketRecord.of(row) if row else None
+
+    def add_reply(self, msg: SlackMessage) -> Reply | None:
+        """Store a reply in a case's thread; None when the thread is not a case's."""
+        if not msg.thread_ts:
+            return None
+        now = self._clock()
+        is_agent = self._tickets.is_agent(msg.user)
+        role = "agent" if is_agent else "customer"
+        notes: list[str] = []
+        try:
+            with self._db.write() as session:
+                row = _case_for_thread(session, msg.channel, msg.thread_ts, lock=True)
+                if row is None:
+                    return None
+                stored = self._store(session, row, msg, role, now)
+                if msg.files:
+                    self._attach(session, row.id, stored.id, msg.files)
+                before = TicketRecord.of(row)
+                if is_agent:
+                    record_agent_response(session, row, msg.user, now)
+                else:
+                    keyword = record_customer_message(session, row, msg.user, msg.text, now, self.keywords)
+                    if keyword:
+                        notes.append(f"flagged:{keyword}")
+                    in_origin = msg.channel == row.origin_channel and msg.thread_ts == row.origin_ts
+                    # Agents watch the card's thread: tell them what the customer wrote elsewhere.
+                    if before.status is Status.CLOSED or in_origin:
+                        enqueue(
+                            session,
+                            PostKind.FOLLOW_UP,
+                            now,
+                            ticket_id=row.id,
+                            channel=row.card_channel or self._support,
+                            message_id=stored.id,
+                        )
+                row.updated_at = now
+                session.flush()
+                ticket, message = TicketRecord.of(row), MessageRecord.of(stored)
+        except IntegrityError:
+            existing = self.case_for_thread(msg.channel, msg.thread_ts)
+            return Reply(existing, None) if existing else None
+        change = self._act_on(ticket, msg.user, msg.text, is_agent)
+        return Reply(change.ticket if change else ticket, message, change, tuple(notes))
+
+    def _act_on(self, ticket: TicketRecord, user: str, text: str, is_agent: bool) -> Change | None:
+        """Close on an agent's closing phrase; reopen a resolved case the reporter wrote on."""
+        if is_agent and is_closing_phrase(text) and ticket.status is not Status.CLOSED:
+            return self._tickets.close(ticket.id, user, note="Closed in the case thread.")
+        if not is_agent and user == ticket.reporter_id and ticket.status is Status.RESOLVED:
+            return self._tickets.reopen(ticket.id, user, by_customer=True)
+        return None
+
+    # ---- edits and deletions --------------------------------------------------
+
+    def edit(self, channel: str, ts: str, text: str) -> MessageRecord | None:
+        """The stored message's new text; the case's details too when it opened the case."""
+        now = self._clock()
+        with self._db.write() as session:
+            stored = session.scalars(
+                select(CaseMessage).where(CaseMessage.slack_channel == channel, CaseMessage.slack_ts == ts)
+            ).one_or_none()
+            if stored is None:
+                return None
+            stored.body, stored.edited_at = text, now
+            ticket = session.get(Ticket, stored.ticket_id)
+            if ticket is not None and ticket.origin_channel == channel and ticket.origin_ts == ts:
+                ticket.details, ticket.title, ticket.updated_at = text.strip() or "(no text)", title_of(text), now
+                enqueue(session, PostKind.CARD_REFRESH, now, ticket_id=ticket.id, channel=ticket.card_channel)
+            session.flush()
+            return MessageRecord.of(stored)
+
+    def delete(self, channel: str, ts: str) -> MessageRecord | None:
+        """Mark the stored message deleted; the record is kept for the audit trail."""
+        now = self._clock()
+        with self._db.write() as session:
+            stored = session.scalars(
+                select(CaseMessage).where(CaseMessage.slack_channel == channel, CaseMessage.slack_ts == ts)
+            ).one_or_none()
+            if stored is None or stored.deleted_at is not None:
+                return None
+            stored.deleted_at = now
+            session.flush()
+            return MessageRecord.of(stored)
+
+    def message(self, message_id: int) -> MessageRecord | None:
+        with self._db.read() as session:
+            row = session.get(CaseMessage, message_id)
+            return MessageRecord.of(row) if row else None
+
+    def messages(self, ticket_id: int) -> list[MessageRecord]:
+        with self._db.read() as session:
+            rows = session.scalars(
+                select(CaseMessage)
+                .where(CaseMessage.ticket_id == ticket_id)
+                .order_by(CaseMessage.created_at, CaseMessage.id)
+            )
+            return [MessageRecord.of(r) for r in rows]
+
+    # ---- internals -------------------------------------------------------------
+
+    @staticmethod
+    def _store(
+        session: Session, row: Ticket, msg: SlackMessage, role: str, now: datetime, *, opening: bool = False
+    ) -> CaseMessage:
+        stored = CaseMessage(
+            ticket_id=row.id,
+            via="slack",
+            role=role,
+            author_id=msg.user,
+            body=msg.text,
+            # The opening message is dated with its case, so the history starts with "opened".
+            created_at=now if opening else slack_time(msg.ts, now),
+            slack_channel=msg.channel,
+            slack_ts=msg.ts,
+        )
+        session.add(stored)
+        session.flush()  # the unique (channel, ts) decides here
+        return stored
+
+    @staticmethod
+    def _attach(session: Session, ticket_id: int, message_id: int, files: tuple[SlackFile, ...]) -> None:
+        for f in files:
+            session.add(
+                Attachment(
+                    ticket_id=ticket_id,
+                    message_id=message_id,
+                    name=f.name[:300],
+                    content_type=f.content_type,
+                    size=f.size,
+                    url=f.permalink,
+                )
+            )
+
+
+def record_agent_response(session: Session, row: Ticket, agent: str, now: datetime) -> None:
+    """An agent answered: first response, and a new escalation episode from here on."""
+    if row.first_response_at is None:
+        row.first_response_at = now
+        session.add(audit_event(row.id, agent, "first_response", None, None, None, now))
+    row.last_agent_response_at = now
+    row.waiting_since = None
+    row.followups = 0
+    row.keyword = None
+    row.escalated_reasons = ""
+
+
+def record_customer_message(
+    session: Session, row: Ticket, author: str, text: str, now: datetime, keywords: Keywords
+) -> str | None:
+    """A customer follow-up: counted, starts the wait if none is running, flags keywords."""
+    row.followups = (row.followups or 0) + 1
+    if row.waiting_since is None:
+        row.waiting_since = now
+    keyword = keywords.find(text)
+    if keyword and row.keyword is None:
+        row.keyword = keyword
+        session.add(audit_event(row.id, author, "flagged", None, keyword, "escalation keyword", now))
+    return keyword
+
+
+def _case_for_thread(session: Session, channel: str, thread_ts: str, *, lock: bool = False) -> Ticket | None:
+    query = select(Ticket).where(
+        or_(
+            (Ticket.origin_channel == channel) & (Ticket.origin_ts == thread_ts),
+            (Ticket.card_channel == channel) & (Ticket.card_ts == thread_ts),
+        )
+    )
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query.limit(1)).first()

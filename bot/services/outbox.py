@@ -1,0 +1,153 @@
+"""The outbox: Slack posts decided inside a transaction, sent after it commits.
+
+A post is stored with the change that caused it, then the sender (bot/outbox_sender.py)
+delivers it, paced per channel. A crash, a restart or Slack being down delays a post;
+none is lost, and a claimed-but-unfinished post is picked up again when its claim runs out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from db.models import OutboxPost
+from db.session import Database
+
+CLAIM = timedelta(seconds=60)
+
+
+class PostKind(StrEnum):
+    CARD = "card"  # the ticket's card, in the support channel
+    ORIGIN_ACK = "origin_ack"  # "Case TCK-… opened" in the thread of the message that opened it
+    CARD_THREAD = "card_thread"  # text in the card's thread (waits for the card)
+    POST = "post"  # text in a channel, optionally in a thread
+    CARD_REFRESH = "card_refresh"  # chat.update of the card
+    FOLLOW_UP = "follow_up"  # a customer's message, shown in the card's thread
+
+
+def enqueue(
+    session: Session,
+    kind: PostKind,
+    now: datetime,
+    *,
+    ticket_id: int | None = None,
+    channel: str | None = None,
+    thread_ts: str | None = None,
+    text: str | None = None,
+    message_id: int | None = None,
+) -> None:
+    session.add(
+        OutboxPost(
+            kind=kind.value,
+            ticket_id=ticket_id,
+            channel=channel,
+            thread_ts=thread_ts,
+            text=text,
+            message_id=message_id,
+            created_at=now,
+            due_at=now,
+            attempts=0,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: int
+    kind: PostKind
+    ticket_id: int | None
+    channel: str | None
+    thread_ts: str | None
+    text: str | None
+    message_id: int | None
+    attempts: int
+
+
+class Outbox:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def due_channels(self, now: datetime) -> list[str]:
+        """Channels with posts due now."""
+        with self._db.read() as session:
+            return [
+                c or ""
+                for c in session.scalars(
+                    select(OutboxPost.channel).where(_due(now)).group_by(OutboxPost.channel).order_by(func.min(OutboxPost.id))
+                )
+            ]
+
+    def claim(self, now: datetime, channel: str, limit: int) -> list[Pending]:
+        """Up to ``limit`` due posts of one channel, oldest first, claimed for this process for CLAIM."""
+        with self._db.read() as session:
+            rows = session.scalars(
+                select(OutboxPost).where(_due(now), OutboxPost.channel == channel).order_by(OutboxPost.id).limit(limit)
+            ).all()
+            candidates = [
+                Pending(r.id, PostKind(r.kind), r.ticket_id, r.channel, r.thread_ts, r.text, r.message_id, r.attempts)
+                for r in rows
+            ]
+        if not candidates:
+            return []
+        claimed: list[Pending] = []
+        with self._db.write() as session:
+            for post in candidates:
+                # A conditional update: of two processes claiming one post, one wins.
+                result = session.execute(
+                    update(OutboxPost)
+                    .where(OutboxPost.id == post.id, _due(now))
+                    .values(claimed_until=now + CLAIM)
+                )
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append(post)
+        return claimed
+
+    def sent(self, post_id: int, now: datetime) -> None:
+        with self._db.write() as session:
+            session.execute(update(OutboxPost).where(OutboxPost.id == post_id).values(sent_at=now, error=None))
+
+    def later(self, post_id: int, due: datetime, *, error: str | None = None, attempt: bool = False) -> None:
+        """Give the post back, due again at ``due`` (pacing, a missing card, a failure)."""
+        values: dict[str, object] = {"due_at": due, "claimed_until": None}
+        if error is not None:
+            values["error"] = error[:200]
+        with self._db.write() as session:
+            if attempt:
+                values["attempts"] = OutboxPost.attempts + 1
+            session.execute(update(OutboxPost).where(OutboxPost.id == post_id).values(**values))
+
+    def release_waiting(self, ticket_id: int, now: datetime) -> None:
+        """The ticket's card is up: posts that waited for it are due now."""
+        with self._db.write() as session:
+            session.execute(
+                update(OutboxPost)
+                .where(OutboxPost.ticket_id == ticket_id, OutboxPost.sent_at.is_(None), OutboxPost.kind != PostKind.CARD.value)
+                .values(due_at=now)
+            )
+
+    def pending_count(self) -> int:
+        with self._db.read() as session:
+            return int(session.scalar(select(func.count()).select_from(OutboxPost).where(OutboxPost.sent_at.is_(None))) or 0)
+
+    def has_pending(self, ticket_id: int, kind: PostKind) -> bool:
+        with self._db.read() as session:
+            return (
+                session.scalar(
+                    select(OutboxPost.id).where(
+                        OutboxPost.ticket_id == ticket_id, OutboxPost.kind == kind.value, OutboxPost.sent_at.is_(None)
+                    )
+                )
+                is not None
+            )
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        OutboxPost.sent_at.is_(None),
+        OutboxPost.due_at <= now,
+        or_(OutboxPost.claimed_until.is_(None), OutboxPost.claimed_until < now),
+    )

@@ -1,0 +1,101 @@
+"""Events API payloads for what people do in channels: post, reply, edit, delete, join."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from slack_double.workspace import APP_ID, TEAM_ID, Message, Workspace
+
+
+def event_callback(ws: Workspace, event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "token": "legacy-verification-token",
+        "team_id": TEAM_ID,
+        "api_app_id": APP_ID,
+        "type": "event_callback",
+        "event_id": ws.next_id("Ev"),
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM_ID, "user_id": "U0CASEBOT", "is_bot": True}],
+        "event": event,
+    }
+
+
+def channel_type(ws: Workspace, channel: str) -> str:
+    ch = ws.channels.get(channel)
+    if ch is not None and ch.im_user:
+        return "im"
+    return "group" if ch is not None and ch.is_private else "channel"
+
+
+def message_event(ws: Workspace, msg: Message, files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    event = msg.as_payload()
+    event.update({"channel": msg.channel, "channel_type": channel_type(ws, msg.channel), "event_ts": msg.ts})
+    if files:
+        event["subtype"] = "file_share"
+        event["files"] = files
+    if msg.thread_ts and msg.thread_ts != msg.ts:
+        parent = ws.find_message(msg.channel, msg.thread_ts)
+        if parent is not None and parent.user:
+            event["parent_user_id"] = parent.user
+    return event
+
+
+def changed_event(ws: Workspace, msg: Message, previous_text: str) -> dict[str, Any]:
+    edited = msg.as_payload()
+    edited["edited"] = {"user": msg.user, "ts": msg.edited_ts}
+    previous = dict(msg.as_payload(), text=previous_text)
+    return {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": msg.channel,
+        "channel_type": channel_type(ws, msg.channel),
+        "ts": msg.edited_ts,
+        "event_ts": msg.edited_ts,
+        "message": edited,
+        "previous_message": previous,
+    }
+
+
+def deleted_event(ws: Workspace, msg: Message) -> dict[str, Any]:
+    ts = ws.next_ts()
+    return {
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "channel": msg.channel,
+        "channel_type": channel_type(ws, msg.channel),
+        "ts": ts,
+        "event_ts": ts,
+        "deleted_ts": msg.ts,
+        "previous_message": msg.as_payload(),
+    }
+
+
+def join_event(ws: Workspace, channel: str, user: str) -> dict[str, Any]:
+    ts = ws.next_ts()
+    return {
+        "type": "message",
+        "subtype": "channel_join",
+        "channel": channel,
+        "channel_type": channel_type(ws, channel),
+        "user": user,
+        "text": f"<@{user}> has joined the channel",
+        "ts": ts,
+        "event_ts": ts,
+    }
+
+
+def file_object(ws: Workspace, name: str, channel: str) -> dict[str, Any]:
+    file_id = ws.next_id("F")
+    return {
+        "id": file_id,
+        "name": name,
+        "title": name,
+        "mimetype": "application/octet-stream",
+        "size": 1024,
+        "permalink": f"https://casedesk-test.slack.com/files/{file_id}/{name}",
+        "url_private": f"https://files.slack.com/files-pri/{TEAM_ID}-{file_id}/{name}",
+        "channels": [channel],
+    }
