@@ -74,12 +74,19 @@ def main(argv: list[str] | None = None) -> int:
 
         engine = make_engine(settings.database_url)
         upgrade(engine)
-        print(JOBS[args.name][0](create_app(settings, engine=engine).deps))
+        deps = create_app(settings, engine=engine).deps
+        print(JOBS[args.name].run(deps))
+        deps.sender.flush(timeout=60)  # the posts the job decided on (alerts, thread notes)
         return 0
 
     from bot.runner import run
+    from db.session import SecondProcess
 
-    return run(settings)
+    try:
+        return run(settings)
+    except SecondProcess as err:
+        print(f"casedesk: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ from bot.services.outbox import Outbox
 from bot.services.phrases import Keywords
 from bot.services.queries import TicketQueries
 from bot.services.summary import SummaryQueries
+from bot.services.escalation import EscalationService
+from bot.services.job_runs import BotStateStore, JobRunLedger
+from bot.services.reports import ReportQueries
 from bot.services.timeline import TimelineQueries
 from bot.services.tickets import Clock, TicketService, utcnow
 from db.session import Database, make_engine
@@ -92,6 +95,18 @@ def create_app(
         conversations=conversations,
         sender=sender,
         timeline=TimelineQueries(db),
+        client=client,
+        clock=clock,
+        escalations=EscalationService(
+            db,
+            hours=settings.escalation_hours,
+            followups=settings.escalation_followups,
+            alert_channel=settings.alerting_channel,
+            clock=clock,
+        ),
+        reports=ReportQueries(db),
+        ledger=JobRunLedger(db, clock),
+        state=BotStateStore(db),
         workspace_url=workspace_url,
     )
     # Bolt's default pool has 5 threads and a listener holds its thread until it acks

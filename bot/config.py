@@ -21,6 +21,14 @@ DEFAULT_DATABASE_URL = "sqlite:///casedesk.db"
 DEFAULT_CAMPAIGNS = ("General", "Billing", "Onboarding", "Website")
 DEFAULT_ISSUE_TYPES = ("Bug", "Question", "Access request", "Data problem", "Feature request", "Other")
 DEFAULT_ESCALATION_KEYWORDS = ("urgent", "immediately")
+DEFAULT_SCHEDULES = {
+    "repair-cards": "* * * * *",
+    "escalate": "*/5 * * * *",
+    "pin-high-priority": "0 * * * *",
+    "stale": "0 9 * * *",
+    "overdue": "0 9 * * *",
+    "weekly-summary": "0 9 * * mon",
+}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
@@ -50,6 +58,13 @@ class Settings:
     log_format: str = "text"
     port: int | None = None
     escalation_keywords: tuple[str, ...] = DEFAULT_ESCALATION_KEYWORDS
+    escalation_hours: float = 48
+    escalation_followups: int = 3
+    stale_days: float = 3
+    overdue_days: float = 7
+    scheduler_enabled: bool = True
+    # job name → crontab (minute hour day month weekday) in TIMEZONE
+    schedules: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SCHEDULES))
     campaigns: tuple[str, ...] = DEFAULT_CAMPAIGNS
     issue_types: tuple[str, ...] = DEFAULT_ISSUE_TYPES
 
@@ -122,6 +137,40 @@ def _choices(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tup
     return values
 
 
+def _number(env: Mapping[str, str], name: str, default: float, expected: str, *, whole: bool = False) -> float:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} is malformed: expected {expected}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} is malformed: expected {expected} (more than 0)")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} is malformed: expected true or false")
+
+
+def _is_crontab(line: str, timezone: str) -> bool:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(line, timezone=ZoneInfo(timezone))
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from an environment mapping or raise ConfigError."""
     bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", "a bot token")
@@ -169,6 +218,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if any(len(k) > 100 for k in keywords):
         raise ConfigError("ESCALATION_KEYWORDS is malformed: expected comma-separated words of at most 100 characters")
 
+    schedules = dict(DEFAULT_SCHEDULES)
+    for job in DEFAULT_SCHEDULES:
+        name = "SCHEDULE_" + job.upper().replace("-", "_")
+        raw = (env.get(name) or "").strip()
+        if raw:
+            if not _is_crontab(raw, timezone):
+                raise ConfigError(f"{name} is malformed: expected a crontab line such as '0 9 * * mon' (minute hour day month weekday)")
+            schedules[job] = raw
+
     return Settings(
         slack_bot_token=bot_token,
         slack_app_token=app_token,
@@ -186,6 +244,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_format=log_format,
         port=port,
         escalation_keywords=keywords,
+        escalation_hours=_number(env, "ESCALATION_HOURS", 48, "a number of hours such as 48"),
+        escalation_followups=int(_number(env, "ESCALATION_FOLLOWUPS", 3, "a whole number such as 3", whole=True)),
+        stale_days=_number(env, "STALE_DAYS", 3, "a number of days such as 3"),
+        overdue_days=_number(env, "OVERDUE_DAYS", 7, "a number of days such as 7"),
+        schedules=schedules,
+        scheduler_enabled=_flag(env, "SCHEDULER_ENABLED", True),
         campaigns=_choices(env, "CAMPAIGNS", DEFAULT_CAMPAIGNS),
         issue_types=_choices(env, "ISSUE_TYPES", DEFAULT_ISSUE_TYPES),
     )

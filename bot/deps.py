@@ -17,6 +17,10 @@ from bot.notifier import TicketNotifier
 from bot.services.conversations import ConversationService
 from bot.services.queries import TicketQueries
 from bot.services.summary import SummaryQueries
+from bot.services.escalation import EscalationService
+from bot.services.job_runs import BotStateStore, JobRunLedger
+from bot.services.reports import ReportQueries
+from bot.services.tickets import Clock
 from bot.services.timeline import TimelineQueries
 from bot.services.tickets import TicketService
 
@@ -55,6 +59,12 @@ class Deps:
     conversations: ConversationService
     sender: OutboxSender
     timeline: TimelineQueries
+    client: WebClient
+    clock: Clock
+    escalations: EscalationService
+    reports: ReportQueries
+    ledger: JobRunLedger
+    state: BotStateStore
     workspace_url: WorkspaceUrl = field(default_factory=WorkspaceUrl)
 
     def notifier_for(self, client: WebClient) -> TicketNotifier:

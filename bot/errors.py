@@ -92,13 +92,14 @@ class ErrorReporter:
 
         app.error(on_error)
 
-    def guard(self, name: str, job: Callable[[], str]) -> Callable[[], None]:
-        """A scheduled job that logs its result and reports its failure."""
+    def guard(self, name: str, job: Callable[[], str]) -> Callable[[], str | None]:
+        """A scheduled job that reports its failure (and returns None) instead of raising."""
 
-        def run() -> None:
+        def run() -> str | None:
             try:
-                log.info(job())
+                return job()
             except Exception as exc:  # noqa: BLE001 - reported, and the scheduler carries on
                 self.report(exc, f"job {name}")
+                return None
 
         return run

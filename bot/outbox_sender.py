@@ -122,6 +122,16 @@ class OutboxSender:
                 self._wake.wait(0.25)
                 self._wake.clear()
 
+    def flush(self, timeout: float) -> int:
+        """Send what is due now, at Slack's pace, for at most ``timeout`` seconds (the CLI)."""
+        deadline, sent = time.monotonic() + timeout, 0
+        while time.monotonic() < deadline and self._outbox.due_channels(self._clock()):
+            if self.run_once():
+                sent += 1
+            else:
+                time.sleep(0.25)
+        return sent
+
     # ---- one pass ------------------------------------------------------------------
 
     def run_once(self) -> bool:
@@ -137,7 +147,8 @@ class OutboxSender:
                     sent += 1
         return sent > 0
 
-    def _bucket(self, channel: str) -> TokenBucket:
+    def _bucket(self, channel: str | None) -> TokenBucket:
+        channel = channel or ""
         if channel not in self._buckets:
             self._buckets[channel] = TokenBucket(self._rate, POST_BURST)
         return self._buckets[channel]
@@ -181,6 +192,10 @@ class OutboxSender:
                 return
             text = notices.follow_up(ticket, message.author_id, message.body, closed=ticket.status.value == "closed")
             self._post(ticket.card_channel or "", text, ticket.card_ts)
+        elif post.kind is PostKind.ALERT:
+            ticket = self._tickets.get(post.ticket_id or 0)
+            link = permalink(self._workspace_url.get(self._client), ticket.card_channel or "", ticket.card_ts or "")
+            self._post(post.channel or "", notices.escalation_alert(ticket, post.text or "", link), None)
         elif post.kind is PostKind.CARD_THREAD:
             ticket = self._with_card(post)
             self._post(ticket.card_channel or "", post.text or "", ticket.card_ts)

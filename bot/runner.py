@@ -14,7 +14,7 @@ from bot.health import HealthServer
 from bot.jobs.scheduler import start_scheduler
 from bot.socket_mode import CasedeskSocketModeHandler
 from db.migrate import upgrade
-from db.session import make_engine
+from db.session import make_engine, sqlite_single_process
 
 log = logging.getLogger("casedesk")
 # SIGTERM to exit: Railway and systemd wait 10 s before they kill.
@@ -30,6 +30,7 @@ def drain(executor: Executor, timeout: float) -> bool:
 
 
 def run(settings: Settings) -> int:
+    lock = sqlite_single_process(settings.database_url)  # held until the process exits
     engine = make_engine(settings.database_url)
     upgrade(engine)
     desk = create_app(settings, engine=engine)
@@ -49,11 +50,12 @@ def run(settings: Settings) -> int:
         log.info("health server on port %d (/health, /ready)", health.port)
     handler.connect()
     desk.deps.sender.start()
-    scheduler = start_scheduler(desk.deps)
+    scheduler = start_scheduler(desk.deps) if settings.scheduler_enabled else None
     log.info("Casedesk is running over Socket Mode")
     stop.wait()
 
-    scheduler.shutdown(wait=False)
+    if scheduler:
+        scheduler.shutdown(wait=False)
     handler.close()  # no new envelopes from here on
     if not drain(desk.listener_executor, DRAIN_SECONDS):
         log.warning("stopped with work still running after %.0f s", DRAIN_SECONDS)
@@ -61,5 +63,7 @@ def run(settings: Settings) -> int:
     if health:
         health.stop()
     engine.dispose()
+    if lock:
+        lock.close()
     log.info("stopped")
     return 0

@@ -73,6 +73,8 @@ class Ticket(Base):
         Index("ix_tickets_origin", "origin_channel", "origin_ts"),
         Index("ix_tickets_status_waiting", "status", "waiting_since"),
         Index("ix_tickets_status_updated", "status", "updated_at"),
+        Index("ix_tickets_status_followups", "status", "followups"),
+        Index("ix_tickets_status_keyword", "status", "keyword"),
     )
 
 
@@ -182,3 +184,29 @@ class OutboxPost(Base):
         Index("ix_outbox_pending", "sent_at", "channel", "due_at"),
         Index("ix_outbox_ticket", "ticket_id", "kind"),
     )
+
+
+class JobRun(Base):
+    """One row per job and scheduled time: the key that makes a run happen once,
+    however many bot processes wake up for it."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(50))
+    slot: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[str | None] = mapped_column(Text)
+    runner: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("job", "slot", name="uq_job_runs_slot"),)
+
+
+class BotState(Base):
+    """Small named values the bot keeps between runs (e.g. where the pinned list is)."""
+
+    __tablename__ = "bot_state"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -81,3 +84,29 @@ class Database:
     def read(self) -> Session:
         """A session for reads only (on SQLite it never takes the write lock)."""
         return self._reads()
+
+
+class SecondProcess(Exception):
+    """Another bot process already uses this SQLite file."""
+
+
+def sqlite_single_process(url: str) -> IO[bytes] | None:
+    """With SQLite, one bot process per file: hold an exclusive lock beside the file.
+
+    Two processes would each run the scheduled jobs (only PostgreSQL can guard runs across
+    processes) and fight over the write lock. Returns the open lock file (None on PostgreSQL
+    or in-memory SQLite); raises SecondProcess when another process holds it.
+    """
+    parsed = make_url(normalise_database_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    handle = open(f"{parsed.database}.lock", "wb")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise SecondProcess(
+            f"another Casedesk process is already using {os.path.basename(parsed.database)}: with SQLite run one "
+            "bot process only (use PostgreSQL to run more)"
+        ) from None
+    return handle

@@ -381,7 +381,7 @@ class WebApi:
         items = []
         for ts in self.ws.pins.get(channel, []):
             msg = self.ws.find_message(channel, ts)
-            if msg:
+            if msg and not msg.deleted:  # Slack drops the pin of a deleted message
                 items.append({"type": "message", "channel": channel, "message": msg.as_payload()})
         return {"items": items}
 

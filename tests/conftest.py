@@ -65,6 +65,8 @@ def base_env(api_url: str = "https://slack.com/api/") -> dict[str, str]:
         "ADMIN_CHANNEL": ADMIN,
         "SYSTEM_USERS": f"{AGENT},{AGENT2}",
         "TIMEZONE": "America/New_York",
+        # Scheduled jobs post on their own (a made-up run on start, say); tests run them directly.
+        "SCHEDULER_ENABLED": "false",
     }
 
 

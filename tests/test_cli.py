@@ -88,6 +88,12 @@ def test_jobs_run_once_from_the_cli(tmp_path: Path) -> None:
         ran = run_bot(["jobs", "run", "repair-cards"], base_env(double.api_url), tmp_path)
         assert ran.returncode == 0, ran.stderr
         assert "repair-cards: 0 of 0 missing cards posted" in ran.stdout
+        assert set(listed.stdout.split()) >= {"escalate", "pin-high-priority", "stale", "overdue", "weekly-summary"}
+        pin = run_bot(["jobs", "run", "pin-high-priority"], base_env(double.api_url), tmp_path)
+        assert "pin-high-priority: posted and pinned the list (0 tickets)" in pin.stdout, pin.stderr
+        assert double.workspace.pins[SUPPORT] == [double.messages(SUPPORT)[0].ts]
+        escalated = run_bot(["jobs", "run", "escalate"], base_env(double.api_url), tmp_path)
+        assert "escalate: 0 escalated" in escalated.stdout
         unknown = run_bot(["jobs", "run", "nope"], base_env(double.api_url), tmp_path)
         assert unknown.returncode == 2 and "unknown job 'nope'" in unknown.stderr
     finally:

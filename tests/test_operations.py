@@ -71,7 +71,7 @@ def test_doctor_passes_on_a_good_setup(workspace: SlackDouble, tmp_path: Path) -
 
 
 def test_doctor_names_a_missing_scope(workspace: SlackDouble, tmp_path: Path) -> None:
-    workspace.web_api.scopes = "commands,chat:write,files:read,users:read,channels:read,groups:read,channels:history,groups:history"
+    workspace.web_api.scopes = "commands,chat:write,files:read,users:read,channels:read,groups:read,channels:history,groups:history,pins:read,pins:write"
     result = check(workspace, tmp_path)
     assert result.returncode == 1
     assert "✗ missing bot scopes: im:history: add them under OAuth & Permissions" in result.stdout
@@ -165,18 +165,21 @@ def test_redaction_masks_tokens_and_url_passwords() -> None:
 
 
 def test_json_logs_carry_no_secret(workspace: SlackDouble, people: People, tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot"], env=bot_env(workspace, LOG_LEVEL="DEBUG", LOG_FORMAT="json"), cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        workspace.wait_for(lambda: workspace.socket.connection_count() > 0, timeout=30)
-        card = file_ticket(workspace, people)
-        people.agent.click(card, "Assign to Me")
-        workspace.wait_thread_reply(card, "assigned")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=20)
+    # To a file, not a pipe: DEBUG output outgrows a pipe's buffer and would block the bot.
+    with open(tmp_path / "bot.log", "w") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot"], env=bot_env(workspace, LOG_LEVEL="DEBUG", LOG_FORMAT="json"), cwd=tmp_path,
+            stdout=log_file, stderr=subprocess.STDOUT, text=True,
+        )
+        try:
+            workspace.wait_for(lambda: workspace.socket.connection_count() > 0, timeout=30)
+            card = file_ticket(workspace, people)
+            people.agent.click(card, "Assign to Me")
+            workspace.wait_thread_reply(card, "assigned")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
+    output = (tmp_path / "bot.log").read_text()
     lines = [line for line in output.splitlines() if line.strip()]
     assert len(lines) > 20
     for line in lines:

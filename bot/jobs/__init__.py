@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.deps import Deps
 from bot.jobs.cards import repair_cards
+from bot.jobs.escalate import escalate
+from bot.jobs.pin import pin_high_priority
+from bot.jobs.reminders import overdue, stale
+from bot.jobs.weekly import weekly_summary_job
 
 Job = Callable[[Deps], str]
 
-# name → (job, seconds between runs)
-JOBS: dict[str, tuple[Job, int]] = {
-    "repair-cards": (repair_cards, 60),
+
+@dataclass(frozen=True)
+class JobSpec:
+    run: Job
+    # A run missed while no bot was up (a deploy at Monday 09:00) is made up on start
+    # when its slot is no older than this; zero: the next slot will do.
+    grace: timedelta = timedelta(0)
+
+
+# name → spec; schedules (crontab, in TIMEZONE) come from the settings.
+JOBS: dict[str, JobSpec] = {
+    "repair-cards": JobSpec(repair_cards),
+    "escalate": JobSpec(escalate),
+    "pin-high-priority": JobSpec(pin_high_priority, timedelta(minutes=50)),
+    "stale": JobSpec(stale, timedelta(hours=6)),
+    "overdue": JobSpec(overdue, timedelta(hours=6)),
+    "weekly-summary": JobSpec(weekly_summary_job, timedelta(hours=12)),
 }

@@ -27,6 +27,7 @@ class PostKind(StrEnum):
     POST = "post"  # text in a channel, optionally in a thread
     CARD_REFRESH = "card_refresh"  # chat.update of the card
     FOLLOW_UP = "follow_up"  # a customer's message, shown in the card's thread
+    ALERT = "alert"  # an escalation alert with a link to the card
 
 
 def enqueue(
@@ -71,21 +72,24 @@ class Outbox:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def due_channels(self, now: datetime) -> list[str]:
-        """Channels with posts due now."""
+    def due_channels(self, now: datetime) -> list[str | None]:
+        """Channels with posts due now (None: posts whose channel is decided when sent)."""
         with self._db.read() as session:
             return [
-                c or ""
+                c
                 for c in session.scalars(
                     select(OutboxPost.channel).where(_due(now)).group_by(OutboxPost.channel).order_by(func.min(OutboxPost.id))
                 )
             ]
 
-    def claim(self, now: datetime, channel: str, limit: int) -> list[Pending]:
+    def claim(self, now: datetime, channel: str | None, limit: int) -> list[Pending]:
         """Up to ``limit`` due posts of one channel, oldest first, claimed for this process for CLAIM."""
         with self._db.read() as session:
             rows = session.scalars(
-                select(OutboxPost).where(_due(now), OutboxPost.channel == channel).order_by(OutboxPost.id).limit(limit)
+                select(OutboxPost)
+                .where(_due(now), OutboxPost.channel.is_(None) if channel is None else OutboxPost.channel == channel)
+                .order_by(OutboxPost.id)
+                .limit(limit)
             ).all()
             candidates = [
                 Pending(r.id, PostKind(r.kind), r.ticket_id, r.channel, r.thread_ts, r.text, r.message_id, r.attempts)

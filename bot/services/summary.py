@@ -18,7 +18,7 @@ from db.session import Database
 
 WEEK = timedelta(days=7)
 MEDIAN_WINDOW = timedelta(days=30)
-RESPONSE_KINDS = ("assigned", "reassigned", "status", "commented")
+RESPONSE_KINDS = ("assigned", "reassigned", "status", "commented", "first_response")
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,7 @@ class TicketService:
                     source_key=new.source_key,
                     screenshot_name=new.screenshot_name,
                     screenshot_url=new.screenshot_url,
+                    waiting_since=now,  # waiting for an agent's first response
                     created_at=now,
                     updated_at=now,
                 )

@@ -111,3 +111,9 @@ def follow_up(ticket: TicketRecord, author: str, body: str, closed: bool) -> str
 
 def reopened_by_reply(ticket: TicketRecord) -> str:
     return f"🔁 {ticket.number} is open again because of this reply; an agent will pick it up."
+
+
+def escalation_alert(ticket: TicketRecord, reasons: str, card_link: str | None) -> str:
+    link = f" <{card_link}|Open the card>." if card_link else ""
+    owner = f"assigned to {mention(ticket.assignee_id)}" if ticket.assignee_id else "*unassigned*"
+    return f"🚨 {ticket.number} escalated ({owner}): {escape(reasons)}.{link}"

@@ -1,0 +1,118 @@
+"""Benchmark of the scheduled jobs' queries over 100,000 tickets (PostgreSQL by default).
+
+The seed spreads 100,000 tickets over the past 347 days (one every 5 minutes, a quarter
+in each status); open ones wait for a response since they opened, some have follow-ups
+and keywords. All but ``--new`` of the due cases are marked as already alerted, so a
+sweep does what a 5-minute sweep does in steady state: find the few new ones among
+everything, and escalate them.
+
+Reported: the escalate sweep with ``--new`` new escalations and with none; the weekly
+summary (this week and the week before, as the job computes them, plus rendering);
+the Python heap's peak during each (tracemalloc), to show memory does not grow with
+the data.
+
+Usage: python -m bench.jobs [--db postgresql|sqlite|both] [--tickets 100000] [--new 100] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+
+from bench.foundation import database_urls, seed
+from bot.jobs.weekly import week_before
+from bot.services.escalation import EscalationService
+from bot.services.reports import ReportQueries
+from bot.views.reports import weekly_summary
+from db.session import Database, make_engine
+
+TZ = ZoneInfo("America/New_York")
+
+
+def shape(db: Database, now: datetime, new: int) -> None:
+    """Dates, responses and escalation state as a desk in use has them."""
+    pg = db.engine.dialect.name == "postgresql"
+    minutes = "(:now - make_interval(mins => id * 5))" if pg else "datetime(:now, '-' || (id * 5) || ' minutes')"
+    with db.engine.begin() as conn:
+        conn.execute(text(f"UPDATE tickets SET created_at = {minutes}, updated_at = {minutes}"), {"now": now})
+        conn.execute(text("UPDATE tickets SET waiting_since = created_at, followups = id % 5, "
+                          "keyword = CASE WHEN id % 97 = 0 THEN 'urgent' END WHERE status IN ('open', 'in_progress')"))
+        conn.execute(text("UPDATE tickets SET resolved_at = updated_at, resolved_by = assignee_id WHERE status = 'resolved'"))
+        conn.execute(text("UPDATE tickets SET closed_at = updated_at WHERE status = 'closed'"))
+        conn.execute(text("UPDATE tickets SET first_response_at = created_at WHERE id % 3 = 0"))
+        # Everything due is already alerted, but for the newest `new` cases.
+        conn.execute(text("UPDATE tickets SET escalated_reasons = 'no_response,followups,keyword' "
+                          "WHERE status IN ('open', 'in_progress') AND id > :keep"), {"keep": new * 4})
+        conn.execute(text("ANALYZE" if pg else "ANALYZE"))
+
+
+def timed(work: Callable[[], object]) -> tuple[float, float, object]:
+    """(ms, peak KiB of Python heap, result)."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    result = work()
+    elapsed = (time.perf_counter() - started) * 1000
+    peak = tracemalloc.get_traced_memory()[1] / 1024
+    tracemalloc.stop()
+    return elapsed, peak, result
+
+
+def run(db_name: str, url: str, tickets: int, new: int, runs: int) -> list[str]:
+    seed(url, tickets)
+    engine = make_engine(url)
+    db = Database(engine)
+    now = datetime.now(timezone.utc)
+    shape(db, now, new)
+    service = EscalationService(db, hours=48, followups=3, alert_channel="C0ALERTS", clock=lambda: now)
+    reports = ReportQueries(db)
+    lines = []
+
+    def sweep() -> int:
+        return sum(1 for ticket_id in service.due() if service.escalate(ticket_id))
+
+    ms, peak, done = timed(sweep)
+    lines.append(f"| {db_name} | escalate sweep, {done} new escalations | {ms:.0f} | {peak:.0f} |")
+    quiet = [timed(sweep) for _ in range(runs)]
+    lines.append(
+        f"| {db_name} | escalate sweep, nothing new (median of {runs}) | {statistics.median(q[0] for q in quiet):.0f} "
+        f"| {max(q[1] for q in quiet):.0f} |"
+    )
+
+    def summary() -> int:
+        end = now
+        start = week_before(end, TZ)
+        week = reports.week(start, end)
+        prior = reports.week(week_before(start, TZ), start)
+        return len(weekly_summary(week, prior, TZ, "https://example.slack.com/"))
+
+    weekly = [timed(summary) for _ in range(runs)]
+    lines.append(
+        f"| {db_name} | weekly summary (median of {runs}) | {statistics.median(w[0] for w in weekly):.0f} "
+        f"| {max(w[1] for w in weekly):.0f} |"
+    )
+    engine.dispose()
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="postgresql")
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--new", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    print("| database | job | ms | peak Python heap KiB |\n|---|---|---|---|")
+    for name, url in database_urls(args.db):
+        for line in run(name, url, args.tickets, args.new, args.runs):
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()

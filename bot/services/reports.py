@@ -1,0 +1,171 @@
+"""What the scheduled reports list: unassigned High tickets, stale and overdue tickets,
+and the weekly figures. Each is a few indexed SQL queries; nothing is filtered in Python."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot.services.records import TicketRecord
+from bot.services.status import ACTIVE, Priority, Status
+from bot.services.summary import median, seconds_between
+from db.models import Ticket, TicketEvent
+from db.session import Database
+
+LIST_LIMIT = 40  # rows a message lists; the rest are counted ("and 12 more")
+
+
+@dataclass(frozen=True)
+class Listing:
+    tickets: list[TicketRecord]
+    total: int
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    start: datetime
+    end: datetime
+    new: int
+    resolved: int
+    closed: int
+    still_open: int
+    escalations: int
+    new_by_priority: dict[Priority, int]
+    open_by_priority: dict[Priority, int]
+    resolved_by: list[tuple[str, int]]
+    open_by_assignee: list[tuple[str | None, int]]
+    median_first_response: timedelta | None
+    median_resolution: timedelta | None
+    oldest_open: list[TicketRecord] = field(default_factory=list)
+
+
+class ReportQueries:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def unassigned_high(self, limit: int = LIST_LIMIT) -> Listing:
+        where = (
+            Ticket.status.in_([s.value for s in ACTIVE]),
+            Ticket.priority == Priority.HIGH.value,
+            Ticket.assignee_id.is_(None),
+        )
+        return self._listing(where, Ticket.created_at, limit)
+
+    def stale(self, updated_before: datetime, limit: int = LIST_LIMIT) -> Listing:
+        where = (Ticket.status.in_([s.value for s in ACTIVE]), Ticket.updated_at < updated_before)
+        return self._listing(where, Ticket.updated_at, limit)
+
+    def overdue(self, created_before: datetime, per_person: int = LIST_LIMIT) -> dict[str | None, Listing]:
+        """Open / In Progress tickets older than the cut-off, by assignee (None: unassigned)."""
+        active = [s.value for s in ACTIVE]
+        with self._db.read() as session:
+            totals = session.execute(
+                select(Ticket.assignee_id, func.count())
+                .where(Ticket.status.in_(active), Ticket.created_at < created_before)
+                .group_by(Ticket.assignee_id)
+            ).all()
+            ranked = (
+                select(
+                    Ticket.id,
+                    func.row_number()
+                    .over(partition_by=Ticket.assignee_id, order_by=(Ticket.created_at, Ticket.id))
+                    .label("n"),
+                )
+                .where(Ticket.status.in_(active), Ticket.created_at < created_before)
+                .subquery()
+            )
+            rows = session.scalars(
+                select(Ticket)
+                .join(ranked, ranked.c.id == Ticket.id)
+                .where(ranked.c.n <= per_person)
+                .order_by(Ticket.created_at, Ticket.id)
+            )
+            by_person: dict[str | None, list[TicketRecord]] = defaultdict(list)
+            for row in rows:
+                by_person[row.assignee_id].append(TicketRecord.of(row))
+        return {who: Listing(by_person[who], int(n)) for who, n in totals}
+
+    def week(self, start: datetime, end: datetime, oldest: int = 5) -> WeekFigures:
+        active = [s.value for s in ACTIVE]
+        in_week = (Ticket.created_at >= start, Ticket.created_at < end)
+        with self._db.read() as s:
+            moved = dict(
+                s.execute(
+                    select(TicketEvent.to_value, func.count(func.distinct(TicketEvent.ticket_id)))
+                    .where(
+                        TicketEvent.kind == "status",
+                        TicketEvent.to_value.in_([Status.RESOLVED.value, Status.CLOSED.value]),
+                        TicketEvent.created_at >= start,
+                        TicketEvent.created_at < end,
+                    )
+                    .group_by(TicketEvent.to_value)
+                ).all()
+            )
+            new_by_priority = dict(s.execute(select(Ticket.priority, func.count()).where(*in_week).group_by(Ticket.priority)).all())
+            # Still open at the end of the week: opened before it ended, not resolved or closed by then.
+            open_at_end = (
+                Ticket.created_at < end,
+                (Ticket.status.in_(active)) | (func.coalesce(Ticket.resolved_at, Ticket.closed_at) >= end),
+            )
+            open_by_priority = dict(
+                s.execute(select(Ticket.priority, func.count()).where(*open_at_end).group_by(Ticket.priority)).all()
+            )
+            resolved_by = s.execute(
+                select(Ticket.resolved_by, func.count())
+                .where(Ticket.resolved_at >= start, Ticket.resolved_at < end, Ticket.resolved_by.is_not(None))
+                .group_by(Ticket.resolved_by)
+                .order_by(func.count().desc(), Ticket.resolved_by)
+                .limit(10)
+            ).all()
+            open_by_assignee = s.execute(
+                select(Ticket.assignee_id, func.count())
+                .where(Ticket.status.in_(active))
+                .group_by(Ticket.assignee_id)
+                .order_by(func.count().desc(), Ticket.assignee_id)
+                .limit(10)
+            ).all()
+            escalations = s.scalar(
+                select(func.count()).where(
+                    TicketEvent.kind == "escalated", TicketEvent.created_at >= start, TicketEvent.created_at < end
+                )
+            )
+            first_response = median(
+                s,
+                select(seconds_between(s, Ticket.first_response_at, Ticket.created_at)).where(
+                    Ticket.first_response_at >= start, Ticket.first_response_at < end
+                ),
+            )
+            resolution = median(
+                s,
+                select(seconds_between(s, Ticket.resolved_at, Ticket.created_at)).where(
+                    Ticket.resolved_at >= start, Ticket.resolved_at < end
+                ),
+            )
+            oldest_rows = s.scalars(
+                select(Ticket).where(Ticket.status.in_(active)).order_by(Ticket.created_at, Ticket.id).limit(oldest)
+            )
+            return WeekFigures(
+                start=start,
+                end=end,
+                new=sum(int(v) for v in new_by_priority.values()),
+                resolved=int(moved.get(Status.RESOLVED.value, 0)),
+                closed=int(moved.get(Status.CLOSED.value, 0)),
+                still_open=sum(int(v) for v in open_by_priority.values()),
+                escalations=int(escalations or 0),
+                new_by_priority={p: int(new_by_priority.get(p.value, 0)) for p in Priority},
+                open_by_priority={p: int(open_by_priority.get(p.value, 0)) for p in Priority},
+                resolved_by=[(str(a), int(n)) for a, n in resolved_by],
+                open_by_assignee=[(a, int(n)) for a, n in open_by_assignee],
+                median_first_response=first_response,
+                median_resolution=resolution,
+                oldest_open=[TicketRecord.of(r) for r in oldest_rows],
+            )
+
+    def _listing(self, where: tuple, order: object, limit: int) -> Listing:  # type: ignore[type-arg]
+        with self._db.read() as session:
+            total = session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
+            rows = session.scalars(select(Ticket).where(*where).order_by(order, Ticket.id).limit(limit))
+            return Listing([TicketRecord.of(r) for r in rows], int(total))
