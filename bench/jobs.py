@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from bench.foundation import database_urls, seed
+from bot.jobs.escalate import BATCH
 from bot.jobs.weekly import week_before
 from bot.services.escalation import EscalationService
 from bot.services.reports import ReportQueries
@@ -75,7 +76,8 @@ def run(db_name: str, url: str, tickets: int, new: int, runs: int) -> list[str]:
     lines = []
 
     def sweep() -> int:
-        return sum(1 for ticket_id in service.due() if service.escalate(ticket_id))
+        due = service.due()
+        return sum(len(service.escalate_many(due[i : i + BATCH])) for i in range(0, len(due), BATCH))
 
     ms, peak, done = timed(sweep)
     lines.append(f"| {db_name} | escalate sweep, {done} new escalations | {ms:.0f} | {peak:.0f} |")

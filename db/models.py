@@ -73,8 +73,7 @@ class Ticket(Base):
         Index("ix_tickets_origin", "origin_channel", "origin_ts"),
         Index("ix_tickets_status_waiting", "status", "waiting_since"),
         Index("ix_tickets_status_updated", "status", "updated_at"),
-        Index("ix_tickets_status_followups", "status", "followups"),
-        Index("ix_tickets_status_keyword", "status", "keyword"),
+        # Partial indexes of the escalation candidates: created in migration 0004.
     )
 
 

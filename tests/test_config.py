@@ -62,6 +62,12 @@ def test_a_missing_required_setting_is_named(name: str) -> None:
         ("PORT", "http"),
         ("PORT", "70000"),
         ("CAMPAIGNS", "x" * 80),
+        ("ESCALATION_HOURS", "two days"),
+        ("ESCALATION_FOLLOWUPS", "2.5"),
+        ("STALE_DAYS", "-1"),
+        ("SCHEDULE_WEEKLY_SUMMARY", "mondays at nine"),
+        ("SCHEDULE_ESCALATE", "*/5 * * *"),
+        ("SCHEDULER_ENABLED", "maybe"),
     ],
 )
 def test_a_malformed_setting_is_named_without_its_value(name: str, value: str) -> None:

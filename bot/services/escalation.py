@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, case, select, union
+from sqlalchemy.orm import Session
 
 from bot.services.outbox import PostKind, enqueue
 from bot.services.records import TicketRecord
@@ -58,46 +59,59 @@ class EscalationService:
         }
 
     def due(self, limit: int = 500) -> list[int]:
-        """Active cases with a reason not yet alerted in this episode, oldest first."""
+        """Active cases with a reason not yet alerted in this episode, oldest first.
+
+        One SELECT per reason, each matching a partial index of the cases that reason has
+        not alerted yet (migration 0004), so the sweep reads only candidates.
+        """
         now = self._clock()
-        new_reason = or_(
-            *(and_(cond, ~Ticket.escalated_reasons.contains(reason)) for reason, cond in self._conditions(now).items())
-        )
-        active = [s.value for s in ACTIVE]
+        active = Ticket.status.in_([s.value for s in ACTIVE])
+        parts = [
+            select(Ticket.id).where(active, ~Ticket.escalated_reasons.like(f"%{reason}%"), cond)
+            for reason, cond in self._conditions(now).items()
+        ]
+        ids = union(*parts).subquery()
         with self._db.read() as session:
-            return list(
-                session.scalars(
-                    select(Ticket.id).where(Ticket.status.in_(active), new_reason).order_by(Ticket.id).limit(limit)
-                )
-            )
+            return list(session.scalars(select(ids.c.id).order_by(ids.c.id).limit(limit)))
 
     def escalate(self, ticket_id: int) -> Escalation | None:
-        """Escalate for every reason that holds and was not alerted yet; None when none does."""
+        done = self.escalate_many([ticket_id])
+        return done[0] if done else None
+
+    def escalate_many(self, ticket_ids: list[int]) -> list[Escalation]:
+        """Escalate each case for every reason that holds and was not alerted yet, in one
+        transaction (a sweep's commits would otherwise dominate its time)."""
+        if not ticket_ids:
+            return []
         now = self._clock()
+        conditions = self._conditions(now)
+        done: list[Escalation] = []
         with self._db.write() as session:
-            row = session.get(Ticket, ticket_id, with_for_update=True)
-            if row is None or row.status not in {s.value for s in ACTIVE}:
-                return None
-            alerted = set(filter(None, row.escalated_reasons.split(",")))
-            holding = [
-                reason
-                for reason, cond in self._conditions(now).items()
-                if reason not in alerted
-                and session.scalar(select(Ticket.id).where(Ticket.id == ticket_id, cond)) is not None
-            ]
-            if not holding:
-                return None
-            if row.priority != Priority.HIGH.value:
-                session.add(audit_event(row.id, SYSTEM_ACTOR, "priority", row.priority, Priority.HIGH.value, "escalated", now))
-                row.priority = Priority.HIGH.value
-            row.escalated_reasons = ",".join(r for r in REASON_ORDER if r in alerted | set(holding))
-            row.escalated_at = now
-            row.updated_at = now
-            record = TicketRecord.of(row)
-            text = "; ".join(describe(r, record, self.hours) for r in holding)
-            session.add(audit_event(row.id, SYSTEM_ACTOR, "escalated", None, text, None, now))
-            enqueue(session, PostKind.ALERT, now, ticket_id=row.id, channel=self._alert_channel, text=text)
-            enqueue(session, PostKind.CARD_THREAD, now, ticket_id=row.id, channel=row.card_channel, text=f"🚨 Escalated: {text}.")
-            enqueue(session, PostKind.CARD_REFRESH, now, ticket_id=row.id, channel=row.card_channel)
+            rows = session.execute(
+                select(Ticket, *(case((cond, True), else_=False) for cond in conditions.values()))
+                .where(Ticket.id.in_(ticket_ids), Ticket.status.in_([s.value for s in ACTIVE]))
+                .order_by(Ticket.id)
+                .with_for_update(of=Ticket)
+            ).all()
+            for row, *flags in rows:
+                alerted = set(filter(None, row.escalated_reasons.split(",")))
+                holding = [reason for reason, holds in zip(conditions, flags) if holds and reason not in alerted]
+                if holding:
+                    done.append(self._raise(session, row, alerted, holding, now))
             session.flush()
-            return Escalation(TicketRecord.of(row), tuple(holding))
+        return done
+
+    def _raise(self, session: Session, row: Ticket, alerted: set[str], holding: list[str], now: datetime) -> Escalation:
+        if row.priority != Priority.HIGH.value:
+            session.add(audit_event(row.id, SYSTEM_ACTOR, "priority", row.priority, Priority.HIGH.value, "escalated", now))
+            row.priority = Priority.HIGH.value
+        row.escalated_reasons = ",".join(r for r in REASON_ORDER if r in alerted | set(holding))
+        row.escalated_at = now
+        row.updated_at = now
+        record = TicketRecord.of(row)
+        text = "; ".join(describe(r, record, self.hours) for r in holding)
+        session.add(audit_event(row.id, SYSTEM_ACTOR, "escalated", None, text, None, now))
+        enqueue(session, PostKind.ALERT, now, ticket_id=row.id, channel=self._alert_channel, text=text)
+        enqueue(session, PostKind.CARD_THREAD, now, ticket_id=row.id, channel=row.card_channel, text=f"🚨 Escalated: {text}.")
+        enqueue(session, PostKind.CARD_REFRESH, now, ticket_id=row.id, channel=row.card_channel)
+        return Escalation(record, tuple(holding))

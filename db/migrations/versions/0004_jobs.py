@@ -15,9 +15,18 @@ branch_labels = None
 depends_on = None
 
 
+# The cases each escalation reason has not alerted yet: the sweep reads only these.
+ACTIVE = "status IN ('open', 'in_progress')"
+CANDIDATES = {
+    "ix_tickets_due_no_response": (["waiting_since"], f"{ACTIVE} AND escalated_reasons NOT LIKE '%no_response%'"),
+    "ix_tickets_due_followups": (["followups"], f"{ACTIVE} AND escalated_reasons NOT LIKE '%followups%'"),
+    "ix_tickets_due_keyword": (["keyword"], f"{ACTIVE} AND escalated_reasons NOT LIKE '%keyword%'"),
+}
+
+
 def upgrade() -> None:
-    op.create_index("ix_tickets_status_followups", "tickets", ["status", "followups"])
-    op.create_index("ix_tickets_status_keyword", "tickets", ["status", "keyword"])
+    for name, (columns, where) in CANDIDATES.items():
+        op.create_index(name, "tickets", columns, postgresql_where=sa.text(where), sqlite_where=sa.text(where))
     op.create_table(
         "job_runs",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -39,5 +48,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("bot_state")
     op.drop_table("job_runs")
-    op.drop_index("ix_tickets_status_keyword", "tickets")
-    op.drop_index("ix_tickets_status_followups", "tickets")
+    for name in CANDIDATES:
+        op.drop_index(name, "tickets")
