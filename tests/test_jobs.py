@@ -326,3 +326,13 @@ def test_a_second_bot_process_on_one_sqlite_file_is_refused(tmp_path: object) ->
     held.close()
     assert sqlite_single_process(url) is not None
     assert sqlite_single_process("postgresql://postgres@127.0.0.1/test") is None
+
+
+def test_run_records_older_than_a_month_are_pruned(desk: Casedesk) -> None:
+    ledger = desk.deps.ledger
+    old, recent = T0 - timedelta(days=31), T0 - timedelta(days=29)
+    for slot in (old, recent, T0):
+        assert ledger.claim("probe", slot)
+    ledger.finish("probe", T0, "ran")
+    assert ledger.runs("probe") == 2
+    assert not ledger.claim("probe", recent)  # still decides its slot

@@ -12,15 +12,16 @@ from __future__ import annotations
 import os
 import socket
 import zlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.services.tickets import Clock, utcnow
 from db.models import BotState, JobRun
 from db.session import Database
 
+KEEP_RUNS = timedelta(days=30)
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -50,10 +51,8 @@ class JobRunLedger:
                 .where(JobRun.job == job, JobRun.slot == slot)
                 .values(finished_at=self._clock(), result=result[:2000])
             )
-
-    def last_slot(self, job: str) -> datetime | None:
-        with self._db.read() as session:
-            return session.scalar(select(func.max(JobRun.slot)).where(JobRun.job == job))
+            # Older records decide nothing any more (every slot that old has passed).
+            session.execute(delete(JobRun).where(JobRun.job == job, JobRun.slot < slot - KEEP_RUNS))
 
     def runs(self, job: str) -> int:
         with self._db.read() as session:

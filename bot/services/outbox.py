@@ -133,21 +133,6 @@ class Outbox:
                 .values(due_at=now)
             )
 
-    def pending_count(self) -> int:
-        with self._db.read() as session:
-            return int(session.scalar(select(func.count()).select_from(OutboxPost).where(OutboxPost.sent_at.is_(None))) or 0)
-
-    def has_pending(self, ticket_id: int, kind: PostKind) -> bool:
-        with self._db.read() as session:
-            return (
-                session.scalar(
-                    select(OutboxPost.id).where(
-                        OutboxPost.ticket_id == ticket_id, OutboxPost.kind == kind.value, OutboxPost.sent_at.is_(None)
-                    )
-                )
-                is not None
-            )
-
 
 def _due(now: datetime) -> ColumnElement[bool]:
     return and_(

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot.services.records import TicketRecord
 from bot.services.status import ACTIVE, Priority, Status
-from bot.services.summary import median, seconds_between
+from bot.services.summary import finished_between, median, seconds_between
 from db.models import Ticket, TicketEvent
 from db.session import Database
 
@@ -92,18 +92,7 @@ class ReportQueries:
         active = [s.value for s in ACTIVE]
         in_week = (Ticket.created_at >= start, Ticket.created_at < end)
         with self._db.read() as s:
-            moved = dict(
-                s.execute(
-                    select(TicketEvent.to_value, func.count(func.distinct(TicketEvent.ticket_id)))
-                    .where(
-                        TicketEvent.kind == "status",
-                        TicketEvent.to_value.in_([Status.RESOLVED.value, Status.CLOSED.value]),
-                        TicketEvent.created_at >= start,
-                        TicketEvent.created_at < end,
-                    )
-                    .group_by(TicketEvent.to_value)
-                ).all()
-            )
+            moved = finished_between(s, start, end)
             new_by_priority = dict(s.execute(select(Ticket.priority, func.count()).where(*in_week).group_by(Ticket.priority)).all())
             # Still open at the end of the week: opened before it ended, not resolved or closed by then.
             open_at_end = (

@@ -53,6 +53,21 @@ def median(session: Session, durations: Any) -> timedelta | None:
     return timedelta(seconds=round(sum(float(v) for v in middle) / len(middle)))
 
 
+def finished_between(session: Session, since: datetime, until: datetime | None = None) -> dict[str, int]:
+    """How many tickets were resolved and closed (status → count) in [since, until)."""
+    where = [
+        TicketEvent.kind == "status",
+        TicketEvent.to_value.in_([Status.RESOLVED.value, Status.CLOSED.value]),
+        TicketEvent.created_at >= since,
+    ]
+    if until is not None:
+        where.append(TicketEvent.created_at < until)
+    rows = session.execute(
+        select(TicketEvent.to_value, func.count(func.distinct(TicketEvent.ticket_id))).where(*where).group_by(TicketEvent.to_value)
+    ).all()
+    return {str(status): int(n) for status, n in rows}
+
+
 class SummaryQueries:
     def __init__(self, db: Database, system_users: frozenset[str]) -> None:
         self._db = db
@@ -78,17 +93,7 @@ class SummaryQueries:
                 )
             )
             opened = s.scalar(select(func.count()).where(Ticket.created_at >= week_ago))
-            moved = dict(
-                s.execute(
-                    select(TicketEvent.to_value, func.count(func.distinct(TicketEvent.ticket_id)))
-                    .where(
-                        TicketEvent.kind == "status",
-                        TicketEvent.to_value.in_([Status.RESOLVED.value, Status.CLOSED.value]),
-                        TicketEvent.created_at >= week_ago,
-                    )
-                    .group_by(TicketEvent.to_value)
-                ).all()
-            )
+            moved = finished_between(s, week_ago)
             first = (
                 select(TicketEvent.ticket_id, func.min(TicketEvent.created_at).label("at"))
                 .where(TicketEvent.kind.in_(RESPONSE_KINDS), TicketEvent.actor_id.in_(sorted(self._system_users)))

@@ -10,7 +10,7 @@ from typing import Any
 from bot.services.queries import Page
 from bot.services.records import TicketRecord
 from bot.services.status import Priority, Status
-from bot.views.text import escape, escaped_within, mention, plain_within
+from bot.views.text import escape, escaped_within, mention, permalink, plain_within
 from bot.views.ticket_card import PRIORITY_ICON, STATUS_BADGE
 
 TICKET_LIST = "ticket_list"
@@ -61,9 +61,8 @@ def age(created: datetime, now: datetime) -> str:
 
 def card_link(team_url: str | None, ticket: TicketRecord) -> str:
     """The ticket number, linked to its card when it has one."""
-    if team_url and ticket.card_channel and ticket.card_ts:
-        return f"<{team_url}archives/{ticket.card_channel}/p{ticket.card_ts.replace('.', '')}|{ticket.number}>"
-    return ticket.number
+    link = permalink(team_url, ticket.card_channel, ticket.card_ts) if ticket.card_channel and ticket.card_ts else None
+    return f"<{link}|{ticket.number}>" if link else ticket.number
 
 
 def ticket_row(ticket: TicketRecord, now: datetime, team_url: str | None) -> dict[str, Any]:
