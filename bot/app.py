@@ -16,10 +16,15 @@ from bot import handlers
 from bot.errors import ErrorReporter
 from bot.home import HomeTab
 from bot.config import Settings
-from bot.deps import CONTEXT_KEY, Deps, WorkspaceUrl
+from bot.deps import CONTEXT_KEY, Deps, MailDesk, WorkspaceUrl
+from bot.mail.imap_poll import MailPoller
+from bot.mail.smtp_send import Mailer
 from bot.notifier import TicketNotifier
 from bot.outbox_sender import OutboxSender
 from bot.services.conversations import ConversationService
+from bot.services.email_intake import EmailIntake, MailPolicy
+from bot.services.email_replies import EmailReplies
+from bot.services.mail_outbox import MailOutbox
 from bot.services.outbox import Outbox
 from bot.services.phrases import Keywords
 from bot.services.queries import TicketQueries
@@ -48,6 +53,25 @@ def build_web_client(settings: Settings) -> WebClient:
             ConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=3),
         ],
+    )
+
+
+def _mail_desk(settings: Settings, db: Database, tickets: TicketService, clock: Clock) -> MailDesk:
+    policy = MailPolicy(
+        support_channel=settings.support_channel,
+        admin_channel=settings.admin_channel,
+        admin_emails=frozenset(settings.admin_emails),
+        own_addresses=settings.own_addresses,
+        reply_from=settings.smtp.from_addr if settings.smtp else None,
+        acknowledge=settings.email_ack,
+        file_cap=settings.attachment_max_bytes,
+    )
+    intake = EmailIntake(db, tickets, policy, Keywords(settings.escalation_keywords), clock)
+    return MailDesk(
+        intake=intake,
+        replies=EmailReplies(db, tickets, settings.support_channel, clock),
+        poller=MailPoller(settings.imap, intake) if settings.imap else None,
+        mailer=Mailer(settings.smtp, MailOutbox(db), clock) if settings.smtp else None,
     )
 
 
@@ -83,6 +107,7 @@ def create_app(
         db, tickets, support_channel=settings.support_channel, keywords=Keywords(settings.escalation_keywords), clock=clock
     )
     workspace_url = WorkspaceUrl()
+    mail = _mail_desk(settings, db, tickets, clock)
     sender = OutboxSender(client, settings, Outbox(db), tickets, conversations, workspace_url, clock)
     deps = Deps(
         settings=settings,
@@ -107,6 +132,7 @@ def create_app(
         reports=ReportQueries(db),
         ledger=JobRunLedger(db, clock),
         state=BotStateStore(db),
+        mail=mail,
         workspace_url=workspace_url,
     )
     # Bolt's default pool has 5 threads and a listener holds its thread until it acks

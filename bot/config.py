@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.config_email import ImapSettings, SmtpSettings, load_imap, load_smtp
+from bot.config_values import ConfigError, flag, is_email, listed, number, required
+from bot.config_values import port as tcp_port
 from db.session import normalise_database_url
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -33,11 +36,6 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-class ConfigError(Exception):
-    """A setting is missing or malformed; the message is one printable line."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +65,12 @@ class Settings:
     schedules: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SCHEDULES))
     campaigns: tuple[str, ...] = DEFAULT_CAMPAIGNS
     issue_types: tuple[str, ...] = DEFAULT_ISSUE_TYPES
+    imap: ImapSettings | None = None
+    smtp: SmtpSettings | None = None
+    # A new email case is answered with its number (Auto-Submitted: auto-replied).
+    email_ack: bool = True
+    # Attachments larger than this are noted on the case, not stored.
+    attachment_max_bytes: int = 10 * 1024 * 1024
 
     @property
     def tz(self) -> ZoneInfo:
@@ -78,23 +82,18 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Values that must never reach a log line."""
         password = make_url(self.database_url).password
-        return tuple(s for s in (self.slack_bot_token, self.slack_app_token, password) if s)
+        mail = (self.imap.password if self.imap else None, self.smtp.password if self.smtp else None)
+        return tuple(s for s in (self.slack_bot_token, self.slack_app_token, password, *mail) if s)
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        """The desk's own addresses: mail from them is never a customer's."""
+        return frozenset(a for a in (self.imap and self.imap.email, self.smtp and self.smtp.from_addr) if a)
 
 
-def _list(raw: str | None) -> list[str]:
-    return [part.strip() for part in (raw or "").split(",") if part.strip()]
-
-
-def _required(env: Mapping[str, str], name: str, expected: str) -> str:
-    value = (env.get(name) or "").strip()
-    if not value:
-        raise ConfigError(f"{name} is not set: expected {expected}")
-    return value
-
-
-def _channel(env: Mapping[str, str], name: str, *, required: bool) -> str | None:
+def _channel(env: Mapping[str, str], name: str, *, needed: bool) -> str | None:
     expected = "a Slack channel ID such as C0123456789 (channel details, at the bottom)"
-    value = _required(env, name, expected) if required else (env.get(name) or "").strip()
+    value = required(env, name, expected) if needed else (env.get(name) or "").strip()
     if not value:
         return None
     if not _CHANNEL_ID.match(value):
@@ -103,7 +102,7 @@ def _channel(env: Mapping[str, str], name: str, *, required: bool) -> str | None
 
 
 def _token(env: Mapping[str, str], name: str, prefix: str, what: str) -> str:
-    value = _required(env, name, f"{what} starting with {prefix}")
+    value = required(env, name, f"{what} starting with {prefix}")
     if not value.startswith(prefix) or any(ch.isspace() for ch in value):
         raise ConfigError(f"{name} is malformed: expected {what} starting with {prefix}")
     return value
@@ -130,35 +129,11 @@ def _api_url(env: Mapping[str, str]) -> str:
 
 
 def _choices(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
-    values = tuple(dict.fromkeys(_list(env.get(name)))) or default
+    values = tuple(dict.fromkeys(listed(env.get(name)))) or default
     # Slack's static_select takes 100 options, 75 characters of text each.
     if len(values) > 100 or any(len(v) > 75 for v in values):
         raise ConfigError(f"{name} is malformed: expected at most 100 comma-separated names of at most 75 characters")
     return values
-
-
-def _number(env: Mapping[str, str], name: str, default: float, expected: str, *, whole: bool = False) -> float:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw) if whole else float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} is malformed: expected {expected}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} is malformed: expected {expected} (more than 0)")
-    return value
-
-
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} is malformed: expected true or false")
 
 
 def _is_crontab(line: str, timezone: str) -> bool:
@@ -175,22 +150,22 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from an environment mapping or raise ConfigError."""
     bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", "a bot token")
     app_token = _token(env, "SLACK_APP_TOKEN", "xapp-", "an app-level token with connections:write")
-    support = _channel(env, "SUPPORT_SLACK_CHANNEL", required=True)
-    admin = _channel(env, "ADMIN_CHANNEL", required=True)
-    alerting = _channel(env, "ALERTING_SLACK_CHANNEL", required=False) or admin
-    logging_channel = _channel(env, "LOGGING_SLACK_CHANNEL", required=False)
+    support = _channel(env, "SUPPORT_SLACK_CHANNEL", needed=True)
+    admin = _channel(env, "ADMIN_CHANNEL", needed=True)
+    alerting = _channel(env, "ALERTING_SLACK_CHANNEL", needed=False) or admin
+    logging_channel = _channel(env, "LOGGING_SLACK_CHANNEL", needed=False)
 
-    intake = _list(env.get("INTAKE_SLACK_CHANNELS"))
+    intake = listed(env.get("INTAKE_SLACK_CHANNELS"))
     if any(not _CHANNEL_ID.match(c) for c in intake):
         raise ConfigError("INTAKE_SLACK_CHANNELS is malformed: expected comma-separated channel IDs such as C0123456789")
 
     users_expected = "comma-separated Slack user IDs such as U0123456789 (profile, ⋮, Copy member ID)"
-    system_users = _list(_required(env, "SYSTEM_USERS", users_expected))
+    system_users = listed(required(env, "SYSTEM_USERS", users_expected))
     if any(not _USER_ID.match(u) for u in system_users):
         raise ConfigError(f"SYSTEM_USERS is malformed: expected {users_expected}")
 
-    admin_emails = _list(env.get("ADMIN_EMAILS"))
-    if any(not _EMAIL.match(e) for e in admin_emails):
+    admin_emails = listed(env.get("ADMIN_EMAILS"))
+    if any(not is_email(e) for e in admin_emails):
         raise ConfigError("ADMIN_EMAILS is malformed: expected comma-separated email addresses")
 
     timezone = (env.get("TIMEZONE") or "").strip() or "UTC"
@@ -207,14 +182,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if log_format not in ("text", "json"):
         raise ConfigError("LOG_FORMAT is malformed: expected text or json")
 
-    port: int | None = None
-    raw_port = (env.get("PORT") or "").strip()
-    if raw_port:
-        if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65535:
-            raise ConfigError("PORT is malformed: expected a TCP port number from 1 to 65535")
-        port = int(raw_port)
 
-    keywords = tuple(dict.fromkeys(k.lower() for k in _list(env.get("ESCALATION_KEYWORDS")))) or DEFAULT_ESCALATION_KEYWORDS
+    keywords = tuple(dict.fromkeys(k.lower() for k in listed(env.get("ESCALATION_KEYWORDS")))) or DEFAULT_ESCALATION_KEYWORDS
     if any(len(k) > 100 for k in keywords):
         raise ConfigError("ESCALATION_KEYWORDS is malformed: expected comma-separated words of at most 100 characters")
 
@@ -227,6 +196,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
                 raise ConfigError(f"{name} is malformed: expected a crontab line such as '0 9 * * mon' (minute hour day month weekday)")
             schedules[job] = raw
 
+    imap = load_imap(env)
     return Settings(
         slack_bot_token=bot_token,
         slack_app_token=app_token,
@@ -242,14 +212,18 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         timezone=timezone,
         log_level=log_level,
         log_format=log_format,
-        port=port,
+        port=tcp_port(env, "PORT", None),
         escalation_keywords=keywords,
-        escalation_hours=_number(env, "ESCALATION_HOURS", 48, "a number of hours such as 48"),
-        escalation_followups=int(_number(env, "ESCALATION_FOLLOWUPS", 3, "a whole number such as 3", whole=True)),
-        stale_days=_number(env, "STALE_DAYS", 3, "a number of days such as 3"),
-        overdue_days=_number(env, "OVERDUE_DAYS", 7, "a number of days such as 7"),
+        escalation_hours=number(env, "ESCALATION_HOURS", 48, "a number of hours such as 48"),
+        escalation_followups=int(number(env, "ESCALATION_FOLLOWUPS", 3, "a whole number such as 3", whole=True)),
+        stale_days=number(env, "STALE_DAYS", 3, "a number of days such as 3"),
+        overdue_days=number(env, "OVERDUE_DAYS", 7, "a number of days such as 7"),
         schedules=schedules,
-        scheduler_enabled=_flag(env, "SCHEDULER_ENABLED", True),
+        scheduler_enabled=flag(env, "SCHEDULER_ENABLED", True),
         campaigns=_choices(env, "CAMPAIGNS", DEFAULT_CAMPAIGNS),
         issue_types=_choices(env, "ISSUE_TYPES", DEFAULT_ISSUE_TYPES),
+        imap=imap,
+        smtp=load_smtp(env, imap),
+        email_ack=flag(env, "EMAIL_ACK", True),
+        attachment_max_bytes=int(number(env, "EMAIL_ATTACHMENT_MAX_MB", 10, "a number of megabytes such as 10") * 1024 * 1024),
     )

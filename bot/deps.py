@@ -15,6 +15,8 @@ from bot.errors import ErrorReporter
 from bot.home import HomeTab
 from bot.notifier import TicketNotifier
 from bot.services.conversations import ConversationService
+from bot.services.email_intake import EmailIntake
+from bot.services.email_replies import EmailReplies
 from bot.services.queries import TicketQueries
 from bot.services.summary import SummaryQueries
 from bot.services.escalation import EscalationService
@@ -25,6 +27,8 @@ from bot.services.timeline import TimelineQueries
 from bot.services.tickets import TicketService
 
 if TYPE_CHECKING:
+    from bot.mail.imap_poll import MailPoller
+    from bot.mail.smtp_send import Mailer
     from bot.outbox_sender import OutboxSender
 
 CONTEXT_KEY = "casedesk"
@@ -48,6 +52,16 @@ class WorkspaceUrl:
 
 
 @dataclass(frozen=True)
+class MailDesk:
+    """Email: intake and replies always; the poll and the sending only when configured."""
+
+    intake: EmailIntake
+    replies: EmailReplies
+    poller: MailPoller | None
+    mailer: Mailer | None
+
+
+@dataclass(frozen=True)
 class Deps:
     settings: Settings
     tickets: TicketService
@@ -65,6 +79,7 @@ class Deps:
     reports: ReportQueries
     ledger: JobRunLedger
     state: BotStateStore
+    mail: MailDesk
     workspace_url: WorkspaceUrl = field(default_factory=WorkspaceUrl)
 
     def notifier_for(self, client: WebClient) -> TicketNotifier:

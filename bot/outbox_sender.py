@@ -190,7 +190,7 @@ class OutboxSender:
             message = self._conversations.message(post.message_id or 0)
             if message is None or message.deleted_at is not None:
                 return
-            text = notices.follow_up(ticket, message.author_id, message.body, closed=ticket.status.value == "closed")
+            text = notices.case_message_line(ticket, message, closed=ticket.status.value == "closed")
             self._post(ticket.card_channel or "", text, ticket.card_ts)
         elif post.kind is PostKind.ALERT:
             ticket = self._tickets.get(post.ticket_id or 0)

@@ -1,11 +1,12 @@
 """The ticket data model: tickets, their audit events, comments, the case's messages
-(Slack and email), attachments, and the outbox of Slack posts still to send."""
+(Slack and email), attachments, the outbox of Slack posts still to send, and the mail
+received and owed."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from db.types import UTCDateTime
@@ -84,7 +85,7 @@ class TicketEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
-    actor_id: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[str] = mapped_column(String(320))  # a Slack user, or an address for mail
     kind: Mapped[str] = mapped_column(String(30))
     from_value: Mapped[str | None] = mapped_column(String(100))
     to_value: Mapped[str | None] = mapped_column(String(100))
@@ -209,3 +210,61 @@ class BotState(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class InboundEmail(Base):
+    """Every mail taken from the mailbox, once: by Message-ID, and by UID within UIDVALIDITY.
+
+    Written in the transaction that acts on the mail, so a re-read after a crash finds it.
+    """
+
+    __tablename__ = "inbound_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(998))
+    folder: Mapped[str] = mapped_column(String(200))
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    # opened | threaded | note | skipped | quarantined
+    outcome: Mapped[str] = mapped_column(String(20))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    sender: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str | None] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(String(300))
+    # The mail as received, kept when it could not be read cleanly (for review).
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("message_id", name="uq_inbound_emails_message_id"),
+        UniqueConstraint("folder", "uidvalidity", "uid", name="uq_inbound_emails_uid"),
+        Index("ix_inbound_emails_ticket", "ticket_id"),
+    )
+
+
+class OutboundEmail(Base):
+    """A mail to a customer (an agent's reply, an acknowledgement), sent after the commit
+    that decided it and retried until the SMTP server takes it."""
+
+    __tablename__ = "outbound_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(998))
+    to_addr: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[str | None] = mapped_column(Text)
+    automatic: Mapped[bool] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        UniqueConstraint("message_id", name="uq_outbound_emails_message_id"),
+        Index("ix_outbound_emails_pending", "sent_at", "due_at"),
+    )

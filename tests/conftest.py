@@ -18,6 +18,7 @@ from db.migrate import upgrade
 from db.models import Base
 from db.session import make_engine
 from slack_double import Person, SlackDouble
+from tests.mail_servers import MAILBOX_PASSWORD, MAILBOX_USER, ImapServer, SmtpServer
 
 SUPPORT = "C0SUPPORT"
 ADMIN = "C0ADMINS"
@@ -120,3 +121,40 @@ def connected(built: Casedesk, double: SlackDouble) -> Iterator[Casedesk]:
     # threads; the double stops first, so nothing new reaches this bot meanwhile.
     double.stop()
     threading.Thread(target=handler.close, daemon=True).start()
+
+
+@pytest.fixture(scope="session")
+def imap_server() -> Iterator[ImapServer]:
+    server = ImapServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mail_servers(imap_server: ImapServer, smtp_server: SmtpServer) -> tuple[ImapServer, SmtpServer]:
+    """Both servers, emptied for this test."""
+    imap_server.clear()
+    smtp_server.clear()
+    return imap_server, smtp_server
+
+
+def email_env(imap: ImapServer, smtp: SmtpServer) -> dict[str, str]:
+    return {
+        "IMAP_SERVER": "127.0.0.1",
+        "IMAP_PORT": str(imap.port),
+        "IMAP_SSL": "false",
+        "IMAP_EMAIL": MAILBOX_USER,
+        "IMAP_PASSWORD": MAILBOX_PASSWORD,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp.port),
+        "SMTP_SECURITY": "none",
+        "SMTP_FROM": MAILBOX_USER,
+        "ADMIN_EMAILS": "boss@example.com",
+    }

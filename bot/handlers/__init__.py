@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.handlers import actions, commands, events, messages, summary, ticket_lists, timeline, views
+from bot.handlers import actions, commands, email_reply, events, messages, summary, ticket_lists, timeline, views
 
 
 def register(app: App) -> None:
@@ -16,3 +16,4 @@ def register(app: App) -> None:
     timeline.register(app)
     ticket_lists.register(app)
     summary.register(app)
+    email_reply.register(app)

@@ -26,7 +26,7 @@ def _state(view: dict[str, Any], block_id: str) -> dict[str, Any]:
     return state
 
 
-def _text(view: dict[str, Any], block_id: str) -> str:
+def text_value(view: dict[str, Any], block_id: str) -> str:
     return str(_state(view, block_id).get("value") or "")
 
 
@@ -44,7 +44,7 @@ def submit_new_ticket(ack: Ack, body: dict[str, Any], view: dict[str, Any], clie
         campaign=_selected(view, "campaign"),
         issue_type=_selected(view, "issue_type"),
         priority=_selected(view, "priority"),
-        details=_text(view, "details"),
+        details=text_value(view, "details"),
         # One modal, one ticket: a redelivered submission carries the same view ID.
         source_key=f"slack-view:{view['id']}",
         screenshot_name=screenshot.get("name") or screenshot.get("title"),
@@ -68,7 +68,7 @@ def submit_new_ticket(ack: Ack, body: dict[str, Any], view: dict[str, Any], clie
         deps.home.refresh(client, deps.workspace_url.get(client), notifier.publish_new(ticket))
 
 
-def _metadata(view: dict[str, Any]) -> tuple[int, str | None, str | None]:
+def metadata(view: dict[str, Any]) -> tuple[int, str | None, str | None]:
     """(ticket id, card channel, card ts) carried by a ticket modal."""
     meta = json.loads(view.get("private_metadata") or "{}")
     return int(meta["ticket_id"]), meta.get("channel") or None, meta.get("ts") or None
@@ -81,18 +81,18 @@ def submit_reassign(ack: Ack, body: dict[str, Any], view: dict[str, Any], client
         return
     ack()
     deps = deps_of(context)
-    ticket_id, channel, ts = _metadata(view)
+    ticket_id, channel, ts = metadata(view)
     actor = body["user"]["id"]
-    comment = _text(view, "comment")
+    comment = text_value(view, "comment")
     apply_change(deps, client, channel, actor, lambda: deps.tickets.reassign(ticket_id, actor, assignee, comment), ts)
 
 
 def submit_resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     ack()
     deps = deps_of(context)
-    ticket_id, channel, ts = _metadata(view)
+    ticket_id, channel, ts = metadata(view)
     actor = body["user"]["id"]
-    note = _text(view, "note")
+    note = text_value(view, "note")
     apply_change(deps, client, channel, actor, lambda: deps.tickets.resolve(ticket_id, actor, note), ts)
 
 

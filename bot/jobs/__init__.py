@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from bot.deps import Deps
 from bot.jobs.cards import repair_cards
+from bot.jobs.email_poll import email_poll
 from bot.jobs.escalate import escalate
 from bot.jobs.pin import pin_high_priority
 from bot.jobs.reminders import overdue, stale
@@ -22,6 +23,8 @@ class JobSpec:
     # A run missed while no bot was up (a deploy at Monday 09:00) is made up on start
     # when its slot is no older than this; zero: the next slot will do.
     grace: timedelta = timedelta(0)
+    # False: every fire runs (the mail poll: frequent, and safe to run twice), without a run record.
+    once_per_slot: bool = True
 
 
 # name → spec; schedules (crontab, in TIMEZONE) come from the settings.
@@ -32,4 +35,7 @@ JOBS: dict[str, JobSpec] = {
     "stale": JobSpec(stale, timedelta(hours=6)),
     "overdue": JobSpec(overdue, timedelta(hours=6)),
     "weekly-summary": JobSpec(weekly_summary_job, timedelta(hours=12)),
+    # Every IMAP_POLL_SECONDS; scheduled only when IMAP or SMTP is set.
+    "email-poll": JobSpec(email_poll, once_per_slot=False),
 }
+EMAIL_POLL = "email-poll"

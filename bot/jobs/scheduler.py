@@ -15,7 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.deps import Deps
-from bot.jobs import JOBS, JobSpec
+from bot.jobs import EMAIL_POLL, JOBS, JobSpec
 from bot.jobs.slots import latest_slot, trigger_for
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ class GuardedJob:
 
     def __call__(self) -> str | None:
         """Run for the latest slot unless another process has; returns what it did."""
+        if not self.spec.once_per_slot:
+            return self._run()
         slot = latest_slot(self.trigger, self.deps.clock())
         return self.run_slot(slot) if slot else None
 
@@ -52,7 +54,12 @@ class GuardedJob:
 
 
 def guarded_jobs(deps: Deps) -> list[GuardedJob]:
-    return [GuardedJob(deps, name, spec, trigger_for(deps.settings, name)) for name, spec in JOBS.items()]
+    mail_set_up = deps.settings.imap is not None or deps.settings.smtp is not None
+    return [
+        GuardedJob(deps, name, spec, trigger_for(deps.settings, name))
+        for name, spec in JOBS.items()
+        if name != EMAIL_POLL or mail_set_up
+    ]
 
 
 def start_scheduler(deps: Deps, jobs: list[GuardedJob] | None = None) -> BackgroundScheduler:

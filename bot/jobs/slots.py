@@ -6,13 +6,17 @@ from datetime import datetime, timedelta
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Settings
 
 LOOKBACKS = (timedelta(minutes=2), timedelta(hours=2), timedelta(days=2), timedelta(days=9), timedelta(days=400))
 
 
-def trigger_for(settings: Settings, job: str) -> CronTrigger:
+def trigger_for(settings: Settings, job: str) -> BaseTrigger:
+    if job == "email-poll":
+        seconds = settings.imap.poll_seconds if settings.imap else 60
+        return IntervalTrigger(seconds=seconds, timezone=settings.tz)
     return CronTrigger.from_crontab(settings.schedules[job], timezone=settings.tz)
 
 

@@ -202,22 +202,27 @@ class TicketService:
         return self._change(ticket_id, actor, "resolve", apply, to_status=Status.RESOLVED, comment=note)
 
     def close(self, ticket_id: int, actor: str, note: str | None = None) -> Change:
+        return self._change(ticket_id, actor, "close", self._closing(note), to_status=Status.CLOSED)
+
+    def close_in(self, session: Session, ticket_id: int, actor: str, note: str | None = None) -> Change:
+        """Close within the caller's transaction, for an actor already vouched for (an admin's
+        address closing by email): the change commits with the mail that asked for it."""
+        return self._change_in(session, ticket_id, actor, "close", self._closing(note), Status.CLOSED, None)
+
+    def _closing(self, note: str | None) -> Callable[[Ticket, TicketRecord], tuple[str, str | None, str | None, str | None]]:
         def apply(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | None, str | None]:
             row.closed_at = self._clock()
             return "status", rec.status.value, Status.CLOSED.value, note
 
-        return self._change(ticket_id, actor, "close", apply, to_status=Status.CLOSED)
+        return apply
 
     def reopen(self, ticket_id: int, actor: str, *, by_customer: bool = False) -> Change:
         """``by_customer``: the reporter wrote again on a resolved case (no agent needed)."""
+        return self._change(ticket_id, actor, "reopen", _reopening, to_status=Status.OPEN, as_system=by_customer)
 
-        def apply(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | None, str | None]:
-            if rec.status in ACTIVE:
-                raise ActionNotAllowed(f"{rec.number} is already {rec.status.label}; nothing to reopen.", rec)
-            row.resolved_at = row.resolved_by = row.resolution_note = row.closed_at = None
-            return "status", rec.status.value, Status.OPEN.value, None
-
-        return self._change(ticket_id, actor, "reopen", apply, to_status=Status.OPEN, as_system=by_customer)
+    def reopen_in(self, session: Session, ticket_id: int, actor: str) -> Change:
+        """The reporter wrote again on a resolved case: reopen within the caller's transaction."""
+        return self._change_in(session, ticket_id, actor, "reopen", _reopening, Status.OPEN, None)
 
     def comment(self, ticket_id: int, author: str, body: str) -> None:
         if not self.is_agent(author):
@@ -260,29 +265,41 @@ class TicketService:
         to_status: Status,
         comment: str | None,
     ) -> Change:
-        now = self._clock()
         with self._db.write() as session:
-            row = self._load(session, ticket_id, lock=True)
-            before = TicketRecord.of(row)
-            if before.status is not to_status and not can_transition(before.status, to_status):
-                hint = " Reopen it first." if action in ("assign", "reassign") else ""
-                raise ActionNotAllowed(
-                    f"{before.number} is {before.status.label}, so it cannot be {PAST[action]}. Nothing changed.{hint}",
-                    before,
-                )
-            kind, old, new, note = apply(row, before)
-            if kind == "status" and before.status is to_status:
-                raise ActionNotAllowed(f"{before.number} is already {to_status.label}. Nothing changed.", before)
-            row.status = to_status.value
-            row.updated_at = now
-            main = self._event(row, actor, kind, old, new, note, now)
-            session.add(main)
-            if kind != "status" and before.status is not to_status:
-                session.add(self._event(row, actor, "status", before.status.value, to_status.value, None, now))
-            if comment:
-                session.add(Comment(ticket_id=row.id, author_id=actor, body=comment, created_at=now))
-            session.flush()
-            return Change(TicketRecord.of(row), EventRecord.of(main))
+            return self._change_in(session, ticket_id, actor, action, apply, to_status, comment)
+
+    def _change_in(
+        self,
+        session: Session,
+        ticket_id: int,
+        actor: str,
+        action: str,
+        apply: Callable[[Ticket, TicketRecord], tuple[str, str | None, str | None, str | None]],
+        to_status: Status,
+        comment: str | None,
+    ) -> Change:
+        now = self._clock()
+        row = self._load(session, ticket_id, lock=True)
+        before = TicketRecord.of(row)
+        if before.status is not to_status and not can_transition(before.status, to_status):
+            hint = " Reopen it first." if action in ("assign", "reassign") else ""
+            raise ActionNotAllowed(
+                f"{before.number} is {before.status.label}, so it cannot be {PAST[action]}. Nothing changed.{hint}",
+                before,
+            )
+        kind, old, new, note = apply(row, before)
+        if kind == "status" and before.status is to_status:
+            raise ActionNotAllowed(f"{before.number} is already {to_status.label}. Nothing changed.", before)
+        row.status = to_status.value
+        row.updated_at = now
+        main = self._event(row, actor, kind, old, new, note, now)
+        session.add(main)
+        if kind != "status" and before.status is not to_status:
+            session.add(self._event(row, actor, "status", before.status.value, to_status.value, None, now))
+        if comment:
+            session.add(Comment(ticket_id=row.id, author_id=actor, body=comment, created_at=now))
+        session.flush()
+        return Change(TicketRecord.of(row), EventRecord.of(main))
 
     @staticmethod
     def _load(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
@@ -296,6 +313,13 @@ class TicketService:
         row: Ticket, actor: str, kind: str, old: str | None, new: str | None, note: str | None, now: datetime
     ) -> TicketEvent:
         return audit_event(row.id, actor, kind, old, new, note, now)
+
+
+def _reopening(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | None, str | None]:
+    if rec.status in ACTIVE:
+        raise ActionNotAllowed(f"{rec.number} is already {rec.status.label}; nothing to reopen.", rec)
+    row.resolved_at = row.resolved_by = row.resolution_note = row.closed_at = None
+    return "status", rec.status.value, Status.OPEN.value, None
 
 
 def audit_event(

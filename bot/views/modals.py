@@ -1,4 +1,4 @@
-"""Modals: filing a ticket, reassigning it, resolving it."""
+"""Modals: filing a ticket, reassigning it, resolving it, replying to its reporter by email."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from bot.views.text import plain_within
 NEW_TICKET = "new_ticket"
 REASSIGN_TICKET = "reassign_ticket"
 RESOLVE_TICKET = "resolve_ticket"
+EMAIL_REPLY_TICKET = "email_reply_ticket"
+EMAIL_REPLY_LIMIT = 3000  # a plain_text_input's max_length
 VALUE = "value"  # the action_id of every input element
 
 
@@ -118,5 +120,29 @@ def resolve_modal(ticket_id: int, number: str, channel: str, ts: str) -> dict[st
                 "hint": _plain("The reporter sees this."),
                 "element": {"type": "plain_text_input", "action_id": VALUE, "multiline": True, "max_length": 2000},
             }
+        ],
+    }
+
+
+def email_reply_modal(ticket_id: int, number: str, to: str, subject: str, channel: str, ts: str) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": EMAIL_REPLY_TICKET,
+        "title": _plain(plain_within(f"Email {number}", 24)),
+        "submit": _plain("Send"),
+        "close": _plain("Cancel"),
+        "private_metadata": _ticket_metadata(ticket_id, channel, ts),
+        "blocks": [
+            {
+                "type": "context",
+                "elements": [{"type": "plain_text", "text": plain_within(f"To: {to} · Subject: {subject}", 2000)}],
+            },
+            {
+                "type": "input",
+                "block_id": "body",
+                "label": _plain("Your reply"),
+                "hint": _plain("Sent by email to the reporter, and shown in the card's thread."),
+                "element": {"type": "plain_text_input", "action_id": VALUE, "multiline": True, "max_length": EMAIL_REPLY_LIMIT},
+            },
         ],
     }

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.services.records import Change, TicketRecord
+from bot.services.records import Change, MessageRecord, TicketRecord
 from bot.services.status import Status
-from bot.views.text import escape, escaped_within, mention
+from bot.views.text import escape, escaped_within, is_slack_user, mention
 from bot.views.ticket_card import PRIORITY_ICON
 
 
@@ -98,6 +98,28 @@ def case_opened(ticket: TicketRecord, card_link: str | None) -> str:
     )
 
 
+def case_message_line(ticket: TicketRecord, message: MessageRecord, closed: bool) -> str:
+    """A case message shown in the card's thread, told apart by where it came from."""
+    if message.via != "email":
+        return follow_up(ticket, message.author_id, message.body, closed)
+    sender = escape(f"{message.author_name} <{message.author_id}>" if message.author_name else message.author_id)
+    if message.role == "agent" and is_slack_user(message.author_id):
+        head = f"✉️ {mention(message.author_id)} replied by email to {escape(ticket.reporter_id)}:"
+    elif message.role == "agent":
+        head = f"📧 Admin {sender} wrote by email on {ticket.number}:"
+    elif message.role == "note":
+        head = f"🤖 An automatic mail from {sender} was kept on {ticket.number} (not answered):"
+    elif closed:
+        head = f"📨 {sender} wrote by email on *closed* case {ticket.number}; reopen it to work on it again:"
+    else:
+        head = f"📧 {sender} wrote by email on {ticket.number}:"
+    return f"{head}\n{_quoted(message.body)}"
+
+
+def _quoted(body: str) -> str:
+    return "\n".join(f"> {line}" for line in escaped_within(body, 2500).splitlines() or [""])
+
+
 def follow_up(ticket: TicketRecord, author: str, body: str, closed: bool) -> str:
     """A customer's message shown in the card's thread, where the agents are."""
     head = (
@@ -105,8 +127,7 @@ def follow_up(ticket: TicketRecord, author: str, body: str, closed: bool) -> str
         if closed
         else f"💬 {mention(author)} added to {ticket.number}:"
     )
-    quoted = "\n".join(f"> {line}" for line in escaped_within(body, 2500).splitlines() or [""])
-    return f"{head}\n{quoted}"
+    return f"{head}\n{_quoted(body)}"
 
 
 def reopened_by_reply(ticket: TicketRecord) -> str:

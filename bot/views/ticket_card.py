@@ -24,6 +24,7 @@ RESOLVE = "ticket_resolve"
 CLOSE = "ticket_close"
 REOPEN = "ticket_reopen"
 TIMELINE = "ticket_timeline"
+EMAIL_REPLY = "ticket_email_reply"
 BUTTON_LABELS = {
     ASSIGN_SELF: "Assign to Me",
     REASSIGN: "Reassign",
@@ -31,6 +32,7 @@ BUTTON_LABELS = {
     CLOSE: "Close",
     REOPEN: "Reopen",
     TIMELINE: "Timeline",
+    EMAIL_REPLY: "Reply by email",
 }
 
 DETAILS_LIMIT = 3000  # a section's text
@@ -111,7 +113,10 @@ def ticket_card(ticket: TicketRecord, tz: ZoneInfo) -> list[dict[str, Any]]:
         {
             "type": "actions",
             "block_id": f"ticket_actions:{ticket.id}",
-            "elements": [_button(a, ticket) for a in [*buttons_for(ticket.status), TIMELINE]],
+            "elements": [
+                _button(a, ticket)
+                for a in [*buttons_for(ticket.status), *([EMAIL_REPLY] if ticket.by_email else []), TIMELINE]
+            ],
         }
     )
     return blocks

@@ -1,0 +1,73 @@
+"""The card's "Reply by email" button and its modal: an agent answers an email case from Slack."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.deps import deps_of
+from bot.handlers.outcome import DB_DOWN, DB_RETRY_DELAYS
+from bot.handlers.views import metadata, text_value
+from bot.mail.compose import reply_subject
+from bot.services.errors import PermissionDenied, ServiceError
+from bot.views.modals import EMAIL_REPLY_TICKET, email_reply_modal
+from bot.views.ticket_card import EMAIL_REPLY
+from db.retry import with_db_retries
+
+log = logging.getLogger(__name__)
+
+NOT_SET_UP = "Email replies are not set up: ask an admin to set SMTP_HOST and SMTP_FROM."
+
+
+def open_reply(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    ack()
+    deps = deps_of(context)
+    user = body["user"]["id"]
+    container = body.get("container") or {}
+    channel, ts = container.get("channel_id"), container.get("message_ts")
+    notifier = deps.notifier_for(client)
+    if not deps.tickets.is_agent(user):
+        notifier.tell(channel, user, str(PermissionDenied("reply by email on")))
+        return
+    if deps.mail.mailer is None:
+        notifier.tell(channel, user, NOT_SET_UP)
+        return
+    ticket = deps.tickets.get(int(body["actions"][0]["value"]))
+    view = email_reply_modal(ticket.id, ticket.number, ticket.reporter_id, reply_subject(ticket.number, ticket.title), channel or "", ts or "")
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def submit_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    deps = deps_of(context)
+    text = text_value(view, "body").strip()
+    if not text:
+        ack(response_action="errors", errors={"body": "Write the reply: it cannot be empty."})
+        return
+    mailer = deps.mail.mailer
+    if mailer is None:
+        ack(response_action="errors", errors={"body": NOT_SET_UP})
+        return
+    ack()
+    ticket_id, channel, _ts = metadata(view)
+    agent = body["user"]["id"]
+    notifier = deps.notifier_for(client)
+    try:
+        with_db_retries(lambda: deps.mail.replies.reply(ticket_id, agent, text, mailer.smtp.from_addr), DB_RETRY_DELAYS)
+    except SQLAlchemyError:
+        log.exception("an email reply could not be stored")
+        notifier.tell(channel, agent, DB_DOWN)
+        return
+    except ServiceError as err:
+        notifier.tell(channel, agent, str(err))
+        return
+    deps.sender.poke()
+    mailer.send_due()  # a refusal or an outage is retried by the email-poll job
+
+
+def register(app: App) -> None:
+    app.action(EMAIL_REPLY)(open_reply)
+    app.view(EMAIL_REPLY_TICKET)(submit_reply)

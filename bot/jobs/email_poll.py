@@ -1,0 +1,18 @@
+"""Polling the support mailbox, and sending the mail still owed (replies, acknowledgements)."""
+
+from __future__ import annotations
+
+from bot.deps import Deps
+
+
+def email_poll(deps: Deps) -> str:
+    mail = deps.mail
+    if mail.poller is None and mail.mailer is None:
+        return "email-poll: off (IMAP_SERVER and SMTP_HOST are not set)"
+    parts = []
+    if mail.poller is not None:
+        parts.append(mail.poller.poll().summary())
+        deps.sender.poke()
+    if mail.mailer is not None:
+        parts.append(f"{mail.mailer.send_due()} sent")
+    return "email-poll: " + "; ".join(parts)

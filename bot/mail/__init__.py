@@ -1,0 +1,2 @@
+"""Email: reading customers' mail (parsing, loop detection, HTML to text), the IMAP poll,
+and composing and sending mail over SMTP."""

@@ -1,0 +1,56 @@
+"""Mail the desk writes: subjects carrying the case's token, the acknowledgement's words,
+and the finished message with the headers that thread replies and stop loops."""
+
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from datetime import datetime
+
+from bot.services.mail_outbox import PendingMail
+
+_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|vs|fw|fwd|wg)\s*:\s*)+", re.IGNORECASE)
+
+
+def new_message_id(from_addr: str) -> str:
+    return make_msgid(domain=from_addr.rsplit("@", 1)[-1])
+
+
+def token(number: str) -> str:
+    return f"[{number}]"
+
+
+def reply_subject(number: str, subject: str | None) -> str:
+    """``Re: <subject> [TCK-000123]``: one Re:, and the token that threads the answer back."""
+    base = _REPLY_PREFIX.sub("", subject or "").replace(token(number), "").strip() or "Your request"
+    return f"Re: {base} {token(number)}"
+
+
+def ack_body(number: str) -> str:
+    return (
+        f"Hello,\n\nThank you for writing to us. Your request is now case {number}, and our support "
+        "team will answer you at this address.\n\n"
+        f"To add to it, reply to this mail and keep {token(number)} in the subject.\n\n"
+        "This is an automatic message."
+    )
+
+
+def build_message(mail: PendingMail, from_addr: str, sent_at: datetime) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = from_addr
+    msg["To"] = mail.to_addr
+    msg["Subject"] = mail.subject
+    msg["Date"] = format_datetime(sent_at)
+    msg["Message-ID"] = mail.message_id
+    if mail.in_reply_to:
+        msg["In-Reply-To"] = mail.in_reply_to
+    if mail.references:
+        msg["References"] = mail.references
+    # Our own mail, if it ever comes back to the mailbox, is recognised and never answered.
+    msg["X-Loop"] = from_addr
+    if mail.automatic:
+        msg["Auto-Submitted"] = "auto-replied"  # RFC 3834: other desks must not answer it
+        msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content(mail.body)
+    return msg

@@ -1,0 +1,104 @@
+"""Reads new mail from the support mailbox with imap-tools, in batches of bounded memory.
+
+What real servers do, and what this does about it:
+- a session does not see mail another session appended until NOOP: NOOP before searching;
+- a bulk FETCH can pair bodies with the wrong UIDs: each mail is fetched by its own UID
+  FETCH, and a response without that UID is skipped (read again next time);
+- UIDVALIDITY can change: UIDs are recorded with it, and mail is de-duplicated by Message-ID;
+- a mail is flagged \\Seen only after the commit that recorded it.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import re
+import ssl
+from dataclasses import dataclass, field
+
+from imap_tools import AND, BaseMailBox, MailBox, MailboxLoginError, MailBoxUnencrypted
+
+from bot.config_email import ImapSettings
+from bot.services.email_intake import EmailIntake, Where
+
+log = logging.getLogger(__name__)
+
+_UID = re.compile(rb"\bUID (\d+)")
+
+
+@dataclass
+class PollResult:
+    read: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    login_failed: bool = False
+
+    def summary(self) -> str:
+        if self.login_failed:
+            return "login failed"
+        done = ", ".join(f"{n} {outcome}" for outcome, n in sorted(self.outcomes.items()))
+        return f"{self.read} read" + (f" ({done})" if done else "")
+
+
+class MailPoller:
+    def __init__(self, imap: ImapSettings, intake: EmailIntake, timeout: float = 30) -> None:
+        self.imap = imap
+        self._intake = intake
+        self._timeout = timeout
+
+    def poll(self) -> PollResult:
+        result = PollResult()
+        try:
+            mailbox = self._login()
+        except MailboxLoginError:
+            result.login_failed = True
+            if self._intake.login_failed("the server refused IMAP_EMAIL and IMAP_PASSWORD"):
+                log.error("IMAP login to %s failed; reported to the admin channel", self.imap.server)
+            return result
+        self._intake.login_ok()
+        with mailbox:
+            mailbox.folder.set(self.imap.folder)
+            uidvalidity = int(mailbox.folder.status(self.imap.folder, ["UIDVALIDITY"])["UIDVALIDITY"])
+            mailbox.client.noop()
+            uids = sorted(int(u) for u in mailbox.uids(AND(seen=False)))
+            for start in range(0, len(uids), self.imap.batch):
+                self._batch(mailbox, Where(self.imap.folder, uidvalidity), uids[start : start + self.imap.batch], result)
+        return result
+
+    def _login(self) -> BaseMailBox:
+        if self.imap.ssl:
+            mailbox: BaseMailBox = MailBox(self.imap.server, self.imap.port, timeout=self._timeout, ssl_context=ssl.create_default_context())
+        else:
+            mailbox = MailBoxUnencrypted(self.imap.server, self.imap.port, timeout=self._timeout)
+        return mailbox.login(self.imap.email, self.imap.password, initial_folder=None)
+
+    def _batch(self, mailbox: BaseMailBox, where: Where, uids: list[int], result: PollResult) -> None:
+        done = sorted(self._intake.known_uids(where, uids))  # recorded before a crash: only the flag is missing
+        try:
+            for uid in uids:
+                if uid in done:
+                    continue
+                raw = _fetch(mailbox, uid)
+                if raw is None:
+                    log.warning("UID %s came back without its body; it will be read again", uid)
+                    continue
+                intake = self._intake.ingest(raw, Where(where.folder, where.uidvalidity, uid))
+                result.read += 1
+                result.outcomes[intake.outcome] = result.outcomes.get(intake.outcome, 0) + 1
+                done.append(uid)
+        finally:
+            # Only what is committed is flagged: a crash before this re-reads the batch, and
+            # the records make the re-read change nothing.
+            if done:
+                mailbox.client.uid("STORE", ",".join(str(u) for u in done), "+FLAGS", "(\\Seen)")
+
+
+def _fetch(mailbox: BaseMailBox, uid: int) -> bytes | None:
+    status, data = mailbox.client.uid("FETCH", str(uid), "(UID BODY.PEEK[])")
+    if status != "OK":
+        raise imaplib.IMAP4.error(f"UID FETCH {uid} failed: {status}")
+    for item in data or []:
+        if isinstance(item, tuple) and len(item) == 2:
+            found = _UID.search(item[0])
+            if found and int(found.group(1)) == uid:
+                return bytes(item[1])
+    return None

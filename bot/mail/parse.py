@@ -1,0 +1,222 @@
+"""A received mail, read into what a case needs: who wrote, about what, the text, the
+attachments, the Message-IDs it answers, and whether it is automatic.
+
+Real mail is often broken (missing boundaries, unknown charsets, 8-bit headers, no
+Message-ID). Reading never gives up on such a mail: what could not be read cleanly is
+listed in ``problems`` so the case can be flagged for review, and the raw mail is kept.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.header import decode_header
+from email.message import Message
+from email.utils import parseaddr
+
+from bot.mail.html_text import html_to_text
+from bot.mail.loops import automatic_reason
+
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+MAX_TEXT = 100_000
+MAX_PARTS = 500  # a torture mail of thousands of parts is read up to here
+MISSING_ID_DOMAIN = "missing-id.casedesk"
+
+
+@dataclass(frozen=True)
+class MailFile:
+    name: str
+    content_type: str
+    size: int
+    content: bytes | None  # None: larger than the cap, noted instead
+    inline: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    message_id: str
+    sender: str  # lower-cased address; "" when the From line has none
+    sender_name: str | None
+    subject: str
+    text: str
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    automatic: str | None
+    files: tuple[MailFile, ...] = ()
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def answers(self) -> tuple[str, ...]:
+        """The Message-IDs this mail replies to, most likely first: In-Reply-To, then References newest first."""
+        return tuple(dict.fromkeys((*self.in_reply_to, *reversed(self.references))))
+
+
+def parse_mail(raw: bytes, own: frozenset[str], file_cap: int) -> ParsedMail:
+    msg = message_from_bytes(raw)
+    problems: list[str] = []
+    message_id = _first_id(header_text(msg, "Message-ID"))
+    if message_id is None:
+        message_id = f"<{hashlib.sha256(raw).hexdigest()[:40]}@{MISSING_ID_DOMAIN}>"
+        problems.append("no Message-ID")
+    name, address = parseaddr(str(msg.get("From") or ""))
+    sender = clean(address).strip().lower() if "@" in address else ""
+    if not sender:
+        problems.append("no sender address")
+    reader = _BodyReader(file_cap)
+    reader.read(msg)
+    problems.extend(reader.problems)
+    if msg.defects or reader.defects:
+        kinds = sorted({type(d).__name__ for d in [*msg.defects, *reader.defects]})
+        problems.append("broken MIME: " + ", ".join(kinds)[:150])
+    return ParsedMail(
+        message_id=message_id[:998],
+        sender=sender[:320],
+        sender_name=(clean(_decode_words(name)).strip() or None) if name else None,
+        subject=" ".join(header_text(msg, "Subject").split())[:300],
+        text=reader.text()[:MAX_TEXT],
+        in_reply_to=tuple(MESSAGE_ID.findall(header_text(msg, "In-Reply-To")))[:20],
+        references=tuple(MESSAGE_ID.findall(header_text(msg, "References")))[-50:],
+        automatic=automatic_reason(msg, sender, own),
+        files=tuple(reader.files),
+        problems=tuple(dict.fromkeys(problems)),
+    )
+
+
+def clean(text: str) -> str:
+    """Text safe to store anywhere: raw 8-bit bytes read as UTF-8 where they are, no NULs."""
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text.replace("\x00", "")
+
+
+def header_text(msg: Message, name: str) -> str:
+    value = msg.get(name)
+    return "" if value is None else clean(_decode_words(value))
+
+
+def _decode_words(value: object) -> str:
+    """RFC 2047 encoded words (=?utf-8?q?…?=) decoded; undecodable pieces kept as best read."""
+    try:
+        pieces = decode_header(value)  # type: ignore[arg-type]
+    except Exception:
+        return str(value)
+    out: list[str] = []
+    for chunk, charset in pieces:
+        out.append(chunk if isinstance(chunk, str) else decode_bytes(chunk, charset)[0])
+    return "".join(out)
+
+
+def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
+    """(text, problem): an unknown or wrong charset is read as UTF-8, then Latin-1, and said so."""
+    name = (charset or "us-ascii").strip().strip('"').lower()
+    if name in ("unknown-8bit", "x-unknown", "us-ascii", "ascii"):
+        name = "utf-8"  # 8-bit text in a mail that claims ASCII is nearly always UTF-8
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return _fallback(data), f"unknown charset {name[:40]}"
+    try:
+        return data.decode(name), None
+    except UnicodeDecodeError:
+        return _fallback(data) if name == "utf-8" else data.decode(name, "replace"), f"text not valid {name[:40]}"
+
+
+def _fallback(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _first_id(value: str) -> str | None:
+    found = MESSAGE_ID.search(value)
+    if found:
+        return found.group(0)
+    value = "".join(value.split())
+    return f"<{value.strip('<>')}>" if value.strip("<>") else None
+
+
+class _BodyReader:
+    """Walks the MIME tree once: the first plain text (or HTML, converted) is the text; the
+    rest are files. A forwarded mail (message/rfc822) is kept whole as a file."""
+
+    def __init__(self, file_cap: int) -> None:
+        self.cap = file_cap
+        self.plain: list[str] = []
+        self.html: list[str] = []
+        self.files: list[MailFile] = []
+        self.problems: list[str] = []
+        self.defects: list[object] = []
+        self._parts = 0
+
+    def text(self) -> str:
+        if self.plain:
+            return "\n\n".join(p.strip() for p in self.plain if p.strip()).replace("\r\n", "\n")
+        return "\n\n".join(html_to_text(h) for h in self.html)
+
+    def read(self, part: Message, alternative: bool = False) -> None:
+        self._parts += 1
+        if self._parts > MAX_PARTS:
+            if self._parts == MAX_PARTS + 1:
+                self.problems.append(f"more than {MAX_PARTS} MIME parts; the rest was not read")
+            return
+        self.defects.extend(part.defects)
+        ctype = part.get_content_type()
+        if part.is_multipart() and ctype != "message/rfc822":
+            children = part.get_payload()
+            if not isinstance(children, list):
+                return
+            if ctype == "multipart/alternative":
+                self._alternative(children)
+            else:
+                for child in children:
+                    self.read(child)
+            return
+        disposition = (part.get_content_disposition() or "").lower()
+        filename = part.get_filename()
+        if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
+            text = self._text(part)
+            (self.plain if ctype == "text/plain" else self.html).append(text)
+            return
+        self._file(part, ctype, filename, disposition == "inline" or bool(part.get("Content-ID")))
+
+    def _alternative(self, children: list[Message]) -> None:
+        """Of alternatives, the plain text when there is one, otherwise the richest readable one."""
+        plain = [c for c in children if c.get_content_type() == "text/plain"]
+        if plain:
+            self.read(plain[0])
+            return
+        for child in reversed(children):  # the last alternative is the preferred one (RFC 2046)
+            if child.get_content_type() in ("text/html", "multipart/related", "multipart/mixed"):
+                self.read(child)
+                return
+        if children:
+            self.read(children[-1])
+
+    def _text(self, part: Message) -> str:
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            return ""
+        text, problem = decode_bytes(payload, part.get_content_charset())
+        if problem:
+            self.problems.append(problem)
+        return clean(text)
+
+    def _file(self, part: Message, ctype: str, filename: str | None, inline: bool) -> None:
+        if ctype == "message/rfc822":
+            inner = part.get_payload()
+            content = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
+            subject = header_text(inner[0], "Subject") if isinstance(inner, list) and inner else ""
+            name = filename or f"{subject[:80] or 'forwarded message'}.eml"
+        else:
+            payload = part.get_payload(decode=True)
+            content = payload if isinstance(payload, bytes) else b""
+            name = filename or f"{ctype.replace('/', '.')}"
+        name = clean(_decode_words(name)).strip() or "attachment"
+        size = len(content)
+        self.files.append(
+            MailFile(name=name[:300], content_type=ctype[:200], size=size, content=content if size <= self.cap else None, inline=inline)
+        )
