@@ -65,6 +65,9 @@ def seed(url: str, count: int) -> None:
     upgrade(engine)
     start = datetime.now(timezone.utc) - timedelta(days=365)
     statuses = ["open", "in_progress", "resolved", "closed"]
+    if not count:
+        engine.dispose()
+        return
     with engine.begin() as conn:
         rows = [
             dict(

@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 
 from slack_double import SlackDouble
-from tests.conftest import SUPPORT, base_env
+from tests.conftest import SUPPORT, base_env, email_env
+from tests.mail_samples import mail
+from tests.mail_servers import ImapServer, SmtpServer
 
 
 def run_bot(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -96,5 +98,26 @@ def test_jobs_run_once_from_the_cli(tmp_path: Path) -> None:
         assert "escalate: 0 escalated" in escalated.stdout
         unknown = run_bot(["jobs", "run", "nope"], base_env(double.api_url), tmp_path)
         assert unknown.returncode == 2 and "unknown job 'nope'" in unknown.stderr
+    finally:
+        double.stop()
+
+
+def test_the_email_poll_job_runs_from_the_cli(tmp_path: Path, imap_server: ImapServer, smtp_server: SmtpServer) -> None:
+    double = SlackDouble().start()
+    double.channel(SUPPORT, "support")
+    try:
+        off = run_bot(["jobs", "run", "email-poll"], base_env(double.api_url), tmp_path)
+        assert off.returncode == 0, off.stderr
+        assert "email-poll: off (IMAP_SERVER and SMTP_HOST are not set)" in off.stdout
+        imap_server.clear()
+        smtp_server.clear()
+        imap_server.append(mail())
+        env = base_env(double.api_url) | email_env(imap_server, smtp_server)
+        ran = run_bot(["jobs", "run", "email-poll"], env, tmp_path, timeout=120)
+        assert ran.returncode == 0, ran.stderr
+        assert "email-poll: 1 read (1 opened); 1 sent" in ran.stdout
+        assert smtp_server.wait(1)[0].message["Subject"] == "Re: Printer on floor 3 is broken [TCK-000001]"
+        double.wait_message(SUPPORT, "TCK-000001")  # the card, sent before the command returned
+        assert "email-poll" in run_bot(["jobs", "list"], base_env(double.api_url), tmp_path).stdout.split()
     finally:
         double.stop()

@@ -108,3 +108,49 @@ def test_lists_and_choices() -> None:
     assert s.campaigns == ("Alpha", "Beta") and s.issue_types == ("Crash",)
     assert s.port == 8080 and s.log_level == "DEBUG"
     assert s.slack_api_url == "http://127.0.0.1:9/api/"
+
+
+MAIL = {"IMAP_SERVER": "imap.example.com", "IMAP_EMAIL": "Support@Example.com", "IMAP_PASSWORD": "IMAPSECRET"}
+
+
+def test_email_is_off_without_imap_and_smtp_settings() -> None:
+    s = load_settings(env())
+    assert s.imap is None and s.smtp is None and s.email_ack is True
+
+
+def test_email_defaults() -> None:
+    s = load_settings(env(**MAIL, SMTP_HOST="smtp.example.com", SMTP_USER="desk", SMTP_PASS="SMTPSECRET"))
+    assert s.imap is not None and s.smtp is not None
+    assert (s.imap.port, s.imap.ssl, s.imap.folder, s.imap.poll_seconds, s.imap.email) == (993, True, "INBOX", 60, "support@example.com")
+    assert (s.smtp.port, s.smtp.security, s.smtp.from_addr) == (587, "starttls", "support@example.com")
+    assert s.own_addresses == {"support@example.com"}
+    assert "IMAPSECRET" in s.secrets() and "SMTPSECRET" in s.secrets()
+    assert "SECRET" not in repr(s.imap) + repr(s.smtp)
+
+
+@pytest.mark.parametrize(
+    ("changes", "line"),
+    [
+        ({"IMAP_PASSWORD": None}, "IMAP_PASSWORD is not set: expected the support mailbox's password"),
+        ({"IMAP_EMAIL": "support"}, "IMAP_EMAIL is malformed: expected an email address such as support@example.com"),
+        ({"IMAP_PORT": "99999"}, "IMAP_PORT is malformed: expected a TCP port number from 1 to 65535"),
+        ({"IMAP_SSL": "maybe"}, "IMAP_SSL is malformed: expected true or false"),
+        ({"IMAP_POLL_SECONDS": "0"}, "IMAP_POLL_SECONDS is malformed: expected a number of seconds such as 60 (more than 0)"),
+        ({"SMTP_HOST": "smtp.example.com", "SMTP_SECURITY": "tls"}, "SMTP_SECURITY is malformed: expected starttls, ssl or none"),
+        ({"SMTP_HOST": "smtp.example.com", "SMTP_USER": "desk"}, "SMTP_PASS is not set: expected the password of SMTP_USER"),
+        ({"SMTP_HOST": "smtp.example.com", "SMTP_FROM": "desk"}, "SMTP_FROM is malformed: expected an email address such as support@example.com"),
+        ({"EMAIL_ACK": "sometimes"}, "EMAIL_ACK is malformed: expected true or false"),
+        ({"EMAIL_ATTACHMENT_MAX_MB": "-1"}, "EMAIL_ATTACHMENT_MAX_MB is malformed: expected a number of megabytes such as 10 (more than 0)"),
+    ],
+)
+def test_a_bad_email_setting_is_named_in_one_line(changes: dict[str, str | None], line: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(env(**{**MAIL, **changes}))  # type: ignore[arg-type]
+    assert str(err.value) == line
+    assert "IMAPSECRET" not in str(err.value)
+
+
+def test_smtp_without_a_from_address_or_mailbox_is_named() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(env(SMTP_HOST="smtp.example.com"))
+    assert str(err.value).startswith("SMTP_FROM is not set")

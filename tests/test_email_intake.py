@@ -3,6 +3,8 @@ and the real bot connected to the Slack double."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import Engine, func, select
 
@@ -11,13 +13,13 @@ from bot.config import Settings, load_settings
 from bot.jobs.email_poll import email_poll
 from bot.services.status import Status
 from db.models import Attachment, CaseMessage, InboundEmail, Ticket, TicketEvent
-from slack_double import SlackDouble
+from slack_double import Message, SlackDouble
 from tests.conftest import ADMIN, SUPPORT, base_env, email_env
 from tests.mail_samples import (
     BOUNCE, CUSTOMER, FORWARDED, HTML_ONLY, INLINE_IMAGE, LATIN1, NO_MESSAGE_ID, OUT_OF_OFFICE, SHIFT_JIS_BODY,
     UNKNOWN_CHARSET, mail, raw,
 )
-from tests.mail_servers import ImapServer, SmtpServer
+from tests.mail_servers import ImapServer, Received, SmtpServer
 
 
 @pytest.fixture
@@ -71,13 +73,19 @@ def test_a_new_mail_opens_a_case_posts_its_card_and_is_acknowledged(
     assert imap.unseen() == []  # flagged \Seen once recorded
 
 
-def test_a_reply_joins_its_case_by_in_reply_to_and_counts_as_a_follow_up(
-    desk: Casedesk, double: SlackDouble, imap: ImapServer, smtp: SmtpServer
-) -> None:
+def acknowledged_case(desk: Casedesk, double: SlackDouble, imap: ImapServer, smtp: SmtpServer) -> tuple[Message, Received]:
+    """Carol writes in; returns the case's card and the acknowledgement she got."""
     imap.append(mail())
     poll(desk)
     card = double.wait_message(SUPPORT, "TCK-000001")
     [ack] = smtp.wait(1)
+    return card, ack
+
+
+def test_a_reply_joins_its_case_by_in_reply_to_and_counts_as_a_follow_up(
+    desk: Casedesk, double: SlackDouble, imap: ImapServer, smtp: SmtpServer
+) -> None:
+    card, ack = acknowledged_case(desk, double, imap, smtp)
     # The customer answers the acknowledgement; their mail program changed the subject.
     imap.append(mail("AW: something else entirely", "Still jammed <!channel>", message_id="<second@customer.test>",
                      in_reply_to=ack.message["Message-ID"], references=f"<first@customer.test> {ack.message['Message-ID']}"))
@@ -148,10 +156,7 @@ def test_a_customer_reply_reopens_a_resolved_case(desk: Casedesk, double: SlackD
 def test_automatic_mail_never_opens_a_case_and_is_never_answered(
     desk: Casedesk, double: SlackDouble, imap: ImapServer, smtp: SmtpServer
 ) -> None:
-    imap.append(mail())
-    poll(desk)
-    card = double.wait_message(SUPPORT, "TCK-000001")
-    [ack] = smtp.wait(1)
+    card, ack = acknowledged_case(desk, double, imap, smtp)
     out_of_office = raw(OUT_OF_OFFICE.format(subject=ack.message["Subject"], in_reply_to=ack.message["Message-ID"]))
     imap.append(
         out_of_office,
@@ -233,3 +238,15 @@ def test_an_attachment_over_the_cap_is_noted_not_kept(
             rows = {n: (s, c is not None, note) for n, s, c, note in conn.execute(select(Attachment.name, Attachment.size, Attachment.content, Attachment.note))}
         assert rows["small.txt"] == (100, True, None)
         assert rows["big.bin"][:2] == (5000, False) and "over the 1,048-byte limit" in rows["big.bin"][2]
+
+
+def test_the_poll_is_scheduled_every_imap_poll_seconds_only_when_mail_is_set_up(desk: Casedesk, double: SlackDouble) -> None:
+    from datetime import timedelta
+
+    from bot.jobs.scheduler import guarded_jobs
+
+    jobs = {job.name: job for job in guarded_jobs(desk.deps)}
+    assert jobs["email-poll"].trigger.interval == timedelta(seconds=60)  # type: ignore[attr-defined]
+    assert jobs["email-poll"]() == "email-poll: 0 read; 0 sent"  # every fire runs; no run record needed
+    without_mail = replace(desk.deps, settings=load_settings(base_env(double.api_url)))
+    assert "email-poll" not in {job.name for job in guarded_jobs(without_mail)}

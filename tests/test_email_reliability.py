@@ -177,9 +177,9 @@ def test_the_real_world_corpus_is_taken_in_or_quarantined_and_never_stops_the_ba
         result = desk.deps.mail.poller.poll()  # type: ignore[union-attr]
         assert result.read == 48 and imap.unseen() == []
         with desk.engine.connect() as conn:
-            outcomes = dict(conn.execute(select(InboundEmail.outcome, InboundEmail.id)).all())
-            recorded = conn.scalar(select(InboundEmail.id).order_by(InboundEmail.id.desc()).limit(1))
-        assert recorded == 48 - result.outcomes.get("duplicate", 0)
+            outcomes = list(conn.scalars(select(InboundEmail.outcome)))
+        # Some of the corpus's mails share a Message-ID (one mail in several shapes): one record each.
+        assert len(outcomes) == 48 - result.outcomes.get("duplicate", 0)
         assert set(outcomes) <= {"opened", "threaded", "note", "skipped", "quarantined"}
         # Bounces and reports never open cases.
         opened = count(desk.engine, Ticket)

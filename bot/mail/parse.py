@@ -61,7 +61,7 @@ def parse_mail(raw: bytes, own: frozenset[str], file_cap: int) -> ParsedMail:
     if message_id is None:
         message_id = f"<{hashlib.sha256(raw).hexdigest()[:40]}@{MISSING_ID_DOMAIN}>"
         problems.append("no Message-ID")
-    name, address = parseaddr(str(msg.get("From") or ""))
+    name, address = parseaddr(_raw_header(msg, "From"))
     sender = clean(address).strip().lower() if "@" in address else ""
     if not sender:
         problems.append("no sender address")
@@ -97,6 +97,12 @@ def header_text(msg: Message, name: str) -> str:
     return "" if value is None else clean(_decode_words(value))
 
 
+def _raw_header(msg: Message, name: str) -> str:
+    """The header as written (8-bit bytes kept as surrogates), before any decoding: an
+    address is split from its name first, so a decoded comma cannot split it in two."""
+    return next((str(v) for k, v in msg.raw_items() if k.lower() == name.lower()), "")
+
+
 def _decode_words(value: object) -> str:
     """RFC 2047 encoded words (=?utf-8?q?…?=) decoded; undecodable pieces kept as best read."""
     try:
@@ -111,17 +117,18 @@ def _decode_words(value: object) -> str:
 
 def decode_bytes(data: bytes, charset: str | None) -> tuple[str, str | None]:
     """(text, problem): an unknown or wrong charset is read as UTF-8, then Latin-1, and said so."""
-    name = (charset or "us-ascii").strip().strip('"').lower()
+    # Charset names come from the mail: keep only what a charset name can hold.
+    name = re.sub(r"[^\w.:+-]", "?", (charset or "us-ascii").strip().strip('"').lower())[:40]
     if name in ("unknown-8bit", "x-unknown", "us-ascii", "ascii"):
         name = "utf-8"  # 8-bit text in a mail that claims ASCII is nearly always UTF-8
     try:
         codecs.lookup(name)
     except LookupError:
-        return _fallback(data), f"unknown charset {name[:40]}"
+        return _fallback(data), f"unknown charset {name}"
     try:
         return data.decode(name), None
     except UnicodeDecodeError:
-        return _fallback(data) if name == "utf-8" else data.decode(name, "replace"), f"text not valid {name[:40]}"
+        return _fallback(data) if name == "utf-8" else data.decode(name, "replace"), f"text not valid {name}"
 
 
 def _fallback(data: bytes) -> str:

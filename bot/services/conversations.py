@@ -106,25 +106,10 @@ class ConversationService:
         try:
             with self._db.write() as session:
                 keyword = self.keywords.find(text)
-                row = Ticket(
-                    campaign=INTAKE_CAMPAIGN,
-                    issue_type=ISSUE_TYPE_BY_SOURCE["slack"],
-                    priority=Priority.MEDIUM.value,
-                    status=Status.OPEN.value,
-                    details=text,
-                    title=title_of(text),
-                    reporter_id=msg.user,
-                    source="slack",
-                    source_key=key,
-                    origin_channel=msg.channel,
-                    origin_ts=msg.ts,
-                    waiting_since=now,
-                    keyword=keyword,
-                    created_at=now,
-                    updated_at=now,
+                row = open_intake_case(
+                    session, "slack", now, reporter_id=msg.user, details=text, title=title_of(text), source_key=key,
+                    keyword=keyword, origin_channel=msg.channel, origin_ts=msg.ts,
                 )
-                session.add(row)
-                session.flush()
                 stored = self._store(session, row, msg, "customer", now, opening=True)
                 session.add(audit_event(row.id, msg.user, "created", None, Status.OPEN.value, None, now))
                 if keyword:
@@ -278,6 +263,25 @@ class ConversationService:
                     url=f.permalink,
                 )
             )
+
+
+def open_intake_case(session: Session, source: str, now: datetime, **fields: object) -> Ticket:
+    """A case that came without a form (a channel message, a mail): unsorted, Medium, waiting
+    for its first response; ``fields`` say who, what and where from."""
+    row = Ticket(
+        campaign=INTAKE_CAMPAIGN,
+        issue_type=ISSUE_TYPE_BY_SOURCE[source],
+        priority=Priority.MEDIUM.value,
+        status=Status.OPEN.value,
+        source=source,
+        waiting_since=now,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    session.add(row)
+    session.flush()
+    return row
 
 
 def record_agent_response(session: Session, row: Ticket, agent: str, now: datetime) -> None:

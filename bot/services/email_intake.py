@@ -21,13 +21,13 @@ from sqlalchemy.orm import Session
 
 from bot.mail.compose import ack_body, new_message_id, reply_subject
 from bot.mail.parse import MailFile, ParsedMail, parse_mail
-from bot.services.conversations import INTAKE_CAMPAIGN, ISSUE_TYPE_BY_SOURCE, record_agent_response, record_customer_message
+from bot.services.conversations import open_intake_case, record_agent_response, record_customer_message
 from bot.services.errors import ActionNotAllowed
 from bot.services.mail_outbox import queue_mail
 from bot.services.outbox import PostKind, enqueue
 from bot.services.phrases import Keywords, is_closing_phrase
 from bot.services.records import Change, TicketRecord, parse_number
-from bot.services.status import Priority, Status
+from bot.services.status import Status
 from bot.services.tickets import MAX_DETAILS, Clock, TicketService, audit_event, utcnow
 from db.models import Attachment, BotState, CaseMessage, InboundEmail, OutboundEmail, Ticket
 from db.session import Database
@@ -196,24 +196,11 @@ class EmailIntake:
     def _open(self, session: Session, mail: ParsedMail, now: datetime) -> Ticket:
         text = mail.text.strip() or "(no text)"
         keyword = self._keywords.find(f"{mail.subject}\n{text}")
-        row = Ticket(
-            campaign=INTAKE_CAMPAIGN,
-            issue_type=ISSUE_TYPE_BY_SOURCE["email"],
-            priority=Priority.MEDIUM.value,
-            status=Status.OPEN.value,
-            details=text[:MAX_DETAILS],
-            title=mail.subject or "(no subject)",
-            reporter_id=mail.sender,
-            reporter_name=(mail.sender_name or "")[:200] or None,
-            source="email",
+        row = open_intake_case(
+            session, "email", now, reporter_id=mail.sender, reporter_name=(mail.sender_name or "")[:200] or None,
+            details=text[:MAX_DETAILS], title=mail.subject or "(no subject)", keyword=keyword,
             source_key="email:" + hashlib.sha256(mail.message_id.encode()).hexdigest(),
-            waiting_since=now,
-            keyword=keyword,
-            created_at=now,
-            updated_at=now,
         )
-        session.add(row)
-        session.flush()
         self._store(session, row, mail, "customer", now)
         session.add(audit_event(row.id, mail.sender, "created", None, Status.OPEN.value, None, now))
         if keyword:

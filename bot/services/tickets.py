@@ -251,22 +251,11 @@ class TicketService:
             raise PermissionDenied(action)
         for _ in range(3):
             try:
-                return self._change_once(ticket_id, actor, action, apply, to_status, comment)
+                with self._db.write() as session:
+                    return self._change_in(session, ticket_id, actor, action, apply, to_status, comment)
             except StaleDataError:
                 continue  # someone else changed the row between our read and write: decide again
         raise ActionNotAllowed("The ticket is changing too quickly right now; try again.", self.get(ticket_id))
-
-    def _change_once(
-        self,
-        ticket_id: int,
-        actor: str,
-        action: str,
-        apply: Callable[[Ticket, TicketRecord], tuple[str, str | None, str | None, str | None]],
-        to_status: Status,
-        comment: str | None,
-    ) -> Change:
-        with self._db.write() as session:
-            return self._change_in(session, ticket_id, actor, action, apply, to_status, comment)
 
     def _change_in(
         self,
