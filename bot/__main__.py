@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     jobs_sub.add_parser("list", help="list the jobs")
     job_run = jobs_sub.add_parser("run", help="run one job once")
     job_run.add_argument("name")
+    mail = sub.add_parser("mail", help="mail kept for review (quarantined, or read with problems)")
+    mail_sub = mail.add_subparsers(dest="mail_command", required=True)
+    mail_sub.add_parser("list", help="list the kept mails, newest first")
+    mail_show = mail_sub.add_parser("show", help="write one kept mail, as received, to standard output")
+    mail_show.add_argument("id", type=int)
     args = parser.parse_args(argv)
 
     try:
@@ -79,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         deps.sender.flush(timeout=60)  # the posts the job decided on (alerts, thread notes)
         return 0
 
+    if args.command == "mail":
+        return _mail(settings, args)
+
     from bot.runner import run
     from db.session import SecondProcess
 
@@ -87,6 +95,27 @@ def main(argv: list[str] | None = None) -> int:
     except SecondProcess as err:
         print(f"casedesk: {err}", file=sys.stderr)
         return 2
+
+
+def _mail(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.kept_mail import kept_mail, raw_mail
+    from db.migrate import upgrade
+    from db.session import Database, make_engine
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    db = Database(engine)
+    if args.mail_command == "list":
+        for row in kept_mail(db):
+            ticket = f"TCK-{row.ticket_id:06d}" if row.ticket_id else "no case"
+            print(f"#{row.id}  {row.received_at:%Y-%m-%d %H:%M}  {row.outcome:<11}  {ticket:<10}  {row.sender or '-'}  {row.note or ''}")
+        return 0
+    raw = raw_mail(db, args.id)
+    if raw is None:
+        print(f"casedesk: no mail #{args.id} is kept", file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(raw)
+    return 0
 
 
 if __name__ == "__main__":

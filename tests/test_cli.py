@@ -11,7 +11,7 @@ from pathlib import Path
 
 from slack_double import SlackDouble
 from tests.conftest import SUPPORT, base_env, email_env
-from tests.mail_samples import mail
+from tests.mail_samples import NO_MESSAGE_ID, mail
 from tests.mail_servers import ImapServer, SmtpServer
 
 
@@ -119,5 +119,14 @@ def test_the_email_poll_job_runs_from_the_cli(tmp_path: Path, imap_server: ImapS
         assert smtp_server.wait(1)[0].message["Subject"] == "Re: Printer on floor 3 is broken [TCK-000001]"
         double.wait_message(SUPPORT, "TCK-000001")  # the card, sent before the command returned
         assert "email-poll" in run_bot(["jobs", "list"], base_env(double.api_url), tmp_path).stdout.split()
+        # Mail that could not be read cleanly is kept, and admins can look at it.
+        imap_server.append(NO_MESSAGE_ID)
+        assert "1 opened" in run_bot(["jobs", "run", "email-poll"], env, tmp_path, timeout=120).stdout
+        listed = run_bot(["mail", "list"], env, tmp_path)
+        assert listed.returncode == 0 and "#2" in listed.stdout and "no Message-ID" in listed.stdout
+        shown = run_bot(["mail", "show", "2"], env, tmp_path)
+        assert shown.stdout == NO_MESSAGE_ID.decode().replace("\r\n", "\n")  # (read back as text here)
+        missing = run_bot(["mail", "show", "9"], env, tmp_path)
+        assert missing.returncode == 1 and "no mail #9 is kept" in missing.stderr
     finally:
         double.stop()

@@ -185,3 +185,22 @@ def test_the_real_world_corpus_is_taken_in_or_quarantined_and_never_stops_the_ba
         opened = count(desk.engine, Ticket)
         assert opened == result.outcomes.get("opened", 0) and opened < 48
         double.wait_message(SUPPORT, "TCK-000001", timeout=10)
+
+
+def test_mail_waits_on_the_server_while_the_database_is_down(
+    double: SlackDouble, engine: Engine, mail_servers: tuple[ImapServer, SmtpServer]
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from db.session import make_engine
+
+    imap, smtp = mail_servers
+    imap.append(*mails(2))
+    env = base_env(double.api_url) | email_env(imap, smtp)
+    # Nothing listens on port 1: every database connection is refused at once.
+    broken = create_app(load_settings(env), engine=make_engine("postgresql://postgres@127.0.0.1:1/casedesk"))
+    with pytest.raises(OperationalError):
+        broken.deps.mail.poller.poll()  # type: ignore[union-attr]
+    assert len(imap.unseen()) == 2  # nothing flagged, nothing lost
+    for desk in bot_with(double, engine, imap, smtp):
+        assert desk.deps.mail.poller.poll().summary() == "2 read (2 opened)"  # type: ignore[union-attr]
