@@ -87,13 +87,19 @@ def test_mail_appended_after_the_folder_was_selected_is_seen_in_the_same_poll(
     desk: Casedesk, mail_servers: tuple[ImapServer, SmtpServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     imap, _ = mail_servers
-    real_status = MailBoxFolderManager.status
+    real_select = MailBoxFolderManager.set
 
-    def status_then_new_mail(self: MailBoxFolderManager, *args: Any, **kwargs: Any) -> Any:
-        imap.append(mail())  # another session delivers while this one has the folder selected
-        return real_status(self, *args, **kwargs)
+    delivered: list[bool] = []
 
-    monkeypatch.setattr(MailBoxFolderManager, "status", status_then_new_mail)
+    def select_then_new_mail(self: MailBoxFolderManager, *args: Any, **kwargs: Any) -> Any:
+        result = real_select(self, *args, **kwargs)
+        if not delivered:  # the poll's own SELECT: another session delivers right after it
+            delivered.append(True)
+            monkeypatch.setattr(MailBoxFolderManager, "set", real_select)
+            imap.append(mail())
+        return result
+
+    monkeypatch.setattr(MailBoxFolderManager, "set", select_then_new_mail)
     assert desk.deps.mail.poller.poll().summary() == "1 read (1 opened)"  # type: ignore[union-attr]
 
 

@@ -57,7 +57,7 @@ class MailPoller:
         self._intake.login_ok()
         with mailbox:
             mailbox.folder.set(self.imap.folder)
-            uidvalidity = int(mailbox.folder.status(self.imap.folder, ["UIDVALIDITY"])["UIDVALIDITY"])
+            uidvalidity = _uidvalidity(mailbox, self.imap.folder)
             mailbox.client.noop()
             uids = sorted(int(u) for u in mailbox.uids(AND(seen=False)))
             for start in range(0, len(uids), self.imap.batch):
@@ -90,6 +90,14 @@ class MailPoller:
             # the records make the re-read change nothing.
             if done:
                 mailbox.client.uid("STORE", ",".join(str(u) for u in done), "+FLAGS", "(\\Seen)")
+
+
+def _uidvalidity(mailbox: BaseMailBox, folder: str) -> int:
+    """From the SELECT's answer; STATUS on the selected folder is the fallback (RFC 3501 discourages it)."""
+    _, data = mailbox.client.response("UIDVALIDITY")
+    if data and data[0]:
+        return int(data[0])
+    return int(mailbox.folder.status(folder, ["UIDVALIDITY"])["UIDVALIDITY"])
 
 
 def _fetch(mailbox: BaseMailBox, uid: int) -> bytes | None:
