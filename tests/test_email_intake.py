@@ -12,6 +12,7 @@ from bot.app import Casedesk
 from bot.config import Settings, load_settings
 from bot.jobs.email_poll import email_poll
 from bot.services.status import Status
+from bot.views.timeline import event_line
 from db.models import Attachment, CaseMessage, InboundEmail, Ticket, TicketEvent
 from slack_double import Message, SlackDouble
 from tests.conftest import ADMIN, SUPPORT, base_env, email_env
@@ -194,6 +195,7 @@ def test_awkward_shapes_are_read_into_readable_cases(desk: Casedesk, double: Sla
     assert files == {(4, "Your order.eml", "message/rfc822"), (5, "shot.png", "image/png")}
     # None of these needed a review.
     assert count(desk.engine, TicketEvent, TicketEvent.kind == "flagged") == 0
+    assert count(desk.engine, TicketEvent, TicketEvent.kind == "review") == 0
 
 
 def test_mail_that_cannot_be_read_cleanly_is_kept_and_flagged_for_review(
@@ -207,6 +209,10 @@ def test_mail_that_cannot_be_read_cleanly_is_kept_and_flagged_for_review(
         rows = conn.execute(select(InboundEmail.outcome, InboundEmail.note, InboundEmail.raw).order_by(InboundEmail.id)).all()
     assert [(o, n) for o, n, _ in rows] == [("opened", "no Message-ID"), ("opened", "unknown charset x-no-such-charset")]
     assert rows[0][2] == NO_MESSAGE_ID  # kept as received
+    # The history says why, and does not mistake it for an escalation keyword.
+    lines = [event_line(e, "TCK-000001", desk.deps.settings.tz) for e in desk.deps.tickets.events(1)]
+    assert any(line.startswith("🔎 A mail from frank@customer.test could not be read cleanly") and "> no Message-ID" in line for line in lines)
+    assert not any("Escalation keyword" in line for line in lines)
     assert desk.deps.tickets.get(2).details == "Plain words in an unknown charset."
     # The same mail without a Message-ID delivered again is still one case.
     imap.append(NO_MESSAGE_ID)

@@ -272,7 +272,7 @@ class EmailIntake:
 
     def _flag_for_review(self, session: Session, row: Ticket, mail: ParsedMail, now: datetime) -> None:
         problems = "; ".join(mail.problems)[:300]
-        session.add(audit_event(row.id, mail.sender or "unknown", "flagged", None, "review", problems, now))
+        session.add(audit_event(row.id, mail.sender or "unknown", "review", None, None, problems, now))
         enqueue(
             session, PostKind.CARD_THREAD, now, ticket_id=row.id, channel=row.card_channel or self.policy.support_channel,
             text=f"⚠️ A mail on this case could not be read cleanly ({problems}); the original is kept for review.",
