@@ -101,3 +101,12 @@ def test_a_reply_waits_out_an_smtp_refusal_and_is_sent_later(
 def test_cards_of_slack_tickets_have_no_email_button(desk: Casedesk, double: SlackDouble, people: People) -> None:
     card = file_ticket(double, people)
     assert "Reply by email" not in card.button_labels()
+
+
+def test_a_case_that_did_not_come_by_email_has_no_one_to_mail(desk: Casedesk, double: SlackDouble, people: People) -> None:
+    from bot.services.errors import ActionNotAllowed
+
+    file_ticket(double, people)
+    with pytest.raises(ActionNotAllowed, match="did not come by email"):
+        desk.deps.mail.replies.reply(1, AGENT, "Hello", "support@example.com")
+    assert count(desk.engine, OutboundEmail) == 0

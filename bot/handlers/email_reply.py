@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.deps import deps_of
-from bot.handlers.outcome import DB_DOWN, DB_RETRY_DELAYS
+from bot.handlers.outcome import attempt
 from bot.handlers.views import metadata, text_value
 from bot.mail.compose import reply_subject
-from bot.services.errors import PermissionDenied, ServiceError
+from bot.services.errors import PermissionDenied
 from bot.views.modals import EMAIL_REPLY_TICKET, email_reply_modal
 from bot.views.ticket_card import EMAIL_REPLY
-from db.retry import with_db_retries
-
-log = logging.getLogger(__name__)
 
 NOT_SET_UP = "Email replies are not set up: ask an admin to set SMTP_HOST and SMTP_FROM."
 
@@ -55,14 +50,7 @@ def submit_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: W
     ticket_id, channel, _ts = metadata(view)
     agent = body["user"]["id"]
     notifier = deps.notifier_for(client)
-    try:
-        with_db_retries(lambda: deps.mail.replies.reply(ticket_id, agent, text, mailer.smtp.from_addr), DB_RETRY_DELAYS)
-    except SQLAlchemyError:
-        log.exception("an email reply could not be stored")
-        notifier.tell(channel, agent, DB_DOWN)
-        return
-    except ServiceError as err:
-        notifier.tell(channel, agent, str(err))
+    if attempt(notifier, channel, agent, lambda: deps.mail.replies.reply(ticket_id, agent, text, mailer.smtp.from_addr)) is None:
         return
     deps.sender.poke()
     mailer.send_due()  # a refusal or an outage is retried by the email-poll job
