@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from bot.services.claims import claim_due
 from db.models import OutboundEmail
 from db.session import Database
 
@@ -65,25 +66,7 @@ class MailOutbox:
         self._db = db
 
     def claim(self, now: datetime, limit: int) -> list[PendingMail]:
-        with self._db.read() as session:
-            rows = session.scalars(select(OutboundEmail).where(_due(now)).order_by(OutboundEmail.id).limit(limit)).all()
-            candidates = [
-                PendingMail(
-                    r.id, r.ticket_id, r.message_id, r.to_addr, r.subject, r.body,
-                    r.in_reply_to, r.references, r.automatic, r.attempts,
-                )
-                for r in rows
-            ]
-        claimed: list[PendingMail] = []
-        with self._db.write() as session:
-            for mail in candidates:
-                # Of two processes claiming one mail, the conditional update lets one win.
-                result = session.execute(
-                    update(OutboundEmail).where(OutboundEmail.id == mail.id, _due(now)).values(claimed_until=now + CLAIM)
-                )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(mail)
-        return claimed
+        return claim_due(self._db, OutboundEmail, now, CLAIM, limit, _pending)
 
     def sent(self, mail_id: int, now: datetime) -> None:
         with self._db.write() as session:
@@ -98,9 +81,7 @@ class MailOutbox:
             )
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
-    return and_(
-        OutboundEmail.sent_at.is_(None),
-        OutboundEmail.due_at <= now,
-        or_(OutboundEmail.claimed_until.is_(None), OutboundEmail.claimed_until < now),
+def _pending(r: OutboundEmail) -> PendingMail:
+    return PendingMail(
+        r.id, r.ticket_id, r.message_id, r.to_addr, r.subject, r.body, r.in_reply_to, r.references, r.automatic, r.attempts
     )

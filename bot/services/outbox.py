@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.services.claims import claim_due, due
 from db.models import OutboxPost
 from db.session import Database
 
@@ -78,37 +79,14 @@ class Outbox:
             return [
                 c
                 for c in session.scalars(
-                    select(OutboxPost.channel).where(_due(now)).group_by(OutboxPost.channel).order_by(func.min(OutboxPost.id))
+                    select(OutboxPost.channel).where(due(OutboxPost, now)).group_by(OutboxPost.channel).order_by(func.min(OutboxPost.id))
                 )
             ]
 
     def claim(self, now: datetime, channel: str | None, limit: int) -> list[Pending]:
         """Up to ``limit`` due posts of one channel, oldest first, claimed for this process for CLAIM."""
-        with self._db.read() as session:
-            rows = session.scalars(
-                select(OutboxPost)
-                .where(_due(now), OutboxPost.channel.is_(None) if channel is None else OutboxPost.channel == channel)
-                .order_by(OutboxPost.id)
-                .limit(limit)
-            ).all()
-            candidates = [
-                Pending(r.id, PostKind(r.kind), r.ticket_id, r.channel, r.thread_ts, r.text, r.message_id, r.attempts)
-                for r in rows
-            ]
-        if not candidates:
-            return []
-        claimed: list[Pending] = []
-        with self._db.write() as session:
-            for post in candidates:
-                # A conditional update: of two processes claiming one post, one wins.
-                result = session.execute(
-                    update(OutboxPost)
-                    .where(OutboxPost.id == post.id, _due(now))
-                    .values(claimed_until=now + CLAIM)
-                )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(post)
-        return claimed
+        same_channel = OutboxPost.channel.is_(None) if channel is None else OutboxPost.channel == channel
+        return claim_due(self._db, OutboxPost, now, CLAIM, limit, _pending, same_channel)
 
     def sent(self, post_id: int, now: datetime) -> None:
         with self._db.write() as session:
@@ -134,9 +112,5 @@ class Outbox:
             )
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
-    return and_(
-        OutboxPost.sent_at.is_(None),
-        OutboxPost.due_at <= now,
-        or_(OutboxPost.claimed_until.is_(None), OutboxPost.claimed_until < now),
-    )
+def _pending(r: OutboxPost) -> Pending:
+    return Pending(r.id, PostKind(r.kind), r.ticket_id, r.channel, r.thread_ts, r.text, r.message_id, r.attempts)
