@@ -1,6 +1,7 @@
 """Claiming due rows of an outbox (Slack posts, mail) so that of several processes one sends each.
 
-A row is due when it is unsent, its time has come and no live claim holds it. A claim is
+A row is due when it is unsent and not given up (dead-lettered), its time has come and
+no live claim holds it. A claim is
 a conditional update: of two processes claiming one row, one wins; a claim left by a
 crashed process runs out and the row is due again.
 """
@@ -21,6 +22,7 @@ T = TypeVar("T")
 def due(model: Any, now: datetime) -> ColumnElement[bool]:
     return and_(
         model.sent_at.is_(None),
+        model.dead_at.is_(None),
         model.due_at <= now,
         or_(model.claimed_until.is_(None), model.claimed_until < now),
     )

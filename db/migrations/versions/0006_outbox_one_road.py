@@ -1,0 +1,36 @@
+"""One road to Slack: outbox rows know the change behind them, where they landed, when
+their claim began (to look for a post a crashed sender made) and when they were given up.
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from db.types import UTCDateTime
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("event_id", sa.Integer, sa.ForeignKey("ticket_events.id", ondelete="CASCADE")))
+        batch.add_column(sa.Column("user_id", sa.String(32)))
+        batch.add_column(sa.Column("claimed_at", UTCDateTime))
+        batch.add_column(sa.Column("posted_channel", sa.String(32)))
+        batch.add_column(sa.Column("posted_ts", sa.String(32)))
+        batch.add_column(sa.Column("dead_at", UTCDateTime))
+    with op.batch_alter_table("outbound_emails") as batch:
+        batch.add_column(sa.Column("dead_at", UTCDateTime))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("outbound_emails") as batch:
+        batch.drop_column("dead_at")
+    with op.batch_alter_table("outbox") as batch:
+        for column in ("dead_at", "posted_ts", "posted_channel", "claimed_at", "user_id", "event_id"):
+            batch.drop_column(column)
