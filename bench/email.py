@@ -32,6 +32,7 @@ from bot.mail.imap_poll import MailPoller
 from bot.services.email_intake import EmailIntake, MailPolicy
 from bot.services.phrases import Keywords
 from bot.services.tickets import TicketService
+from bot.services.effects import Channels
 from db.models import Base, InboundEmail, Ticket
 from db.session import Database, make_engine
 from tests.mail_servers import MAILBOX_PASSWORD, MAILBOX_USER, ImapServer
@@ -70,7 +71,7 @@ def poller(db: Database, imap: ImapServer, batch: int) -> MailPoller:
         support_channel="C0SUPPORT", admin_channel="C0ADMINS", admin_emails=frozenset(), own_addresses=frozenset({MAILBOX_USER}),
         reply_from=MAILBOX_USER, acknowledge=True, file_cap=10 << 20,
     )
-    tickets = TicketService(db, frozenset({"U0AGENT"}), campaigns=("General",), issue_types=("Bug",))
+    tickets = TicketService(db, frozenset({"U0AGENT"}), campaigns=("General",), issue_types=("Bug",), channels=Channels("C0SUPPORT"))
     return MailPoller(settings, EmailIntake(db, tickets, policy, Keywords(("urgent",))))
 
 

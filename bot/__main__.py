@@ -1,4 +1,5 @@
-"""Command line: `python -m bot` runs the bot; `db upgrade` migrates; `jobs run NAME` runs a job once."""
+"""Command line: `python -m bot` runs the bot; `db upgrade` migrates; `jobs run NAME` runs a job once;
+`mail` and `outbox` show what was kept or given up."""
 
 from __future__ import annotations
 
@@ -35,6 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     mail_sub.add_parser("list", help="list the kept mails, newest first")
     mail_show = mail_sub.add_parser("show", help="write one kept mail, as received, to standard output")
     mail_show.add_argument("id", type=int)
+    outbox = sub.add_parser("outbox", help="what the desk still owes Slack")
+    outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True)
+    outbox_sub.add_parser("status", help="count the posts not sent yet and the given-up ones")
+    outbox_sub.add_parser("dead", help="list the posts given up after Slack kept refusing them")
+    outbox_sub.add_parser("retry", help="give every given-up post another round")
     args = parser.parse_args(argv)
 
     try:
@@ -86,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "mail":
         return _mail(settings, args)
+    if args.command == "outbox":
+        return _outbox(settings, args)
 
     from bot.runner import run
     from db.session import SecondProcess
@@ -115,6 +123,25 @@ def _mail(settings: Settings, args: argparse.Namespace) -> int:
         print(f"casedesk: no mail #{args.id} is kept", file=sys.stderr)
         return 1
     sys.stdout.buffer.write(raw)
+    return 0
+
+
+def _outbox(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.outbox import Outbox
+    from bot.services.tickets import utcnow
+    from db.migrate import upgrade
+    from db.session import Database, make_engine
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    outbox = Outbox(Database(engine))
+    if args.outbox_command == "status":
+        print(f"{outbox.unsent()} posts waiting to be sent, {len(outbox.dead(limit=1_000_000))} given up")
+    elif args.outbox_command == "dead":
+        for row_id, kind, channel, error, when in outbox.dead():
+            print(f"#{row_id}  {when:%Y-%m-%d %H:%M}  {kind:<13}  {channel or '-':<12}  {error or ''}")
+    else:
+        print(f"{outbox.retry_dead(utcnow())} posts will be tried again by the running bot")
     return 0
 
 

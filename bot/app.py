@@ -14,18 +14,16 @@ from sqlalchemy import Engine
 
 from bot import handlers
 from bot.errors import ErrorReporter
-from bot.home import HomeTab
 from bot.config import Settings
-from bot.deps import CONTEXT_KEY, Deps, MailDesk, WorkspaceUrl
+from bot.delivery.slack import OutboxSender
+from bot.deps import CONTEXT_KEY, Deps, MailDesk
 from bot.mail.imap_poll import MailPoller
 from bot.mail.smtp_send import Mailer
-from bot.notifier import TicketNotifier
-from bot.outbox_sender import OutboxSender
 from bot.services.conversations import ConversationService
 from bot.services.email_intake import EmailIntake, MailPolicy
 from bot.services.email_replies import EmailReplies
 from bot.services.mail_outbox import MailOutbox
-from bot.services.outbox import Outbox
+from bot.services.effects import Channels
 from bot.services.phrases import Keywords
 from bot.services.queries import TicketQueries
 from bot.services.summary import SummaryQueries
@@ -34,6 +32,8 @@ from bot.services.job_runs import BotStateStore, JobRunLedger
 from bot.services.reports import ReportQueries
 from bot.services.timeline import TimelineQueries
 from bot.services.tickets import Clock, TicketService, utcnow
+from bot.slack.home_tab import HomeTab
+from bot.slack.workspace_url import WorkspaceUrl
 from db.session import Database, make_engine
 
 
@@ -99,6 +99,7 @@ def create_app(
         settings.system_users,
         campaigns=settings.campaigns,
         issue_types=settings.issue_types,
+        channels=Channels(support=settings.support_channel, admin=settings.admin_channel),
         clock=clock,
     )
     reporter = ErrorReporter(client, settings.admin_channel, clock)
@@ -108,15 +109,15 @@ def create_app(
     )
     workspace_url = WorkspaceUrl()
     mail = _mail_desk(settings, db, tickets, clock)
-    sender = OutboxSender(client, settings, Outbox(db), tickets, conversations, workspace_url, clock)
+    home = HomeTab(queries, settings.system_users)
+    sender = OutboxSender(client, settings, db, tickets, conversations, home, workspace_url, clock)
     deps = Deps(
         settings=settings,
         tickets=tickets,
         queries=queries,
         summaries=SummaryQueries(db, settings.system_users),
-        notifier=TicketNotifier(client, settings, tickets),
         errors=reporter,
-        home=HomeTab(queries, settings.system_users),
+        home=home,
         conversations=conversations,
         sender=sender,
         timeline=TimelineQueries(db),

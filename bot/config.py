@@ -25,7 +25,6 @@ DEFAULT_CAMPAIGNS = ("General", "Billing", "Onboarding", "Website")
 DEFAULT_ISSUE_TYPES = ("Bug", "Question", "Access request", "Data problem", "Feature request", "Other")
 DEFAULT_ESCALATION_KEYWORDS = ("urgent", "immediately")
 DEFAULT_SCHEDULES = {
-    "repair-cards": "* * * * *",
     "escalate": "*/5 * * * *",
     "pin-high-priority": "0 * * * *",
     "stale": "0 9 * * *",

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
+from bot.delivery.slack import OutboxSender
 from bot.errors import ErrorReporter
-from bot.home import HomeTab
-from bot.notifier import TicketNotifier
+from bot.slack.home_tab import HomeTab
+from bot.slack.workspace_url import WorkspaceUrl
 from bot.services.conversations import ConversationService
 from bot.services.email_intake import EmailIntake
 from bot.services.email_replies import EmailReplies
@@ -29,26 +29,8 @@ from bot.services.tickets import TicketService
 if TYPE_CHECKING:
     from bot.mail.imap_poll import MailPoller
     from bot.mail.smtp_send import Mailer
-    from bot.outbox_sender import OutboxSender
 
 CONTEXT_KEY = "casedesk"
-
-
-class WorkspaceUrl:
-    """The workspace's URL (from auth.test, asked once): the base of card permalinks."""
-
-    def __init__(self) -> None:
-        self._url: str | None = None
-        self._lock = threading.Lock()
-
-    def get(self, client: WebClient) -> str | None:
-        with self._lock:
-            if self._url is None:
-                try:
-                    self._url = str(client.auth_test().get("url") or "") or None
-                except SlackApiError:
-                    return None
-            return self._url
 
 
 @dataclass(frozen=True)
@@ -67,7 +49,6 @@ class Deps:
     tickets: TicketService
     queries: TicketQueries
     summaries: SummaryQueries
-    notifier: TicketNotifier
     errors: ErrorReporter
     home: HomeTab
     conversations: ConversationService
@@ -81,9 +62,10 @@ class Deps:
     state: BotStateStore
     mail: MailDesk
     workspace_url: WorkspaceUrl = field(default_factory=WorkspaceUrl)
-
-    def notifier_for(self, client: WebClient) -> TicketNotifier:
-        return self.notifier.with_client(client)
+    # Runs the storing a listener does before its ack, so the ack waits a bounded time.
+    store_first: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=16, thread_name_prefix="casedesk-store")
+    )
 
 
 def deps_of(context: BoltContext) -> Deps:

@@ -19,6 +19,10 @@ METHOD_SCOPES: dict[str, str] = {
     "views.publish": "",
     "users.info": "users:read",
     "conversations.info": "channels:read",  # and groups:read for private channels
+    # Looking for a post an interrupted attempt may have made, before posting it again.
+    "conversations.history": "channels:history",  # and groups:/im:history in private channels and DMs
+    "conversations.replies": "channels:history",
+    "conversations.open": "im:write",  # the DM channel of a person, to look in it
 }
 
 # Scopes needed for what the bot receives rather than calls.

@@ -127,6 +127,8 @@ class CaseMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Slack's edited.ts of the edit the body holds: an older edit handled later is ignored.
+    edited_ts: Mapped[str | None] = mapped_column(String(32))
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))

@@ -24,10 +24,10 @@ from slack_double.workspace import (
     Workspace,
 )
 
-JSON_ARGS = ("blocks", "view", "attachments", "users")
+JSON_ARGS = ("blocks", "view", "attachments", "users", "metadata")
 DEFAULT_SCOPES = (
     "commands,chat:write,im:write,users:read,users:read.email,channels:read,groups:read,"
-    "channels:history,groups:history,im:history,pins:write,pins:read,files:read,reactions:write"
+    "channels:history,groups:history,im:history,im:write,pins:write,pins:read,files:read,reactions:write"
 )
 
 Result = dict[str, Any]
@@ -85,6 +85,7 @@ class WebApi:
         self._rate_limits: dict[str, list[int]] = {}
         self._failures: dict[str, list[str]] = {}
         self._delays: dict[str, list[float]] = {}
+        self._lost: dict[str, int] = {}
         self._limits_lock = threading.Lock()
         self.post_pacing = PostPacing()
 
@@ -102,6 +103,19 @@ class WebApi:
         """Answer the next calls of ``method`` only after ``seconds`` (a slow Slack)."""
         with self._limits_lock:
             self._delays.setdefault(method, []).extend([seconds] * times)
+
+    def lose_answers(self, method: str, times: int = 1) -> None:
+        """Carry out the next calls of ``method`` but answer them with HTTP 500, as when
+        Slack did the work and the answer was lost on the way (the caller cannot tell)."""
+        with self._limits_lock:
+            self._lost[method] = self._lost.get(method, 0) + times
+
+    def take_lost_answer(self, method: str) -> bool:
+        with self._limits_lock:
+            if self._lost.get(method):
+                self._lost[method] -= 1
+                return True
+            return False
 
     def pending_delays(self, method: str) -> int:
         with self._limits_lock:
@@ -204,8 +218,51 @@ class WebApi:
         if thread_ts and self.ws.find_message(channel, thread_ts) is None:
             raise ApiError("thread_not_found")
         msg = Message(channel, self.ws.next_ts(), str(args.get("text") or ""), blocks, BOT_USER_ID, BOT_ID, thread_ts)
+        metadata = args.get("metadata")
+        if isinstance(metadata, dict) and metadata.get("event_type"):
+            msg.metadata = {"event_type": str(metadata["event_type"]), "event_payload": metadata.get("event_payload") or {}}
         self.ws.add_message(msg)
         return {"channel": channel, "ts": msg.ts, "message": msg.as_payload()}
+
+    def _readable(self, channel: str) -> str:
+        ch = self.ws.channels.get(channel)
+        if ch is None:
+            raise ApiError("channel_not_found")
+        if BOT_USER_ID not in ch.members:
+            raise ApiError("not_in_channel")
+        return ch.id
+
+    @staticmethod
+    def _page(messages: list[Message], args: dict[str, Any]) -> Result:
+        """Messages newer than ``oldest`` (as Slack: exclusive), as payloads; metadata only
+        when asked for with include_all_metadata, as Slack does."""
+        oldest = float(args.get("oldest") or 0)
+        limit = int(args.get("limit") or 100)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        page = []
+        for msg in messages:
+            if msg.deleted or float(msg.ts) <= oldest:
+                continue
+            body = msg.as_payload()
+            if not with_metadata:
+                body.pop("metadata", None)
+            page.append(body)
+        return {"messages": page[:limit], "has_more": len(page) > limit}
+
+    def m_conversations_history(self, args: dict[str, Any]) -> Result:
+        channel = self._readable(str(args.get("channel", "")))
+        with self.ws.lock:
+            top = [m for m in self.ws.messages.get(channel, []) if not m.thread_ts or m.thread_ts == m.ts]
+        return self._page(list(reversed(top)), args)  # newest first, as Slack
+
+    def m_conversations_replies(self, args: dict[str, Any]) -> Result:
+        channel = self._readable(str(args.get("channel", "")))
+        parent = str(args.get("ts", ""))
+        if self.ws.find_message(channel, parent) is None:
+            raise ApiError("thread_not_found")
+        with self.ws.lock:
+            thread = [m for m in self.ws.messages.get(channel, []) if m.ts == parent or m.thread_ts == parent]
+        return self._page(thread, args)
 
     def m_chat_update(self, args: dict[str, Any]) -> Result:
         blocks = self._check_message(args)
@@ -428,7 +485,11 @@ def make_http_server(api: WebApi) -> ThreadingHTTPServer:
                     api.ws.changed.notify_all()
                 self._send(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
                 return
-            self._send(200, api.call(method, token, args), {"x-oauth-scopes": api.scopes})
+            result = api.call(method, token, args)
+            if api.take_lost_answer(method):
+                self._send(500, {"ok": False, "error": "fatal_error"})
+                return
+            self._send(200, result, {"x-oauth-scopes": api.scopes})
 
         do_GET = do_POST
 

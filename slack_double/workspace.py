@@ -35,6 +35,7 @@ class Message:
     deleted: bool = False
     posted_at: float = field(default_factory=time.perf_counter)
     edits: list[float] = field(default_factory=list)  # perf_counter of each chat.update
+    metadata: dict[str, Any] | None = None  # Slack message metadata (event_type, event_payload)
 
     def as_payload(self) -> dict[str, Any]:
         body: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text, "team": TEAM_ID}
@@ -46,6 +47,8 @@ class Message:
             body["blocks"] = self.blocks
         if self.thread_ts:
             body["thread_ts"] = self.thread_ts
+        if self.metadata is not None:
+            body["metadata"] = self.metadata
         return body
 
     def all_text(self) -> str:

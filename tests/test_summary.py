@@ -15,6 +15,7 @@ from bot.services.status import Priority, Status
 from bot.services.summary import SummaryQueries
 from bot.services.tickets import NewTicket, TicketService, utcnow
 from bot.views.summary import summary_view
+from bot.services.effects import Channels
 from db.session import Database
 from tests.factories import FrozenClock
 from slack_double import SlackDouble
@@ -36,7 +37,7 @@ def build_week(engine: Engine) -> tuple[TicketService, FrozenClock]:
     t5 high, 40 days ago, never touched                              (open; oldest; outside medians)
     """
     clock = FrozenClock(NOW)
-    service = TicketService(Database(engine), AGENTS, campaigns=("General",), issue_types=("Bug",), clock=clock)
+    service = TicketService(Database(engine), AGENTS, campaigns=("General",), issue_types=("Bug",), channels=Channels("C0SUPPORT"), clock=clock)
 
     def at(delta: timedelta) -> None:
         clock.now = NOW - delta

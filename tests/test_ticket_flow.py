@@ -174,11 +174,13 @@ def test_concurrent_assigns_one_wins_the_other_is_told(desk: Casedesk, double: S
     second = double.socket.send("interactive", people.agent2.click_payload(card, "Assign to Me"))
     double.socket.wait_ack(first)
     double.socket.wait_ack(second)
-    winner = double.wait_for(lambda: desk.deps.tickets.get(1).assignee_id)
+    winner = double.wait_for(lambda: desk.deps.tickets.get(1).assignee_id, what="the assignment")
     loser = people.agent2 if winner == AGENT else people.agent
     assert f"already assigned to <@{winner}>" in loser.wait_ephemeral("TCK-000001")
+    # Both clicks are done now: the loser was told, the winner's line is in the card's thread.
+    lines = double.wait_for(lambda: double.thread(card), what="the assignment's line in the card's thread")
     assert [e.kind for e in desk.deps.tickets.events(1)].count("assigned") == 1
-    assert len(double.thread(card)) == 1
+    assert len(lines) == 1
 
 
 def test_a_redelivered_submission_files_one_ticket(desk: Casedesk, double: SlackDouble, people: People) -> None:
@@ -189,9 +191,11 @@ def test_a_redelivered_submission_files_one_ticket(desk: Casedesk, double: Slack
     for env in envs:
         double.socket.wait_ack(env)
     double.wait_message(SUPPORT, "TCK-000001")
-    double.wait_for(lambda: double.workspace.calls_to("chat.getPermalink"))
+    people.reporter.wait_dm("Your ticket TCK-000001 was filed")
+    double.wait_message(ADMIN, "TCK-000001")
     assert len(double.messages(SUPPORT)) == 1
-    assert len(people.reporter.dms()) <= 1
+    assert len(people.reporter.dms()) == 1
+    assert len(double.messages(ADMIN)) == 1
 
 
 def test_user_text_cannot_ping_and_long_details_are_cut(desk: Casedesk, double: SlackDouble, people: People) -> None:

@@ -13,6 +13,7 @@ from bot.services.errors import ActionNotAllowed, PermissionDenied, TicketNotFou
 from bot.services.records import Change, format_number, parse_number
 from bot.services.status import ALLOWED, Status
 from bot.services.tickets import InvalidTicket, NewTicket, TicketService
+from bot.services.effects import Channels
 from db.session import Database
 from tests.factories import FrozenClock
 
@@ -28,7 +29,7 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def service(engine: Engine, clock: FrozenClock) -> TicketService:
     return TicketService(
-        Database(engine), AGENTS, campaigns=("General",), issue_types=("Bug",), clock=clock
+        Database(engine), AGENTS, campaigns=("General",), issue_types=("Bug",), channels=Channels("C0SUPPORT"), clock=clock
     )
 
 

@@ -12,6 +12,7 @@ from bot.deps import Deps, deps_of
 from bot.handlers.outcome import apply_change
 from bot.services.errors import PermissionDenied
 from bot.services.records import Change, format_number
+from bot.slack.replies import tell
 from bot.views.modals import reassign_modal, resolve_modal
 from bot.views.ticket_card import ASSIGN_SELF, CLOSE, REASSIGN, REOPEN, RESOLVE
 
@@ -27,11 +28,10 @@ def _click(body: dict[str, Any]) -> tuple[int, str, str | None, str | None]:
 def _one_click(
     ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, change: Callable[[Deps, int, str], Change]
 ) -> None:
-    """A button that changes the ticket at once, without a modal."""
-    ack()
-    ticket_id, actor, channel, ts = _click(body)
+    """A button that changes the ticket at once, without a modal: stored, then acked."""
+    ticket_id, actor, channel, _ts = _click(body)
     deps = deps_of(context)
-    apply_change(deps, client, channel, actor, lambda: change(deps, ticket_id, actor), ts)
+    apply_change(deps, ack, client, channel, actor, lambda: change(deps, ticket_id, actor))
 
 
 def assign_to_me(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -51,7 +51,7 @@ def _open_modal(kind: str, body: dict[str, Any], client: WebClient, context: Bol
     deps = deps_of(context)
     if not deps.tickets.is_agent(actor):
         # Checked again on submit; this only spares a non-agent a modal they cannot use.
-        deps.notifier_for(client).tell(channel, actor, str(PermissionDenied(kind)))
+        tell(client, channel, actor, str(PermissionDenied(kind)))
         return
     build = reassign_modal if kind == "reassign" else resolve_modal
     client.views_open(trigger_id=body["trigger_id"], view=build(ticket_id, format_number(ticket_id), channel or "", ts or ""))

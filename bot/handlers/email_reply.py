@@ -8,10 +8,11 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import deps_of
-from bot.handlers.outcome import attempt
+from bot.handlers.outcome import answer, store_then_ack
 from bot.handlers.views import metadata, text_value
 from bot.mail.compose import reply_subject
 from bot.services.errors import PermissionDenied
+from bot.slack.replies import tell
 from bot.views.modals import EMAIL_REPLY_TICKET, email_reply_modal
 from bot.views.ticket_card import EMAIL_REPLY
 
@@ -24,12 +25,11 @@ def open_reply(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltC
     user = body["user"]["id"]
     container = body.get("container") or {}
     channel, ts = container.get("channel_id"), container.get("message_ts")
-    notifier = deps.notifier_for(client)
     if not deps.tickets.is_agent(user):
-        notifier.tell(channel, user, str(PermissionDenied("reply by email on")))
+        tell(client, channel, user, str(PermissionDenied("reply by email on")))
         return
     if deps.mail.mailer is None:
-        notifier.tell(channel, user, NOT_SET_UP)
+        tell(client, channel, user, NOT_SET_UP)
         return
     ticket = deps.tickets.get(int(body["actions"][0]["value"]))
     view = email_reply_modal(ticket.id, ticket.number, ticket.reporter_id, reply_subject(ticket.number, ticket.title), channel or "", ts or "")
@@ -46,13 +46,11 @@ def submit_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: W
     if mailer is None:
         ack(response_action="errors", errors={"body": NOT_SET_UP})
         return
-    ack()
     ticket_id, channel, _ts = metadata(view)
     agent = body["user"]["id"]
-    notifier = deps.notifier_for(client)
-    if attempt(notifier, channel, agent, lambda: deps.mail.replies.reply(ticket_id, agent, text, mailer.smtp.from_addr)) is None:
+    stored = store_then_ack(deps, ack, lambda: deps.mail.replies.reply(ticket_id, agent, text, mailer.smtp.from_addr))
+    if answer(client, deps, channel, agent, stored) is None:
         return
-    deps.sender.poke()
     mailer.send_due()  # a refusal or an outage is retried by the email-poll job
 
 

@@ -1,43 +1,70 @@
 """Channel messages: intake-channel posts open cases; replies in case threads join them.
 
-Bolt acks Events API envelopes before the listener runs, so a message is acked before
-any database or Slack call. Everything Slack should see afterwards goes through the
-outbox, which paces posts per channel.
+Stored before acked: Bolt acks an Events API envelope before its listener runs, and Slack
+never resends an acked one, so a listener middleware stores what the message says first
+(new case, reply, edit, deletion) and only then lets Bolt ack. When the database cannot
+take it within ``STORE_WAIT`` the envelope is answered 503 and not acked: Slack
+redelivers it, and the unique keys on (channel, ts) store it once however often it comes.
+What Slack should see afterwards goes through the outbox, which paces posts per channel.
+
+Slack sends text with ``&``, ``<`` and ``>`` escaped; it is stored as the person wrote it
+(and escaped once again when shown).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.deps import Deps, deps_of
 from bot.services.conversations import Reply, SlackFile, SlackMessage
 from bot.services.status import Status
-from bot.views.notices import reopened_by_reply
+from bot.views.text import unescape
 from db.retry import with_db_retries
 
 log = logging.getLogger(__name__)
 
-# An event cannot be asked for again once acked: wait out a database restart
-# (about a minute) before giving up and reporting it.
-EVENT_DB_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
-PARENT_WAIT: tuple[float, ...] = (0.2, 0.5, 1.0)
+# Slack wants the ack within 3 s; what is not stored by then waits for its redelivery.
+STORE_WAIT = 2.0
+STORE_DB_RETRY_DELAYS: tuple[float, ...] = (0.1, 0.3, 0.6)
+STORE_THREADS = 16
+# A reply can overtake the message it answers (events are handled in parallel).
+PARENT_WAIT: tuple[float, ...] = (0.1, 0.3, 0.6)
+NOT_STORED = 503
+# Slack redelivers an unacked event three times.
+LAST_RETRY = 3
 # Subtypes that are people writing; every other subtype (joins, topic changes,
 # bot_message, channel_name …) is ignored.
 PEOPLE_SUBTYPES = (None, "file_share", "thread_broadcast")
-
+STORED_KEY = "casedesk_stored_reply"
 
 # The manifest's bot_events these listeners need.
 BOT_EVENTS = ("message.channels", "message.groups")
 
 
+@dataclass(frozen=True)
+class StoredReply:
+    """A reply stored before the ack, whose news is told after it."""
+
+    msg: SlackMessage
+    reply: Reply
+
+
 def is_channel_message(event: dict[str, Any]) -> bool:
     return event.get("channel_type") in ("channel", "group")
+
+
+def is_person_writing(event: dict[str, Any]) -> bool:
+    return event.get("subtype") in PEOPLE_SUBTYPES and not event.get("bot_id") and bool(event.get("user"))
 
 
 def slack_message(event: dict[str, Any]) -> SlackMessage:
@@ -54,62 +81,111 @@ def slack_message(event: dict[str, Any]) -> SlackMessage:
         channel=event["channel"],
         ts=event["ts"],
         user=event["user"],
-        text=event.get("text") or "",
+        text=unescape(event.get("text") or ""),
         thread_ts=event.get("thread_ts"),
         files=files,
     )
 
 
-def on_channel_message(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    deps = deps_of(context)
+# ---- before the ack ----------------------------------------------------------------------
+
+
+def store(deps: Deps, event: dict[str, Any]) -> StoredReply | None:
+    """Store what a channel event says; the reply whose news is owed after the ack, if any."""
     subtype = event.get("subtype")
     channel = event.get("channel", "")
-    try:
-        if subtype == "message_changed":
-            edited = event.get("message") or {}
-            if not edited.get("bot_id") and edited.get("ts"):
-                with_db_retries(
-                    lambda: deps.conversations.edit(channel, edited["ts"], edited.get("text") or ""),
-                    EVENT_DB_RETRY_DELAYS,
-                )
-                deps.sender.poke()
-            return
-        if subtype == "message_deleted":
-            if event.get("deleted_ts"):
-                with_db_retries(lambda: deps.conversations.delete(channel, event["deleted_ts"]), EVENT_DB_RETRY_DELAYS)
-            return
-        if subtype not in PEOPLE_SUBTYPES or event.get("bot_id") or not event.get("user"):
-            return
+    if subtype == "message_changed":
+        _store_edit(deps, channel, event.get("message") or {})
+    elif subtype == "message_deleted":
+        if event.get("deleted_ts"):
+            _retrying(lambda: deps.conversations.delete(channel, event["deleted_ts"]))
+    elif is_person_writing(event):
         msg = slack_message(event)
         if msg.thread_ts and msg.thread_ts != msg.ts:
-            reply = with_db_retries(lambda: deps.conversations.add_reply(msg), EVENT_DB_RETRY_DELAYS)
-            for delay in PARENT_WAIT if reply is None and channel in deps.settings.intake_channels else ():
-                # The reply overtook the message it answers (events run in parallel): wait for its case.
-                time.sleep(delay)
-                reply = with_db_retries(lambda: deps.conversations.add_reply(msg), EVENT_DB_RETRY_DELAYS)
-                if reply is not None:
-                    break
-            if reply is not None and not reply.duplicate:
-                _after_reply(deps, client, msg, reply)
-        elif channel in deps.settings.intake_channels:
-            opened = with_db_retries(lambda: deps.conversations.open_case(msg), EVENT_DB_RETRY_DELAYS)
+            return _store_reply(deps, msg)
+        if channel in deps.settings.intake_channels:
+            opened = _retrying(lambda: deps.conversations.open_case(msg))
             if opened.created:
                 log.info("%s opened from a message", opened.ticket.number, extra={"ticket": opened.ticket.number})
-        deps.sender.poke()
-    except SQLAlchemyError:
-        log.exception("a channel message could not be stored (channel %s, ts %s)", channel, event.get("ts"))
-        raise  # the error reporter tells the admin channel
+    return None
+
+
+def _store_edit(deps: Deps, channel: str, edited: dict[str, Any]) -> None:
+    # A message_changed without "edited" is Slack's bookkeeping (an unfurl, a reply count), not a person's edit.
+    edited_ts = (edited.get("edited") or {}).get("ts")
+    if edited.get("bot_id") or not edited.get("ts") or not edited_ts:
+        return
+    _retrying(lambda: deps.conversations.edit(channel, edited["ts"], unescape(edited.get("text") or ""), edited_ts))
+
+
+def _store_reply(deps: Deps, msg: SlackMessage) -> StoredReply | None:
+    reply = _retrying(lambda: deps.conversations.add_reply(msg))
+    for delay in PARENT_WAIT if reply is None and msg.channel in deps.settings.intake_channels else ():
+        time.sleep(delay)
+        reply = _retrying(lambda: deps.conversations.add_reply(msg))
+        if reply is not None:
+            break
+    return StoredReply(msg, reply) if reply is not None and not reply.duplicate else None
+
+
+def _retrying(work: Callable[[], Any]) -> Any:
+    return with_db_retries(work, STORE_DB_RETRY_DELAYS)
+
+
+def store_before_ack(pool: ThreadPoolExecutor) -> Callable[..., BoltResponse | None]:
+    """The listener middleware that stores a channel message, waiting at most ``STORE_WAIT``."""
+
+    def middleware(
+        body: dict[str, Any], request: BoltRequest, context: BoltContext, next: Callable[[], None]
+    ) -> BoltResponse | None:
+        deps, event = deps_of(context), body.get("event") or {}
+        work: Future[StoredReply | None] = pool.submit(store, deps, event)
+        work.add_done_callback(lambda _: deps.sender.poke())  # what it stored may owe posts
+        try:
+            context[STORED_KEY] = work.result(timeout=STORE_WAIT)
+        except (FutureTimeout, OperationalError, InterfaceError) as err:
+            _not_stored(deps, event, retry_num(request), err)
+            return BoltResponse(status=NOT_STORED, body="")
+        next()
+        return None
+
+    return middleware
+
+
+def retry_num(request: BoltRequest) -> int:
+    """Which redelivery this is (0: the first delivery)."""
+    values = request.headers.get("x-slack-retry-num") or ["0"]
+    return int(values[0]) if values[0].isdigit() else 0
+
+
+def _not_stored(deps: Deps, event: dict[str, Any], retry: int, err: BaseException) -> None:
+    why = "the database took too long" if isinstance(err, FutureTimeout) else f"the database failed ({type(err).__name__})"
+    where = f"channel {event.get('channel')}, ts {event.get('ts')}"
+    if retry < LAST_RETRY:
+        log.warning("a channel message was not stored (%s): %s; not acked, so Slack redelivers it", where, why)
+    else:
+        deps.errors.report(err, f"storing a channel message ({where}) on Slack's last redelivery")
+
+
+# ---- after the ack -----------------------------------------------------------------------
+
+
+def on_channel_message(client: WebClient, context: BoltContext) -> None:
+    deps = deps_of(context)
+    stored: StoredReply | None = context.get(STORED_KEY)
+    if stored is not None:
+        _after_reply(deps, client, stored.msg, stored.reply)
 
 
 def _after_reply(deps: Deps, client: WebClient, msg: SlackMessage, reply: Reply) -> None:
-    if reply.change is None:
-        return
-    notifier = deps.notifier_for(client)
-    notifier.publish_change(reply.change)
-    if reply.change.ticket.status is Status.OPEN:
-        notifier.post(msg.channel, reopened_by_reply(reply.change.ticket), msg.thread_ts)
-    deps.home.refresh(client, deps.workspace_url.get(client), reply.change.ticket, reply.change)
+    """A reply that changed the case (closed, reopened): what it owes Slack was written
+    to the outbox with the change; only the log line is left to do here."""
+    if reply.change is not None:
+        ticket = reply.change.ticket
+        log.info("%s: %s by a thread reply", ticket.number, reply.change.event.kind, extra={"ticket": ticket.number})
 
 
 def register(app: App) -> None:
-    app.event("message", matchers=[is_channel_message])(on_channel_message)
+    # Stores run here, not on the Socket Mode thread, so a hung database cannot hold an ack past STORE_WAIT.
+    pool = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="casedesk-store")
+    app.event("message", matchers=[is_channel_message], middleware=[store_before_ack(pool)])(on_channel_message)

@@ -1,56 +1,76 @@
-"""Running a service change for a person and telling them how it went."""
+"""Running a service change for a person: stored before the ack, and telling them how it went.
+
+Slack never resends an acked request, so a change is committed before its ack. The
+ack still has to reach Slack within 3 s: the storing runs beside the listener and the
+ack waits for it at most ACK_BUDGET, then goes out whatever happened; a write that is
+still running finishes on its own (a form keyed on its view ID cannot file twice).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, TypeVar
 
+from slack_bolt import Ack
 from slack_sdk import WebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.deps import Deps
-from bot.notifier import TicketNotifier
 from bot.services.errors import ActionNotAllowed, ServiceError
 from bot.services.records import Change
+from bot.slack.replies import tell
 from db.retry import with_db_retries
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Work happens after the ack, so a short database outage can be waited out.
-DB_RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0)
+ACK_BUDGET = 1.5  # seconds a listener waits for its write before it acks anyway
+# Retries of a connection error that still fit inside the budget.
+DB_RETRY_DELAYS: tuple[float, ...] = (0.25, 0.5)
 DB_DOWN = "The ticket database is not answering right now, so nothing changed. Please try again in a few minutes."
 
 
-def attempt(notifier: TicketNotifier, channel: str | None, actor: str, work: Callable[[], T]) -> T | None:
-    """Run a service call for a person; on a refusal or a database outage tell them why
+def store_then_ack(deps: Deps, ack: Ack, work: Callable[[], T], **ack_args: Any) -> Future[T]:
+    """Run ``work`` (a service call that commits), wait for it up to ACK_BUDGET, then ack."""
+    future = deps.store_first.submit(with_db_retries, work, DB_RETRY_DELAYS)
+    try:
+        future.exception(timeout=ACK_BUDGET)
+    except FutureTimeout:
+        log.warning("a change took longer than %.1f s to store; acked before it finished", ACK_BUDGET)
+    ack(**ack_args)
+    return future
+
+
+def answer(client: WebClient, deps: Deps, channel: str | None, actor: str, future: Future[T]) -> T | None:
+    """The result of a service call; on a refusal or a database outage tell the person why
     (the change did not happen) and return None."""
     try:
-        return with_db_retries(work, DB_RETRY_DELAYS)
+        return future.result()
     except SQLAlchemyError:
         log.exception("a ticket change failed on the database")
-        notifier.tell(channel, actor, DB_DOWN)
+        tell(client, channel, actor, DB_DOWN)
     except ActionNotAllowed as err:
-        notifier.tell(channel, actor, str(err))
-        notifier.refresh_card(err.ticket)  # the card they clicked may be stale
+        tell(client, channel, actor, str(err))
+        _redraw(deps, err.ticket.id)  # the card they clicked may be stale
     except ServiceError as err:
-        notifier.tell(channel, actor, str(err))
+        tell(client, channel, actor, str(err))
     return None
 
 
 def apply_change(
-    deps: Deps,
-    client: WebClient,
-    channel: str | None,
-    actor: str,
-    change: Callable[[], Change],
-    card_ts: str | None = None,
+    deps: Deps, ack: Ack, client: WebClient, channel: str | None, actor: str, change: Callable[[], Change]
 ) -> None:
-    notifier = deps.notifier_for(client)
-    result = attempt(notifier, channel, actor, change)
-    if result is None:
-        return
-    log.info("%s: %s", result.ticket.number, result.event.kind, extra={"ticket": result.ticket.number, "slack_user": actor})
-    notifier.publish_change(result, (channel, card_ts) if channel and card_ts else None)
-    deps.home.refresh(client, deps.workspace_url.get(client), result.ticket, result)
+    """A person's change: stored (with all it owes Slack) before the ack, refusals told."""
+    result = answer(client, deps, channel, actor, store_then_ack(deps, ack, change))
+    if result is not None:
+        log.info("%s: %s", result.ticket.number, result.event.kind, extra={"ticket": result.ticket.number, "slack_user": actor})
+
+
+def _redraw(deps: Deps, ticket_id: int) -> None:
+    try:
+        deps.tickets.refresh_card(ticket_id)
+    except SQLAlchemyError:
+        log.warning("could not queue a redraw of a stale card")

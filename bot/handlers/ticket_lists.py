@@ -13,6 +13,7 @@ from bot.services.errors import PermissionDenied
 from bot.services.queries import PAGE_SIZE, TicketFilter
 from bot.services.status import Priority, Status
 from bot.services.tickets import utcnow
+from bot.slack.replies import tell
 from bot.views.ticket_list import (
     ALL_STATUSES,
     PAGE_NEXT,
@@ -139,7 +140,7 @@ def _update_list(body: dict[str, Any], client: WebClient, context: BoltContext, 
         rendered = render(deps, state, viewer, deps.workspace_url.get(client))
     except PermissionDenied as err:
         # An outsider replaying an agent's list payload: nothing new to see, and told why.
-        deps.notifier_for(client).tell(None, viewer, str(err))
+        tell(client, None, viewer, str(err))
         return
     client.views_update(view_id=view["id"], hash=view.get("hash"), view=rendered)
 

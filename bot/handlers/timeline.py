@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.deps import deps_of
 from bot.services.errors import PermissionDenied
+from bot.slack.replies import tell
 from bot.views.ticket_card import TIMELINE
 from bot.views.timeline import TIMELINE_NEWER, TIMELINE_OLDER, timeline_modal
 
@@ -19,7 +20,7 @@ def open_timeline(ack: Ack, body: dict[str, Any], client: WebClient, context: Bo
     user = body["user"]["id"]
     if not deps.tickets.is_agent(user):
         channel = (body.get("container") or {}).get("channel_id")
-        deps.notifier_for(client).tell(channel, user, str(PermissionDenied("see the history of")))
+        tell(client, channel, user, str(PermissionDenied("see the history of")))
         return
     page = deps.timeline.page(int(body["actions"][0]["value"]))
     client.views_open(trigger_id=body["trigger_id"], view=timeline_modal(page, deps.settings.tz))

@@ -8,14 +8,11 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.deps import deps_of
-from bot.handlers import outcome
-from bot.handlers.outcome import apply_change
+from bot.handlers.outcome import ACK_BUDGET, DB_RETRY_DELAYS, apply_change
 from bot.services.tickets import NewTicket, validate_new_ticket
 from bot.views.modals import NEW_TICKET, REASSIGN_TICKET, RESOLVE_TICKET, VALUE
-from bot.views.notices import not_saved
 from db.retry import with_db_retries
 
 log = logging.getLogger(__name__)
@@ -54,18 +51,24 @@ def submit_new_ticket(ack: Ack, body: dict[str, Any], view: dict[str, Any], clie
     if errors:
         ack(response_action="errors", errors=errors)
         return
-    ack()
-    notifier = deps.notifier_for(client)
+    # Stored (with its card and notices in the outbox) before the modal closes: an acked
+    # submission is never sent again, so a modal must not close on a ticket not stored.
+    stored = deps.store_first.submit(with_db_retries, lambda: deps.tickets.create(new), DB_RETRY_DELAYS)
     try:
-        ticket, created = with_db_retries(lambda: deps.tickets.create(new), outcome.DB_RETRY_DELAYS)
-    except SQLAlchemyError:
-        # The modal is closed already: give the person their words back rather than lose them.
-        log.exception("a new ticket could not be stored")
-        notifier.tell(None, new.reporter_id, not_saved(new.details))
+        ticket, created = stored.result(timeout=ACK_BUDGET)
+    except Exception:  # the database is down or too slow: the person keeps the form and their words
+        log.exception("a new ticket could not be stored in time")
+        ack(response_action="errors", errors={"details": NOT_STORED})
         return
+    ack()
     if created:
         log.info("%s: filed", ticket.number, extra={"ticket": ticket.number, "slack_user": ticket.reporter_id})
-        deps.home.refresh(client, deps.workspace_url.get(client), notifier.publish_new(ticket))
+
+
+NOT_STORED = (
+    "Your ticket could not be saved just now (the ticket database is not answering). "
+    "Nothing is lost: press Submit again in a moment."
+)
 
 
 def metadata(view: dict[str, Any]) -> tuple[int, str | None, str | None]:
@@ -79,21 +82,19 @@ def submit_reassign(ack: Ack, body: dict[str, Any], view: dict[str, Any], client
     if not assignee:
         ack(response_action="errors", errors={"assignee": "Choose who should take this ticket."})
         return
-    ack()
     deps = deps_of(context)
-    ticket_id, channel, ts = metadata(view)
+    ticket_id, channel, _ts = metadata(view)
     actor = body["user"]["id"]
     comment = text_value(view, "comment")
-    apply_change(deps, client, channel, actor, lambda: deps.tickets.reassign(ticket_id, actor, assignee, comment), ts)
+    apply_change(deps, ack, client, channel, actor, lambda: deps.tickets.reassign(ticket_id, actor, assignee, comment))
 
 
 def submit_resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    ack()
     deps = deps_of(context)
-    ticket_id, channel, ts = metadata(view)
+    ticket_id, channel, _ts = metadata(view)
     actor = body["user"]["id"]
     note = text_value(view, "note")
-    apply_change(deps, client, channel, actor, lambda: deps.tickets.resolve(ticket_id, actor, note), ts)
+    apply_change(deps, ack, client, channel, actor, lambda: deps.tickets.resolve(ticket_id, actor, note))
 
 
 def register(app: App) -> None:

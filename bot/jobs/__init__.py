@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.deps import Deps
-from bot.jobs.cards import repair_cards
 from bot.jobs.email_poll import email_poll
 from bot.jobs.escalate import escalate
 from bot.jobs.pin import pin_high_priority
@@ -29,7 +28,6 @@ class JobSpec:
 
 # name → spec; schedules (crontab, in TIMEZONE) come from the settings.
 JOBS: dict[str, JobSpec] = {
-    "repair-cards": JobSpec(repair_cards),
     "escalate": JobSpec(escalate),
     "pin-high-priority": JobSpec(pin_high_priority, timedelta(minutes=50)),
     "stale": JobSpec(stale, timedelta(hours=6)),

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from db.session import Database
 
@@ -36,15 +36,22 @@ def claim_due(
     limit: int,
     snapshot: Callable[[Any], T],
     *where: ColumnElement[bool],
+    stamp: Any = None,
 ) -> list[T]:
-    """Up to ``limit`` due rows, oldest first, claimed for ``hold``; each as ``snapshot(row)``."""
+    """Up to ``limit`` due rows, oldest first, claimed for ``hold``; each as ``snapshot(row)``.
+
+    ``stamp``: a column that keeps when the first unfinished claim began (kept, not
+    overwritten, while earlier attempts may have reached the other side)."""
     with db.read() as session:
         rows = session.scalars(select(model).where(due(model, now), *where).order_by(model.id).limit(limit)).all()
         candidates = [(row.id, snapshot(row)) for row in rows]
     claimed: list[T] = []
     with db.write() as session:
         for row_id, item in candidates:
-            result = session.execute(update(model).where(model.id == row_id, due(model, now)).values(claimed_until=now + hold))
+            values: dict[Any, Any] = {model.claimed_until: now + hold}
+            if stamp is not None:
+                values[stamp] = func.coalesce(stamp, now)
+            result = session.execute(update(model).where(model.id == row_id, due(model, now), *where).values(values))
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 claimed.append(item)
     return claimed

@@ -233,17 +233,15 @@ class EmailIntake:
         change: Change | None = None
         try:
             if from_admin and is_closing_phrase(mail.text) and status is not Status.CLOSED:
-                change = self._tickets.close_in(session, row.id, mail.sender, note="Closed by email.")
-                line = "🔒 Closed by an admin's email (“I'm closing this case.”)."
+                change = self._tickets.close_in(
+                    session, row.id, mail.sender, note="Closed by email.",
+                    line="🔒 Closed by an admin's email (“I'm closing this case.”).",
+                )
             elif not from_admin and mail.sender == row.reporter_id.lower() and status is Status.RESOLVED:
-                change = self._tickets.reopen_in(session, row.id, mail.sender)
-                line = "🔁 Reopened: the customer replied by email."
+                change = self._tickets.reopen_in(session, row.id, mail.sender, line="🔁 Reopened: the customer replied by email.")
         except ActionNotAllowed:
             return None
-        if change is not None:
-            enqueue(session, PostKind.CARD_THREAD, now, ticket_id=row.id, channel=card_channel, text=line)
-            enqueue(session, PostKind.CARD_REFRESH, now, ticket_id=row.id, channel=row.card_channel)
-        return change
+        return change  # its card redraw and thread line were queued with the change
 
     def _store(self, session: Session, row: Ticket, mail: ParsedMail, role: str, now: datetime) -> CaseMessage:
         stored = CaseMessage(

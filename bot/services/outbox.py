@@ -1,34 +1,108 @@
-"""The outbox: Slack posts decided inside a transaction, sent after it commits.
+"""The outbox: everything a change owes Slack, written in the change's own transaction.
 
-A post is stored with the change that caused it, then the sender (bot/outbox_sender.py)
-delivers it, paced per channel. A crash, a restart or Slack being down delays a post;
-none is lost, and a claimed-but-unfinished post is picked up again when its claim runs out.
+Services add rows here with the change that caused them; the one sender
+(bot/delivery/slack.py) delivers them after the commit, paced per channel. A crash, a
+restart or Slack being down delays a post; none is lost, and a claimed-but-unfinished
+post is picked up again when its claim runs out (and looked for in Slack first, so it
+is not posted twice).
+
+Rows that show the card (a line in its thread, a link to it) are claimed only once the
+card is recorded: they cannot overtake it, and no process has to postpone them.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, event, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from bot.services.claims import claim_due, due
-from db.models import OutboxPost
+from db.models import OutboxPost, Ticket
 from db.session import Database
 
 CLAIM = timedelta(seconds=60)
+# Attempts after which a post Slack keeps refusing for a reason of its own (not a rate
+# limit or an outage) is given up and reported.
+DEAD_AFTER = 8
 
 
 class PostKind(StrEnum):
-    CARD = "card"  # the ticket's card, in the support channel
+    CARD = "card"  # the ticket's card, in its channel
+    CARD_REFRESH = "card_refresh"  # chat.update of the card (coalesced: the latest state wins)
+    CARD_THREAD = "card_thread"  # text in the card's thread
+    CHANGE_LINE = "change_line"  # "who did what" in the card's thread, rendered from an audit event
+    REPORTER_DM = "reporter_dm"  # the reporter told of a change (resolved, closed)
+    ASSIGNEE_DM = "assignee_dm"  # a new assignee told they have the ticket
+    FILED_DM = "filed_dm"  # the reporter's confirmation with a link to the card
+    ADMIN_NEW = "admin_new"  # "New ticket …" in the admin channel
+    REOPENED_NOTE = "reopened_note"  # the case was reopened: said in the thread the reporter wrote in
+    HOME = "home"  # re-publish the App Home tabs that show a ticket
     ORIGIN_ACK = "origin_ack"  # "Case TCK-… opened" in the thread of the message that opened it
-    CARD_THREAD = "card_thread"  # text in the card's thread (waits for the card)
     POST = "post"  # text in a channel, optionally in a thread
-    CARD_REFRESH = "card_refresh"  # chat.update of the card
     FOLLOW_UP = "follow_up"  # a customer's message, shown in the card's thread
     ALERT = "alert"  # an escalation alert with a link to the card
+
+
+# Kinds that show or link the card: claimable only once the card is recorded.
+WAIT_FOR_CARD = frozenset(
+    {
+        PostKind.CARD_REFRESH,
+        PostKind.CARD_THREAD,
+        PostKind.CHANGE_LINE,
+        PostKind.REPORTER_DM,
+        PostKind.ASSIGNEE_DM,
+        PostKind.FILED_DM,
+        PostKind.ADMIN_NEW,
+        PostKind.REOPENED_NOTE,
+        PostKind.ORIGIN_ACK,
+        PostKind.FOLLOW_UP,
+        PostKind.ALERT,
+    }
+)
+# Kinds that do not post a message (nothing to look for after a crash, no post pacing).
+NOT_POSTS = frozenset({PostKind.CARD_REFRESH, PostKind.HOME})
+
+
+# ---- waking the sender when a transaction with new rows commits --------------------
+
+_wakers: list[Callable[[], None]] = []
+_wakers_lock = threading.Lock()
+_PENDING = "casedesk_outbox_rows"
+
+
+def on_commit(wake: Callable[[], None]) -> Callable[[], None]:
+    """Call ``wake`` after every commit that added outbox rows; returns the unsubscribe."""
+    with _wakers_lock:
+        _wakers.append(wake)
+
+    def unsubscribe() -> None:
+        with _wakers_lock:
+            if wake in _wakers:
+                _wakers.remove(wake)
+
+    return unsubscribe
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_senders(session: Session) -> None:
+    if session.info.pop(_PENDING, False):
+        with _wakers_lock:
+            wakers = list(_wakers)
+        for wake in wakers:
+            wake()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+# ---- writing rows ----------------------------------------------------------------------
 
 
 def enqueue(
@@ -41,20 +115,50 @@ def enqueue(
     thread_ts: str | None = None,
     text: str | None = None,
     message_id: int | None = None,
+    event_id: int | None = None,
+    user_id: str | None = None,
 ) -> None:
+    if kind in NOT_POSTS and ticket_id is not None and _same_waiting(session, kind, ticket_id, text, now):
+        return  # one unclaimed redraw renders what is stored when it is sent: the latest state wins
     session.add(
         OutboxPost(
             kind=kind.value,
             ticket_id=ticket_id,
-            channel=channel,
+            channel=None if kind in NOT_POSTS else channel,
             thread_ts=thread_ts,
             text=text,
             message_id=message_id,
+            event_id=event_id,
+            user_id=user_id,
             created_at=now,
             due_at=now,
             attempts=0,
         )
     )
+    session.info[_PENDING] = True
+
+
+def _same_waiting(session: Session, kind: PostKind, ticket_id: int, text: str | None, now: datetime) -> bool:
+    session.flush()
+    same_text = OutboxPost.text.is_(None) if text is None else OutboxPost.text == text
+    return (
+        session.scalar(
+            select(OutboxPost.id)
+            .where(
+                OutboxPost.ticket_id == ticket_id,
+                OutboxPost.kind == kind.value,
+                same_text,
+                OutboxPost.sent_at.is_(None),
+                OutboxPost.dead_at.is_(None),
+                or_(OutboxPost.claimed_until.is_(None), OutboxPost.claimed_until < now),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+# ---- reading and claiming ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -67,6 +171,28 @@ class Pending:
     text: str | None
     message_id: int | None
     attempts: int
+    event_id: int | None = None
+    user_id: str | None = None
+    # When an earlier claim of this row began, if it may have reached Slack.
+    claimed_before: datetime | None = None
+
+
+def _ready(now: datetime) -> ColumnElement[bool]:
+    """Due, and not waiting for a card nor behind a card update of its ticket in flight."""
+    other = aliased(OutboxPost)
+    card_up = exists().where(Ticket.id == OutboxPost.ticket_id, Ticket.card_ts.is_not(None))
+    refresh_in_flight = exists().where(
+        other.ticket_id == OutboxPost.ticket_id,
+        other.kind == PostKind.CARD_REFRESH.value,
+        other.id != OutboxPost.id,
+        other.sent_at.is_(None),
+        other.claimed_until >= now,
+    )
+    return and_(
+        due(OutboxPost, now),
+        or_(OutboxPost.kind.not_in([k.value for k in WAIT_FOR_CARD]), card_up),
+        or_(OutboxPost.kind != PostKind.CARD_REFRESH.value, ~refresh_in_flight),
+    )
 
 
 class Outbox:
@@ -74,43 +200,117 @@ class Outbox:
         self._db = db
 
     def due_channels(self, now: datetime) -> list[str | None]:
-        """Channels with posts due now (None: posts whose channel is decided when sent)."""
+        """Channels with posts ready now (None: card updates and Home tabs, not paced per channel)."""
         with self._db.read() as session:
-            return [
-                c
-                for c in session.scalars(
-                    select(OutboxPost.channel).where(due(OutboxPost, now)).group_by(OutboxPost.channel).order_by(func.min(OutboxPost.id))
+            return list(
+                session.scalars(
+                    select(OutboxPost.channel)
+                    .where(_ready(now))
+                    .group_by(OutboxPost.channel)
+                    .order_by(func.min(OutboxPost.id))
                 )
-            ]
+            )
+
+    def next_due(self) -> datetime | None:
+        """When the earliest unsent row falls due (or its claim runs out): the sender sleeps till then."""
+        with self._db.read() as session:
+            row = session.execute(
+                select(func.min(OutboxPost.due_at), func.min(OutboxPost.claimed_until)).where(
+                    OutboxPost.sent_at.is_(None), OutboxPost.dead_at.is_(None)
+                )
+            ).one()
+            times = [t for t in row if t is not None]
+            return min(times) if times else None
 
     def claim(self, now: datetime, channel: str | None, limit: int) -> list[Pending]:
-        """Up to ``limit`` due posts of one channel, oldest first, claimed for this process for CLAIM."""
+        """Up to ``limit`` ready rows of one channel, oldest first, claimed for this process for CLAIM."""
         same_channel = OutboxPost.channel.is_(None) if channel is None else OutboxPost.channel == channel
-        return claim_due(self._db, OutboxPost, now, CLAIM, limit, _pending, same_channel)
+        return claim_due(
+            self._db, OutboxPost, now, CLAIM, limit, _pending, _ready(now), same_channel, stamp=OutboxPost.claimed_at
+        )
 
-    def sent(self, post_id: int, now: datetime) -> None:
+    def sent(self, post_id: int, now: datetime, *, channel: str | None = None, ts: str | None = None) -> None:
         with self._db.write() as session:
-            session.execute(update(OutboxPost).where(OutboxPost.id == post_id).values(sent_at=now, error=None))
+            mark_sent(session, post_id, now, channel, ts)
 
-    def later(self, post_id: int, due: datetime, *, error: str | None = None, attempt: bool = False) -> None:
-        """Give the post back, due again at ``due`` (pacing, a missing card, a failure)."""
-        values: dict[str, object] = {"due_at": due, "claimed_until": None}
+    def later(self, post_id: int, due_at: datetime, *, error: str | None = None, landed: bool = False) -> None:
+        """Give a failed post back, due again at ``due_at``. ``landed``: Slack may have
+        carried it out (the answer was lost), so the next claim looks for it first."""
+        values: dict[str, object] = {"due_at": due_at, "claimed_until": None, "attempts": OutboxPost.attempts + 1}
         if error is not None:
             values["error"] = error[:200]
+        if not landed:
+            values["claimed_at"] = None
         with self._db.write() as session:
-            if attempt:
-                values["attempts"] = OutboxPost.attempts + 1
             session.execute(update(OutboxPost).where(OutboxPost.id == post_id).values(**values))
 
-    def release_waiting(self, ticket_id: int, now: datetime) -> None:
-        """The ticket's card is up: posts that waited for it are due now."""
+    def give_up(self, post: Pending, now: datetime, error: str, report_to: str | None) -> None:
+        """Dead-letter a post Slack keeps refusing; tell the admins once, in the same transaction."""
         with self._db.write() as session:
             session.execute(
+                update(OutboxPost).where(OutboxPost.id == post.id).values(dead_at=now, claimed_until=None, error=error[:200])
+            )
+            if report_to and post.channel != report_to:
+                enqueue(
+                    session,
+                    PostKind.POST,
+                    now,
+                    channel=report_to,
+                    text=f"⚠️ Casedesk gave up on a Slack post ({post.kind.value}, outbox row {post.id}) after "
+                    f"{post.attempts + 1} attempts: Slack answered `{error[:80]}`. `python -m bot outbox dead` lists it.",
+                )
+
+    def dead(self, limit: int = 50) -> list[tuple[int, str, str | None, str | None, datetime | None]]:
+        """Given-up posts, newest first: (id, kind, channel, error, when)."""
+        with self._db.read() as session:
+            rows = session.execute(
+                select(OutboxPost.id, OutboxPost.kind, OutboxPost.channel, OutboxPost.error, OutboxPost.dead_at)
+                .where(OutboxPost.dead_at.is_not(None))
+                .order_by(OutboxPost.id.desc())
+                .limit(limit)
+            )
+            return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    def retry_dead(self, now: datetime) -> int:
+        """Give every dead-lettered post another round (after the cause was fixed)."""
+        with self._db.write() as session:
+            result = session.execute(
                 update(OutboxPost)
-                .where(OutboxPost.ticket_id == ticket_id, OutboxPost.sent_at.is_(None), OutboxPost.kind != PostKind.CARD.value)
-                .values(due_at=now)
+                .where(OutboxPost.dead_at.is_not(None))
+                .values(dead_at=None, attempts=0, due_at=now, claimed_at=None)
+            )
+            session.info[_PENDING] = True
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def unsent(self) -> int:
+        with self._db.read() as session:
+            return int(
+                session.scalar(
+                    select(func.count()).select_from(OutboxPost).where(OutboxPost.sent_at.is_(None), OutboxPost.dead_at.is_(None))
+                )
+                or 0
             )
 
 
+def mark_sent(session: Session, post_id: int, now: datetime, channel: str | None, ts: str | None) -> None:
+    session.execute(
+        update(OutboxPost)
+        .where(OutboxPost.id == post_id)
+        .values(sent_at=now, error=None, claimed_until=None, posted_channel=channel, posted_ts=ts)
+    )
+
+
 def _pending(r: OutboxPost) -> Pending:
-    return Pending(r.id, PostKind(r.kind), r.ticket_id, r.channel, r.thread_ts, r.text, r.message_id, r.attempts)
+    return Pending(
+        r.id,
+        PostKind(r.kind),
+        r.ticket_id,
+        r.channel,
+        r.thread_ts,
+        r.text,
+        r.message_id,
+        r.attempts,
+        r.event_id,
+        r.user_id,
+        r.claimed_at,
+    )

@@ -9,18 +9,19 @@ and the row's version column as a last line).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.services.effects import Channels, owe_card_refresh, owe_change, owe_new_ticket
 from bot.services.errors import ActionNotAllowed, PermissionDenied, TicketNotFound
 from bot.services.records import Change, EventRecord, TicketRecord
 from bot.services.status import ACTIVE, Priority, Status, can_transition
-from db.models import Comment, OutboxPost, Ticket, TicketEvent
+from db.models import Comment, Ticket, TicketEvent
 from db.session import Database
 
 Clock = Callable[[], datetime]
@@ -76,9 +77,11 @@ class TicketService:
         *,
         campaigns: tuple[str, ...],
         issue_types: tuple[str, ...],
+        channels: Channels,
         clock: Clock = utcnow,
     ) -> None:
         self._db = db
+        self.channels = channels
         self._system_users = system_users
         self._campaigns = campaigns
         self._issue_types = issue_types
@@ -93,28 +96,22 @@ class TicketService:
                 raise TicketNotFound(ticket_id)
             return TicketRecord.of(row)
 
+    def change_of(self, event_id: int) -> Change:
+        """A past change as it was made: the ticket with the status the event gave it."""
+        with self._db.read() as session:
+            ev = session.get(TicketEvent, event_id)
+            if ev is None:
+                raise TicketNotFound(event_id)
+            ticket = TicketRecord.of(self._load(session, ev.ticket_id))
+            if ev.kind == "status" and ev.to_value:
+                note = ev.note if ev.to_value == Status.RESOLVED.value else ticket.resolution_note
+                ticket = replace(ticket, status=Status(ev.to_value), resolution_note=note)
+            return Change(ticket, EventRecord.of(ev))
+
     def events(self, ticket_id: int) -> list[EventRecord]:
         with self._db.read() as session:
             rows = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id))
             return [EventRecord.of(r) for r in rows]
-
-    def tickets_without_card(self, created_before: datetime, limit: int = 100) -> list[TicketRecord]:
-        """Tickets whose card never reached Slack (Slack was down), oldest first."""
-        with self._db.read() as session:
-            rows = session.scalars(
-                select(Ticket)
-                .where(
-                    Ticket.card_ts.is_(None),
-                    Ticket.created_at < created_before,
-                    # Cards queued in the outbox are on their way, paced.
-                    ~exists().where(
-                        OutboxPost.ticket_id == Ticket.id, OutboxPost.kind == "card", OutboxPost.sent_at.is_(None)
-                    ),
-                )
-                .order_by(Ticket.id)
-                .limit(limit)
-            )
-            return [TicketRecord.of(r) for r in rows]
 
     def is_agent(self, user_id: str) -> bool:
         return user_id in self._system_users
@@ -122,8 +119,9 @@ class TicketService:
     # ---- creation ----------------------------------------------------------
 
     def create(self, new: NewTicket) -> tuple[TicketRecord, bool]:
-        """Store a new ticket. Returns (ticket, created); created is False when the
-        same source_key was stored before (a redelivered submission)."""
+        """Store a new ticket with everything it owes Slack (its card, the notices).
+        Returns (ticket, created); created is False when the same source_key was stored
+        before (a redelivered or resubmitted form)."""
         errors = validate_new_ticket(new, self._campaigns, self._issue_types)
         if errors:
             raise InvalidTicket(errors)
@@ -148,6 +146,7 @@ class TicketService:
                 session.add(row)
                 session.flush()
                 session.add(self._event(row, new.reporter_id, "created", None, Status.OPEN.value, None, now))
+                owe_new_ticket(session, row, now, self.channels)
                 record = TicketRecord.of(row)
             return record, True
         except IntegrityError:
@@ -160,10 +159,18 @@ class TicketService:
     def record_card(self, ticket_id: int, channel: str, ts: str) -> TicketRecord:
         """Remember where the ticket's card is; returns the ticket as stored."""
         with self._db.write() as session:
-            row = self._load(session, ticket_id, lock=True)
-            row.card_channel, row.card_ts = channel, ts
-            session.flush()
-            return TicketRecord.of(row)
+            return TicketRecord.of(self.record_card_in(session, ticket_id, channel, ts))
+
+    def record_card_in(self, session: Session, ticket_id: int, channel: str, ts: str) -> Ticket:
+        row = self._load(session, ticket_id, lock=True)
+        row.card_channel, row.card_ts = channel, ts
+        session.flush()
+        return row
+
+    def refresh_card(self, ticket_id: int) -> None:
+        """Redraw the card as the ticket stands (someone clicked a stale one)."""
+        with self._db.write() as session:
+            owe_card_refresh(session, ticket_id, self._clock())
 
     # ---- changes by agents -------------------------------------------------
 
@@ -204,10 +211,13 @@ class TicketService:
     def close(self, ticket_id: int, actor: str, note: str | None = None) -> Change:
         return self._change(ticket_id, actor, "close", self._closing(note), to_status=Status.CLOSED)
 
-    def close_in(self, session: Session, ticket_id: int, actor: str, note: str | None = None) -> Change:
+    def close_in(
+        self, session: Session, ticket_id: int, actor: str, note: str | None = None, line: str | None = None
+    ) -> Change:
         """Close within the caller's transaction, for an actor already vouched for (an admin's
-        address closing by email): the change commits with the mail that asked for it."""
-        return self._change_in(session, ticket_id, actor, "close", self._closing(note), Status.CLOSED, None)
+        address closing by email): the change commits with the mail that asked for it.
+        ``line``: what the card's thread says, instead of the usual "who did what"."""
+        return self._change_in(session, ticket_id, actor, "close", self._closing(note), Status.CLOSED, None, line)
 
     def _closing(self, note: str | None) -> Callable[[Ticket, TicketRecord], tuple[str, str | None, str | None, str | None]]:
         def apply(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | None, str | None]:
@@ -220,9 +230,9 @@ class TicketService:
         """``by_customer``: the reporter wrote again on a resolved case (no agent needed)."""
         return self._change(ticket_id, actor, "reopen", _reopening, to_status=Status.OPEN, as_system=by_customer)
 
-    def reopen_in(self, session: Session, ticket_id: int, actor: str) -> Change:
+    def reopen_in(self, session: Session, ticket_id: int, actor: str, line: str | None = None) -> Change:
         """The reporter wrote again on a resolved case: reopen within the caller's transaction."""
-        return self._change_in(session, ticket_id, actor, "reopen", _reopening, Status.OPEN, None)
+        return self._change_in(session, ticket_id, actor, "reopen", _reopening, Status.OPEN, None, line)
 
     def comment(self, ticket_id: int, author: str, body: str) -> None:
         if not self.is_agent(author):
@@ -266,6 +276,7 @@ class TicketService:
         apply: Callable[[Ticket, TicketRecord], tuple[str, str | None, str | None, str | None]],
         to_status: Status,
         comment: str | None,
+        line: str | None = None,
     ) -> Change:
         now = self._clock()
         row = self._load(session, ticket_id, lock=True)
@@ -288,6 +299,7 @@ class TicketService:
         if comment:
             session.add(Comment(ticket_id=row.id, author_id=actor, body=comment, created_at=now))
         session.flush()
+        owe_change(session, row, main, before.assignee_id, now, self.channels, line)
         return Change(TicketRecord.of(row), EventRecord.of(main))
 
     @staticmethod

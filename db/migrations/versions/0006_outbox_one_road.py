@@ -18,7 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
-        batch.add_column(sa.Column("event_id", sa.Integer, sa.ForeignKey("ticket_events.id", ondelete="CASCADE")))
+        batch.add_column(sa.Column("event_id", sa.Integer, sa.ForeignKey("ticket_events.id", ondelete="CASCADE", name="fk_outbox_event")))
         batch.add_column(sa.Column("user_id", sa.String(32)))
         batch.add_column(sa.Column("claimed_at", UTCDateTime))
         batch.add_column(sa.Column("posted_channel", sa.String(32)))
@@ -32,5 +32,6 @@ def downgrade() -> None:
     with op.batch_alter_table("outbound_emails") as batch:
         batch.drop_column("dead_at")
     with op.batch_alter_table("outbox") as batch:
+        batch.drop_constraint("fk_outbox_event", type_="foreignkey")
         for column in ("dead_at", "posted_ts", "posted_channel", "claimed_at", "user_id", "event_id"):
             batch.drop_column(column)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.services.queries import TicketFilter, TicketQueries
-from bot.services.records import Change, TicketRecord
 from bot.services.status import ACTIVE
 from bot.services.tickets import utcnow
 from bot.views.home import home_view
 
-log = logging.getLogger(__name__)
 SHOWN = 10
 
 
@@ -45,15 +41,10 @@ class HomeTab:
         )
         client.views_publish(user_id=user, view=view)
 
-    def refresh(self, client: WebClient, team_url: str | None, ticket: TicketRecord, change: Change | None = None) -> None:
-        """Re-publish the tabs that show this ticket: its people's, and every agent's (the queue)."""
-        people = {ticket.reporter_id, ticket.assignee_id}
-        if change and change.event.kind in ("assigned", "reassigned"):
-            people.add(change.event.from_value)
+    def refresh(self, client: WebClient, team_url: str | None, people: set[str]) -> None:
+        """Re-publish the tabs that show a ticket: its people's, and every agent's (the queue).
+        A Slack refusal raises, so the outbox row that asked for it is tried again."""
         with self._lock:
             users = {u for u in self._viewers if u in people or u in self._agents}
         for user in sorted(users):
-            try:
-                self.publish(client, user, team_url)
-            except SlackApiError as err:
-                log.warning("refreshing the home tab of %s failed: %s", user, err.response.get("error"))
+            self.publish(client, user, team_url)

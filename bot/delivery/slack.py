@@ -1,0 +1,337 @@
+"""The one sender of everything the desk owes Slack: outbox rows, paced, retried, exactly once.
+
+Rows are rendered when sent, from what is stored. Each post carries Slack message
+metadata naming its row; a row whose earlier attempt may have reached Slack (a crash
+between the post and its bookkeeping, an answer lost on the way) is first looked for in
+the channel and recorded if found, posted only if not. A card is recorded in the same
+transaction that marks its row sent.
+
+Slack's rate limits are kept by a token bucket per channel; a 429 that happens anyway
+is waited out by the client's retry handler (Retry-After). A post that fails is retried
+with backoff through 429s, 5xx and outages; one Slack keeps refusing for a reason of its
+own is given up after a few attempts and reported once. The sender sleeps until the
+next row falls due and is woken at once by any commit that adds rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings
+from bot.delivery.pacing import TokenBucket
+from bot.services.conversations import ConversationService
+from bot.services.errors import TicketNotFound
+from bot.services.outbox import DEAD_AFTER, NOT_POSTS, Outbox, Pending, PostKind, mark_sent, on_commit
+from bot.services.records import TicketRecord
+from bot.services.tickets import Clock, TicketService, utcnow
+from bot.slack.home_tab import HomeTab
+from bot.slack.workspace_url import WorkspaceUrl
+from bot.views import notices
+from bot.views.text import is_slack_user, permalink
+from bot.views.ticket_card import card_summary, ticket_card
+from db.session import Database
+
+log = logging.getLogger(__name__)
+
+POSTS_PER_SECOND = 1.0
+POST_BURST = 4
+METADATA_TYPE = "casedesk_outbox"
+# Errors that say Slack is busy or down, not that the post is wrong: retried for as long as it takes.
+TRANSIENT = frozenset({"ratelimited", "fatal_error", "internal_error", "service_unavailable", "request_timeout"})
+MAX_TRANSIENT_BACKOFF = 30.0
+MAX_BACKOFF = 600.0
+IDLE_WAKE = 10.0  # a safety net: commits and due times wake the sender sooner
+LOOKUP_SLACK = 5.0  # seconds of clock skew allowed when looking back for an earlier attempt's post
+
+
+Landed = tuple[str | None, str | None]
+
+
+class Skip(Exception):
+    """Nothing to send for this row (the ticket is gone, an email reporter has no DMs)."""
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        client: WebClient,
+        settings: Settings,
+        db: Database,
+        tickets: TicketService,
+        conversations: ConversationService,
+        home: HomeTab,
+        workspace_url: WorkspaceUrl,
+        clock: Clock = utcnow,
+        posts_per_second: float = POSTS_PER_SECOND,
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._db = db
+        self._outbox = Outbox(db)
+        self._tickets = tickets
+        self._conversations = conversations
+        self._home = home
+        self._workspace_url = workspace_url
+        self._clock = clock
+        self._rate = posts_per_second
+        self._buckets: dict[str, TokenBucket] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._sent = 0
+
+    @property
+    def outbox(self) -> Outbox:
+        return self._outbox
+
+    # ---- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> OutboxSender:
+        self._unsubscribe = on_commit(self.poke)
+        self._thread = threading.Thread(target=self._loop, name="casedesk-outbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout)
+
+    def poke(self) -> None:
+        """New rows were committed: look now."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                wait = self.run_once()
+            except Exception:  # the database is down, say: try again shortly, never die
+                log.exception("the outbox sender failed; retrying")
+                wait = 1.0
+            if wait > 0:
+                self._wake.wait(wait)
+
+    def flush(self, timeout: float) -> int:
+        """Send what is due now, at Slack's pace, for at most ``timeout`` seconds (the CLI)."""
+        deadline, before = time.monotonic() + timeout, self._sent
+        while time.monotonic() < deadline and self._outbox.due_channels(self._clock()):
+            wait = self.run_once()
+            if wait > 0:
+                time.sleep(min(wait, 0.25))
+        return self._sent - before
+
+    # ---- one pass ------------------------------------------------------------------
+
+    def run_once(self) -> float:
+        """Send what the pacing allows now; returns how long to sleep before the next pass
+        (0: go again at once)."""
+        sent, pacing_wait = 0, IDLE_WAKE
+        for channel in self._outbox.due_channels(self._clock()):
+            bucket = self._bucket(channel)
+            room = bucket.available() if channel is not None else 50
+            if room < 1:
+                pacing_wait = min(pacing_wait, bucket.wait())
+                continue
+            for post in self._outbox.claim(self._clock(), channel, room):
+                if self._deliver(post, bucket):
+                    sent += 1
+        self._sent += sent
+        if sent:
+            return 0.0
+        return min(pacing_wait, self._until_next_due())
+
+    def _until_next_due(self) -> float:
+        upcoming = self._outbox.next_due()
+        if upcoming is None:
+            return IDLE_WAKE
+        return min(IDLE_WAKE, max(0.05, (upcoming - self._clock()).total_seconds()))
+
+    def _bucket(self, channel: str | None) -> TokenBucket:
+        key = channel or ""
+        if key not in self._buckets:
+            self._buckets[key] = TokenBucket(self._rate, POST_BURST)
+        return self._buckets[key]
+
+    def _deliver(self, post: Pending, bucket: TokenBucket) -> bool:
+        now = self._clock()
+        try:
+            landed = self._send(post, bucket)
+        except (Skip, TicketNotFound):
+            self._outbox.sent(post.id, now)
+            return False
+        except Exception as err:  # Slack refused or is unreachable, or the database hiccuped
+            self._failed(post, err, now)
+            return False
+        if landed is not None:
+            self._outbox.sent(post.id, self._clock(), channel=landed[0], ts=landed[1])
+        return True
+
+    def _failed(self, post: Pending, err: Exception, now: datetime) -> None:
+        if isinstance(err, SlackApiError):
+            error = str(err.response.get("error") or "unknown")
+            status = getattr(err.response, "status_code", 200) or 200
+            transient, maybe_landed = error in TRANSIENT or status >= 500, status >= 500
+        else:  # a dropped connection or a timeout: the post may have reached Slack
+            error, transient, maybe_landed = type(err).__name__, True, True
+        if not transient and post.attempts + 1 >= DEAD_AFTER:
+            log.error("outbox row %s (%s) given up after %d attempts: %s", post.id, post.kind, post.attempts + 1, error)
+            self._outbox.give_up(post, now, error, self._settings.admin_channel)
+            return
+        cap = MAX_TRANSIENT_BACKOFF if transient else MAX_BACKOFF
+        delay = min(cap, 2.0 ** (post.attempts + 1))
+        log.warning("outbox row %s (%s) failed: %s; retrying in %.0f s", post.id, post.kind, error, delay)
+        self._outbox.later(post.id, now + timedelta(seconds=delay), error=error, landed=maybe_landed)
+
+    # ---- rendering and sending -----------------------------------------------------
+
+    def _send(self, post: Pending, bucket: TokenBucket) -> Landed | None:
+        """Carry out one row; returns where its message landed, or None when it marked
+        itself sent (a card, recorded with its row)."""
+        if post.kind is PostKind.CARD:
+            self._post_card(post, bucket)
+            return None
+        if post.kind is PostKind.CARD_REFRESH:
+            self._refresh(post)
+            return (None, None)
+        if post.kind is PostKind.HOME:
+            ticket = self._tickets.get(post.ticket_id or 0)
+            people = {p for p in (post.text or "").split(",") if p} | {ticket.reporter_id}
+            self._home.refresh(self._client, self._workspace_url.get(self._client), people)
+            return (None, None)
+        channel, text, thread_ts = self._render(post)
+        found = self._look_for(post, channel, thread_ts)
+        if found:
+            return found
+        bucket.take()
+        return self._post(post, channel, text, thread_ts)
+
+    def _render(self, post: Pending) -> tuple[str, str, str | None]:
+        """(channel, text, thread) of a row that posts a message."""
+        kind = post.kind
+        if kind is PostKind.POST:
+            return post.channel or "", post.text or "", post.thread_ts
+        ticket = self._tickets.get(post.ticket_id or 0)
+        link = permalink(self._workspace_url.get(self._client), ticket.card_channel or "", ticket.card_ts or "")
+        card_channel, card_ts = ticket.card_channel or "", ticket.card_ts
+        if kind is PostKind.ORIGIN_ACK:
+            return post.channel or "", notices.case_opened(ticket, link), post.thread_ts
+        if kind is PostKind.FOLLOW_UP:
+            message = self._conversations.message(post.message_id or 0)
+            if message is None or message.deleted_at is not None:
+                raise Skip()
+            return card_channel, notices.case_message_line(ticket, message, ticket.status.value == "closed"), card_ts
+        if kind is PostKind.ALERT:
+            return post.channel or "", notices.escalation_alert(ticket, post.text or "", link), None
+        if kind is PostKind.CARD_THREAD:
+            return card_channel, post.text or "", card_ts
+        if kind is PostKind.CHANGE_LINE:
+            text = post.text or notices.thread_line(self._tickets.change_of(post.event_id or 0))
+            return card_channel, text, card_ts
+        if kind is PostKind.ADMIN_NEW:
+            return post.channel or "", notices.admin_new_ticket(ticket, link), None
+        if kind is PostKind.REOPENED_NOTE:
+            return post.channel or "", notices.reopened_by_reply(ticket), post.thread_ts
+        return self._render_dm(post, ticket, link)
+
+    def _render_dm(self, post: Pending, ticket: TicketRecord, link: str | None) -> tuple[str, str, str | None]:
+        user = post.user_id or ""
+        if not is_slack_user(user):
+            raise Skip()  # an email reporter is answered by mail, not here
+        if post.kind is PostKind.FILED_DM:
+            return user, notices.filed_confirmation(ticket, link), None
+        change = self._tickets.change_of(post.event_id or 0)
+        text = notices.reporter_update(change, link) if post.kind is PostKind.REPORTER_DM else notices.assignee_notice(change, link)
+        if not text:
+            raise Skip()
+        return user, text, None
+
+    def _post(self, post: Pending, channel: str, text: str, thread_ts: str | None) -> tuple[str, str]:
+        posted = self._client.chat_postMessage(
+            channel=channel,
+            text=text,
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
+            metadata=_metadata(post),
+        )
+        return str(posted["channel"]), str(posted["ts"])
+
+    def _post_card(self, post: Pending, bucket: TokenBucket) -> None:
+        ticket = self._tickets.get(post.ticket_id or 0)
+        channel = post.channel or self._settings.support_channel
+        landed = (ticket.card_channel, ticket.card_ts) if ticket.card_ts else self._look_for(post, channel, None)
+        if not landed or not landed[1]:
+            bucket.take()
+            posted = self._client.chat_postMessage(
+                channel=channel,
+                text=card_summary(ticket),
+                blocks=ticket_card(ticket, self._settings.tz),
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata=_metadata(post),
+            )
+            landed = (str(posted["channel"]), str(posted["ts"]))
+        card_channel, card_ts = str(landed[0]), str(landed[1])
+        with self._db.write() as session:  # the card and its row, recorded together
+            self._tickets.record_card_in(session, ticket.id, card_channel, card_ts)
+            mark_sent(session, post.id, self._clock(), card_channel, card_ts)
+
+    def _refresh(self, post: Pending) -> None:
+        ticket = self._tickets.get(post.ticket_id or 0)
+        self._client.chat_update(
+            channel=ticket.card_channel or "",
+            ts=ticket.card_ts or "",
+            text=card_summary(ticket),
+            blocks=ticket_card(ticket, self._settings.tz),
+        )
+
+    # ---- finding an earlier attempt's post ------------------------------------------
+
+    def _look_for(self, post: Pending, channel: str, thread_ts: str | None) -> tuple[str, str] | None:
+        """Where an earlier attempt of this row posted, if it did; None when it did not
+        (or when no earlier attempt may have reached Slack)."""
+        if post.claimed_before is None or post.kind in NOT_POSTS:
+            return None
+        if is_slack_user(channel):
+            channel = str(self._client.conversations_open(users=channel)["channel"]["id"])
+        oldest = f"{post.claimed_before.timestamp() - LOOKUP_SLACK:.6f}"
+        cursor: str | None = None
+        while True:
+            args: dict[str, Any] = {"channel": channel, "oldest": oldest, "include_all_metadata": True, "limit": 200}
+            if cursor:
+                args["cursor"] = cursor
+            page = (
+                self._client.conversations_replies(ts=thread_ts, **args)
+                if thread_ts
+                else self._client.conversations_history(**args)
+            )
+            for message in page.get("messages") or []:
+                if _is_ours(message, post.id):
+                    log.info("outbox row %s was posted before a crash; recorded, not posted again", post.id)
+                    return channel, str(message["ts"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+
+
+def _metadata(post: Pending) -> dict[str, Any]:
+    return {"event_type": METADATA_TYPE, "event_payload": {"row": post.id}}
+
+
+def _is_ours(message: dict[str, Any], row_id: int) -> bool:
+    meta = message.get("metadata") or {}
+    payload = meta.get("event_payload") or {}
+    return meta.get("event_type") == METADATA_TYPE and str(payload.get("row")) == str(row_id)

@@ -1,0 +1,1 @@
+"""Slack plumbing under the listeners: the Home tab publisher, the workspace URL."""
