@@ -8,6 +8,12 @@ from typing import Any
 from slack_double.workspace import APP_ID, TEAM_ID, Message, Workspace
 
 
+def as_sent(typed: str) -> str:
+    """The text Slack sends for what a person typed: ``&``, ``<`` and ``>`` escaped.
+    (Mentions and links a client makes are markup such as ``<@U123>``, not typed text.)"""
+    return typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def event_callback(ws: Workspace, event: dict[str, Any]) -> dict[str, Any]:
     return {
         "token": "legacy-verification-token",
@@ -71,6 +77,11 @@ def deleted_event(ws: Workspace, msg: Message) -> dict[str, Any]:
         "deleted_ts": msg.ts,
         "previous_message": msg.as_payload(),
     }
+
+
+def bot_message_event(ws: Workspace, msg: Message) -> dict[str, Any]:
+    """Another app's post: Slack marks it with subtype bot_message and its bot_id."""
+    return message_event(ws, msg) | {"subtype": "bot_message"}
 
 
 def join_event(ws: Workspace, channel: str, user: str) -> dict[str, Any]:

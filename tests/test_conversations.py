@@ -177,9 +177,11 @@ def test_edits_update_the_text_and_deletions_keep_the_record(desk: Casedesk, dou
     double.wait_for(lambda: len(desk.deps.conversations.messages(1)) == 2, what="the reply")
     people.reporter.edit(asked, "Typo in the title.")
     people.reporter.delete(reply)
-    double.wait_for(lambda: desk.deps.conversations.messages(1)[1].deleted_at, what="the deletion")
-    first, second = desk.deps.conversations.messages(1)
-    assert first.body == "Typo in the title." and first.edited_at is not None
+    first, second = double.wait_for(
+        lambda: (stored := desk.deps.conversations.messages(1))[0].edited_at and stored[1].deleted_at and stored,
+        what="the edit and the deletion",
+    )
+    assert first.body == "Typo in the title."
     assert second.body == "Also the footer." and second.deleted_at is not None
     assert desk.deps.tickets.get(1).details == "Typo in the title."
     double.wait_for(lambda: "Typo in the title." in double.current(card).all_text(), what="the card to show the edit")

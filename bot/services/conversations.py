@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -185,16 +185,31 @@ class ConversationService:
 
     # ---- edits and deletions --------------------------------------------------
 
-    def edit(self, channel: str, ts: str, text: str) -> MessageRecord | None:
-        """The stored message's new text; the case's details too when it opened the case."""
+    def edit(self, channel: str, ts: str, text: str, edited_ts: str) -> MessageRecord | None:
+        """The stored message's new text; the case's details too when it opened the case.
+
+        Two edits of one message may be handled in either order (two threads, two
+        processes): the one with the newer ``edited_ts`` stays, decided by the UPDATE's
+        condition on the row, not by a read before it. None when there is nothing to
+        update: no such message, or a newer edit is stored already.
+        """
         now = self._clock()
         with self._db.write() as session:
-            stored = session.scalars(
-                select(CaseMessage).where(CaseMessage.slack_channel == channel, CaseMessage.slack_ts == ts)
-            ).one_or_none()
-            if stored is None:
+            edited_id = session.execute(
+                update(CaseMessage)
+                .where(
+                    CaseMessage.slack_channel == channel,
+                    CaseMessage.slack_ts == ts,
+                    # Slack's ts strings all have 10 + 6 digits, so they compare as text.
+                    or_(CaseMessage.edited_ts.is_(None), CaseMessage.edited_ts < edited_ts),
+                )
+                .values(body=text, edited_at=now, edited_ts=edited_ts)
+                .returning(CaseMessage.id)
+                .execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+            if edited_id is None:
                 return None
-            stored.body, stored.edited_at = text, now
+            stored = session.get_one(CaseMessage, edited_id)
             ticket = session.get(Ticket, stored.ticket_id)
             if ticket is not None and ticket.origin_channel == channel and ticket.origin_ts == ts:
                 ticket.details, ticket.title, ticket.updated_at = text.strip() or "(no text)", title_of(text), now

@@ -13,6 +13,11 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """Text as the person wrote it, from Slack's wire format (which escapes only these three)."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def escaped_within(text: str, limit: int) -> str:
     """Escape ``text`` and cut it (with an ellipsis) so the result fits in ``limit``
     characters, never splitting an entity such as ``&amp;``."""
