@@ -1,4 +1,10 @@
-"""The Socket Mode connection, with Nagle's algorithm off and prompt reconnects.
+"""The Socket Mode connection: every envelope acked, Nagle's algorithm off, prompt reconnects.
+
+Bolt's adapter acks only what a listener took (status 200). An envelope no listener
+takes (an edit in the bot's DM, another bot's DM, an event type nobody handles) comes
+back as 404 and went unacked, so Slack retried it and counted the failures; it is acked
+empty here. A 5xx is still not acked: a listener could not take the envelope now (its
+database did not answer) and Slack's redelivery is the retry.
 
 slack_sdk's built-in client writes each ack as one small frame. With Nagle on, an ack
 written while the previous one is still unacknowledged by the server waits for the
@@ -10,10 +16,21 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.socket_mode.internals import run_bolt_app, send_response
 from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.client import BaseSocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+
+# Bolt's answer when no listener (or a global middleware) took a request.
+UNHANDLED = 404
+# A worker holds its envelope until the ack, and a channel message is acked only once
+# stored (up to 2 s): with slack_sdk's 10, a slow database could queue a slash command
+# behind stores until its trigger_id (3 s) expired.
+WORKERS = 32
 
 
 class NoDelaySocketModeClient(SocketModeClient):
@@ -51,9 +68,10 @@ class NoDelaySocketModeClient(SocketModeClient):
 
 
 class CasedeskSocketModeHandler(SocketModeHandler):
-    """Bolt's Socket Mode handler over :class:`NoDelaySocketModeClient`."""
+    """Bolt's Socket Mode handler over :class:`NoDelaySocketModeClient`, acking every
+    envelope nobody took."""
 
-    def __init__(self, app: App, app_token: str, *, concurrency: int = 10) -> None:
+    def __init__(self, app: App, app_token: str, *, concurrency: int = WORKERS) -> None:
         # Not calling super().__init__: it would build (and start threads for) a
         # client of its own that we would then throw away.
         self.app = app
@@ -66,3 +84,13 @@ class CasedeskSocketModeHandler(SocketModeHandler):
             concurrency=concurrency,
         )
         self.client.socket_mode_request_listeners.append(self.handle)  # type: ignore[arg-type]
+
+    def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        start = time.time()
+        response = acked_when_unhandled(run_bolt_app(self.app, req))
+        send_response(client, req, response, start)
+
+
+def acked_when_unhandled(response: BoltResponse) -> BoltResponse:
+    """An empty ack for a request no listener took; any other response as it is."""
+    return BoltResponse(status=200, body="") if response.status == UNHANDLED else response

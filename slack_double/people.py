@@ -301,6 +301,18 @@ class Person:
     def join(self, channel: str, timeout: float = 5.0) -> None:
         self.double.deliver(events.join_event(self.double.workspace, channel, self.id), timeout)
 
+    def react(self, message: Message, name: str, timeout: float = 5.0) -> Envelope:
+        """Add an emoji reaction to a message (an event the bot does not listen to)."""
+        event = {
+            "type": "reaction_added",
+            "user": self.id,
+            "reaction": name,
+            "item": {"type": "message", "channel": message.channel, "ts": message.ts},
+            "item_user": message.user,
+            "event_ts": self.double.workspace.next_ts(),
+        }
+        return self.double.deliver(event, timeout)
+
     # ---- the App Home ------------------------------------------------------------------
 
     def open_home(self, timeout: float = 5.0) -> dict[str, Any]:

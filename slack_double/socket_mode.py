@@ -158,6 +158,11 @@ class SocketModeServer:
         conns = self.ws.wait_for(self._live, timeout=10, what="a Socket Mode connection")
         return conns[next(self._round_robin) % len(conns)]
 
+    def unacked(self) -> list[Envelope]:
+        """Envelopes sent and never acked (Slack would retry each)."""
+        with self.ws.lock:
+            return [env for env in self.envelopes.values() if env.acked_at is None]
+
     def wait_ack(self, env: Envelope, timeout: float = 5.0) -> Envelope:
         if not env.acked.wait(timeout):
             raise TimeoutError(f"timed out after {timeout}s waiting for the ack of a {env.type} envelope")
