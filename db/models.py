@@ -87,8 +87,8 @@ class TicketEvent(Base):
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     actor_id: Mapped[str] = mapped_column(String(320))  # a Slack user, or an address for mail
     kind: Mapped[str] = mapped_column(String(30))
-    from_value: Mapped[str | None] = mapped_column(String(100))
-    to_value: Mapped[str | None] = mapped_column(String(100))
+    from_value: Mapped[str | None] = mapped_column(Text)
+    to_value: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -238,7 +238,7 @@ class InboundEmail(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     sender: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str | None] = mapped_column(String(300))
-    note: Mapped[str | None] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(Text)
     # The mail as received, kept when it could not be read cleanly (for review).
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -270,10 +270,11 @@ class OutboundEmail(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
-    error: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
     dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("message_id", name="uq_outbound_emails_message_id"),
         Index("ix_outbound_emails_pending", "sent_at", "due_at"),
+        Index("ix_outbound_emails_created", "created_at"),  # acknowledgements of the last hour
     )
