@@ -7,6 +7,13 @@ from email.utils import format_datetime
 from datetime import datetime, timezone
 
 CUSTOMER = "carol@customer.test"
+TRUSTED_AUTHSERV = "mx.example.com"  # the receiving server the tests' desk trusts (EMAIL_TRUSTED_AUTHSERV)
+KEYED_TOKEN = r"\[TCK-\d{6}-[a-z2-7]{12}\]"  # a case's number and its reply key
+
+
+def passed(domain: str, server: str = TRUSTED_AUTHSERV) -> dict[str, str]:
+    """The header the receiving server adds when a mail passes DMARC for ``domain``."""
+    return {"Authentication-Results": f"{server}; spf=pass smtp.mailfrom={domain}; dmarc=pass (p=reject) header.from={domain}"}
 
 
 def mail(

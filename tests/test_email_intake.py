@@ -3,6 +3,7 @@ and the real bot connected to the Slack double."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -17,15 +18,15 @@ from db.models import Attachment, CaseMessage, InboundEmail, Ticket, TicketEvent
 from slack_double import Message, SlackDouble
 from tests.conftest import ADMIN, SUPPORT, base_env, email_env
 from tests.mail_samples import (
-    BOUNCE, CUSTOMER, FORWARDED, HTML_ONLY, INLINE_IMAGE, LATIN1, NO_MESSAGE_ID, OUT_OF_OFFICE, SHIFT_JIS_BODY,
-    UNKNOWN_CHARSET, mail, raw,
+    BOUNCE, CUSTOMER, FORWARDED, HTML_ONLY, INLINE_IMAGE, KEYED_TOKEN, LATIN1, NO_MESSAGE_ID, OUT_OF_OFFICE,
+    SHIFT_JIS_BODY, TRUSTED_AUTHSERV, UNKNOWN_CHARSET, mail, passed, raw,
 )
 from tests.mail_servers import ImapServer, Received, SmtpServer
 
 
 @pytest.fixture
 def settings(double: SlackDouble, mail_servers: tuple[ImapServer, SmtpServer]) -> Settings:
-    return load_settings(base_env(double.api_url) | email_env(*mail_servers))
+    return load_settings(base_env(double.api_url) | email_env(*mail_servers) | {"EMAIL_TRUSTED_AUTHSERV": TRUSTED_AUTHSERV})
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def test_a_new_mail_opens_a_case_posts_its_card_and_is_acknowledged(
     assert (name, content) == ("jam.txt", b"error 42")
     [ack] = smtp.wait(1)
     assert ack.recipients == [CUSTOMER]
-    assert ack.message["Subject"] == "Re: Printer on floor 3 is broken [TCK-000001]"
+    assert re.fullmatch(rf"Re: Printer on floor 3 is broken {KEYED_TOKEN}", ack.message["Subject"])
     assert ack.message["Auto-Submitted"] == "auto-replied"
     assert ack.message["In-Reply-To"] == "<first@customer.test>"
     assert "TCK-000001" in ack.message.get_payload()
@@ -99,25 +100,36 @@ def test_a_reply_joins_its_case_by_in_reply_to_and_counts_as_a_follow_up(
     assert len(smtp.received) == 1  # replies are not acknowledged again
 
 
-def test_the_subject_token_threads_only_for_the_requester_and_bare_subjects_never(
-    desk: Casedesk, double: SlackDouble, imap: ImapServer
+def test_the_reply_key_threads_a_bare_number_only_the_authenticated_requester_and_bare_subjects_never(
+    desk: Casedesk, double: SlackDouble, imap: ImapServer, smtp: SmtpServer
 ) -> None:
-    imap.append(mail())
-    poll(desk)
-    double.wait_message(SUPPORT, "TCK-000001")
+    _, ack = acknowledged_case(desk, double, imap, smtp)
+    keyed = ack.message["Subject"]
     imap.append(
-        mail("Re: Printer [TCK-000001]", "From me again", message_id="<token@customer.test>"),
+        mail(keyed, "From me again, a new mail with the subject kept", message_id="<token@customer.test>"),
         mail("Re: Printer [TCK-000001]", "I am a stranger", sender="mallory@elsewhere.test", message_id="<stranger@elsewhere.test>"),
-        mail("Re: Printer on floor 3 is broken", "Same subject, no token", sender="carol@customer.test", message_id="<bare@customer.test>"),
+        mail("Re: Printer on floor 3 is broken", "Same subject, no token", message_id="<bare@customer.test>"),
+        mail("Re: Printer [TCK-000001]", "Typed the number myself", message_id="<typed@customer.test>"),
+        mail("Re: Printer [TCK-000001]", "Typed it, and my mail is authenticated", message_id="<signed@customer.test>",
+             headers=passed("customer.test")),
+        mail("Re: Printer [TCK-000001-aaaaaaaaaaaa]", "A made-up key", sender="mallory@elsewhere.test", message_id="<guess@elsewhere.test>"),
     )
-    assert "1 threaded" in poll(desk)
+    assert "2 threaded" in poll(desk)
     with desk.engine.connect() as conn:
         rows = conn.execute(select(InboundEmail.message_id, InboundEmail.outcome, InboundEmail.ticket_id).order_by(InboundEmail.id)).all()
     assert [tuple(r) for r in rows[1:]] == [
         ("<token@customer.test>", "threaded", 1),
         ("<stranger@elsewhere.test>", "opened", 2),
         ("<bare@customer.test>", "opened", 3),
+        ("<typed@customer.test>", "opened", 4),
+        ("<signed@customer.test>", "threaded", 1),
+        ("<guess@elsewhere.test>", "opened", 5),
     ]
+    # The new cases' history says why the number in their subject did not thread them.
+    why = {e.ticket_id: e.note for n in (2, 4, 5) for e in desk.deps.tickets.events(n) if e.kind == "unverified"}
+    assert "neither its reporter nor an authenticated admin" in (why[2] or "")
+    assert "claims to be from its reporter" in (why[4] or "") and "no Authentication-Results" in (why[4] or "")
+    assert "reply key that is not that case's" in (why[5] or "")
 
 
 def test_an_admin_closes_by_email_only_the_case_their_mail_answers(
@@ -133,7 +145,7 @@ def test_an_admin_closes_by_email_only_the_case_their_mail_answers(
     assert desk.deps.tickets.get(1).status is Status.OPEN  # a customer saying it closes nothing
     imap.append(
         mail("Re: Printer", "Fixed on site.\nI'm closing this case.", sender="Boss <BOSS@example.com>",
-             message_id="<close@example.com>", in_reply_to="<first@customer.test>"),
+             message_id="<close@example.com>", in_reply_to="<first@customer.test>", headers=passed("example.com")),
     )
     poll(desk)
     assert desk.deps.tickets.get(1).status is Status.CLOSED
@@ -144,12 +156,10 @@ def test_an_admin_closes_by_email_only_the_case_their_mail_answers(
     assert event.actor_id == "boss@example.com"
 
 
-def test_a_customer_reply_reopens_a_resolved_case(desk: Casedesk, double: SlackDouble, imap: ImapServer) -> None:
-    imap.append(mail())
-    poll(desk)
-    double.wait_message(SUPPORT, "TCK-000001")
+def test_a_customer_reply_reopens_a_resolved_case(desk: Casedesk, double: SlackDouble, imap: ImapServer, smtp: SmtpServer) -> None:
+    _, ack = acknowledged_case(desk, double, imap, smtp)
     desk.deps.tickets.resolve(1, "U0AGENTAL", "Replaced the roller.")
-    imap.append(mail("Re: Printer [TCK-000001]", "It jams again.", message_id="<again@customer.test>"))
+    imap.append(mail(ack.message["Subject"], "It jams again.", message_id="<again@customer.test>"))
     poll(desk)
     assert desk.deps.tickets.get(1).status is Status.OPEN
 
@@ -224,7 +234,7 @@ def test_mail_without_a_sender_is_quarantined_and_reported(desk: Casedesk, doubl
     imap.append(raw("To: support@example.com\nSubject: who am I\nMessage-ID: <anon@x.test>\n\nNo From line."))
     assert "1 quarantined" in poll(desk)
     report = double.wait_message(ADMIN, "could not be taken into a case")
-    assert "inbound mail #1" in report.text
+    assert "inbound mail #1" in report.text and "no sender address" in report.text
     assert count(desk.engine, Ticket) == 0 and imap.unseen() == []
 
 

@@ -89,7 +89,8 @@ def test_nul_bytes_and_charset_names_cannot_reach_slack_or_the_database() -> Non
 
 
 def test_reply_subjects_carry_one_re_and_one_token() -> None:
-    assert reply_subject("TCK-000007", "RE: AW: Printer [TCK-000007]") == "Re: Printer [TCK-000007]"
+    assert reply_subject("TCK-000007", "RE: AW: Printer [TCK-000007]", "k3y") == "Re: Printer [TCK-000007-k3y]"
+    assert reply_subject("TCK-000007", "Re: Printer [tck-000007-old] [TCK-000001]", "k3y") == "Re: Printer [TCK-000001] [TCK-000007-k3y]"
     assert reply_subject("TCK-000007", "") == "Re: Your request [TCK-000007]"
 
 

@@ -3,6 +3,8 @@ the customer gets, and their answer threading back."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.app import Casedesk
@@ -11,7 +13,7 @@ from bot.jobs.email_poll import email_poll
 from db.models import OutboundEmail
 from slack_double import Message, SlackDouble
 from tests.conftest import AGENT, SUPPORT, People, base_env, email_env
-from tests.mail_samples import CUSTOMER, mail
+from tests.mail_samples import CUSTOMER, KEYED_TOKEN, mail
 from tests.mail_servers import ImapServer, SmtpServer
 from tests.test_email_intake import count
 from tests.test_ticket_flow import file_ticket
@@ -44,7 +46,7 @@ def test_an_agent_replies_by_email_and_the_answer_threads_back(
 
     [sent] = smtp.wait(1)
     assert sent.recipients == [CUSTOMER]
-    assert sent.message["Subject"] == "Re: Printer on floor 3 is broken [TCK-000001]"
+    assert re.fullmatch(rf"Re: Printer on floor 3 is broken {KEYED_TOKEN}", sent.message["Subject"])
     assert sent.message["In-Reply-To"] == "<first@customer.test>"
     assert sent.message["References"] == "<first@customer.test>"
     assert "Auto-Submitted" not in sent.message

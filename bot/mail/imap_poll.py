@@ -5,7 +5,9 @@ What real servers do, and what this does about it:
 - a bulk FETCH can pair bodies with the wrong UIDs: each mail is fetched by its own UID
   FETCH, and a response without that UID is skipped (read again next time);
 - UIDVALIDITY can change: UIDs are recorded with it, and mail is de-duplicated by Message-ID;
-- a mail is flagged \\Seen only after the commit that recorded it.
+- a mail is flagged \\Seen only after the commit that recorded it;
+- a mail can be of any size: each one's RFC822.SIZE is asked first, and one over
+  EMAIL_MAX_MB is never downloaded (only its header, for the record and the report).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from dataclasses import dataclass, field
 from imap_tools import AND, BaseMailBox, MailBox, MailboxLoginError, MailBoxUnencrypted
 
 from bot.config_email import ImapSettings
-from bot.services.email_intake import EmailIntake, Where
+from bot.services.email_intake import EmailIntake, Intake, Where
 
 log = logging.getLogger(__name__)
 
 _UID = re.compile(rb"\bUID (\d+)")
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+HEADER_KEPT = 65_536  # bytes of an oversized mail's header fetched and kept
 
 
 @dataclass
@@ -74,14 +78,14 @@ class MailPoller:
     def _batch(self, mailbox: BaseMailBox, where: Where, uids: list[int], result: PollResult) -> None:
         done = sorted(self._intake.known_uids(where, uids))  # recorded before a crash: only the flag is missing
         try:
+            sizes = _sizes(mailbox, [uid for uid in uids if uid not in done])
             for uid in uids:
                 if uid in done:
                     continue
-                raw = _fetch(mailbox, uid)
-                if raw is None:
+                intake = self._take(mailbox, Where(where.folder, where.uidvalidity, uid), uid, sizes.get(uid, 0))
+                if intake is None:
                     log.warning("UID %s came back without its body; it will be read again", uid)
                     continue
-                intake = self._intake.ingest(raw, Where(where.folder, where.uidvalidity, uid))
                 result.read += 1
                 result.outcomes[intake.outcome] = result.outcomes.get(intake.outcome, 0) + 1
                 done.append(uid)
@@ -90,6 +94,37 @@ class MailPoller:
             # the records make the re-read change nothing.
             if done:
                 mailbox.client.uid("STORE", ",".join(str(u) for u in done), "+FLAGS", "(\\Seen)")
+
+    def _take(self, mailbox: BaseMailBox, where: Where, uid: int, size: int) -> Intake | None:
+        """One mail into the desk; None when the server did not send it (it is read again)."""
+        cap = self.imap.rules.max_mail_bytes
+        if size > cap:
+            header = _fetch(mailbox, uid, f"BODY.PEEK[HEADER]<0.{HEADER_KEPT}>")
+            return None if header is None else self._intake.oversized(header, where, size, cap)
+        raw = _fetch(mailbox, uid)
+        if raw is None:
+            return None
+        if len(raw) > cap:  # the server said it was smaller
+            return self._intake.oversized(raw.split(b"\r\n\r\n", 1)[0][:HEADER_KEPT], where, len(raw), cap)
+        return self._intake.ingest(raw, where, self.imap.rules)
+
+
+def _sizes(mailbox: BaseMailBox, uids: list[int]) -> dict[int, int]:
+    """Each mail's RFC822.SIZE, in one UID FETCH; a mail missing from the answer counts as 0
+    (its size is checked again once fetched)."""
+    if not uids:
+        return {}
+    status, data = mailbox.client.uid("FETCH", ",".join(str(u) for u in uids), "(RFC822.SIZE)")
+    if status != "OK":
+        raise imaplib.IMAP4.error(f"UID FETCH RFC822.SIZE failed: {status}")
+    sizes: dict[int, int] = {}
+    for item in data or []:
+        line = item[0] if isinstance(item, tuple) else item
+        if isinstance(line, bytes):
+            uid, size = _UID.search(line), _SIZE.search(line)
+            if uid and size:
+                sizes[int(uid.group(1))] = int(size.group(1))
+    return sizes
 
 
 def _uidvalidity(mailbox: BaseMailBox, folder: str) -> int:
@@ -100,8 +135,8 @@ def _uidvalidity(mailbox: BaseMailBox, folder: str) -> int:
     return int(mailbox.folder.status(folder, ["UIDVALIDITY"])["UIDVALIDITY"])
 
 
-def _fetch(mailbox: BaseMailBox, uid: int) -> bytes | None:
-    status, data = mailbox.client.uid("FETCH", str(uid), "(UID BODY.PEEK[])")
+def _fetch(mailbox: BaseMailBox, uid: int, part: str = "BODY.PEEK[]") -> bytes | None:
+    status, data = mailbox.client.uid("FETCH", str(uid), f"(UID {part})")
     if status != "OK":
         raise imaplib.IMAP4.error(f"UID FETCH {uid} failed: {status}")
     for item in data or []:

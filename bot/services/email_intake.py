@@ -1,6 +1,14 @@
 """Mail into cases: a new mail opens a case, a reply joins its case, an admin's mail can
 close it, and automatic mail is kept as a note or skipped, never answered.
 
+Trust: From: is not authentication. A mail joins a case only by something its sender
+could not have guessed (the Message-ID of a mail of that case, or the case's reply key
+in the subject); the bare number ``[TCK-000123]`` threads only the reporter's or an
+admin's mail, and only when the receiving server authenticated it (bot/mail/auth.py).
+An ADMIN_EMAILS address has an admin's powers (closing, any case's number, an agent's
+response) only with that authentication; otherwise its mail is a customer's, and the
+audit trail says why.
+
 Nothing lost, nothing twice: each mail is recorded by Message-ID (and by UID within
 UIDVALIDITY) in the same transaction as what it does to a case, so a mail read again
 after a crash meets its own record and changes nothing. A mail that cannot be read is
@@ -11,16 +19,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, union_all
+from sqlalchemy import func, select, union_all
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.mail.compose import ack_body, new_message_id, reply_subject
+from bot.config_email import IntakeRules
+from bot.mail.compose import TOKEN, ack_body, new_message_id, reply_subject
 from bot.mail.parse import MailFile, ParsedMail, parse_mail
+from bot.mail.reply_key import ReplyKeys
 from bot.services.conversations import open_intake_case, record_agent_response, record_customer_message
 from bot.services.errors import ActionNotAllowed
 from bot.services.mail_outbox import queue_mail
@@ -34,8 +43,8 @@ from db.session import Database
 
 log = logging.getLogger(__name__)
 
-TOKEN = re.compile(r"\[\s*(TCK-\d{1,9})\s*\]", re.IGNORECASE)
 LOGIN_FAILED = "imap:login-failed"
+DEFAULT_RULES = IntakeRules()
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,14 @@ class Intake:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """What a mail may do: an admin's powers need an admin's address and authentication."""
+
+    admin: bool
+    why: str | None = None  # why an ADMIN_EMAILS address was given no admin powers
+
+
+@dataclass(frozen=True)
 class MailPolicy:
     support_channel: str
     admin_channel: str
@@ -75,6 +92,7 @@ class EmailIntake:
         self.policy = policy
         self._keywords = keywords
         self._clock = clock
+        self._keys = ReplyKeys(db)
 
     # ---- what the mailbox poll asks ------------------------------------------------
 
@@ -90,15 +108,16 @@ class EmailIntake:
             )
             return {int(u) for u in rows if u is not None}
 
-    def ingest(self, raw: bytes, where: Where) -> Intake:
+    def ingest(self, raw: bytes, where: Where, rules: IntakeRules = DEFAULT_RULES) -> Intake:
         try:
-            mail = parse_mail(raw, self.policy.own_addresses, self.policy.file_cap)
+            mail = parse_mail(raw, self.policy.own_addresses, self.policy.file_cap, rules.trusted_authserv)
         except Exception as err:  # a mail that defeats the parser is kept, never dropped
             log.warning("an unreadable mail was quarantined: %s", type(err).__name__)
             return self._quarantine(raw, where, f"unreadable ({type(err).__name__})")
+        self._keys.secret()  # read (or made) before the transaction below: it may need one of its own
         try:
             with self._db.write() as session:
-                return self._take(session, mail, raw, where)
+                return self._take(session, mail, raw, where, rules)
         except IntegrityError:
             if self._recorded(mail.message_id, where):
                 return Intake("duplicate")
@@ -109,6 +128,18 @@ class EmailIntake:
         except SQLAlchemyError as err:
             log.exception("mail %s could not be stored; quarantined", mail.message_id)
             return self._quarantine(raw, where, f"could not be stored ({type(err).__name__})")
+        except Exception as err:  # whatever one mail does, the rest of the mailbox is read
+            log.exception("mail %s could not be taken in; quarantined", mail.message_id)
+            return self._quarantine(raw, where, f"could not be taken in ({type(err).__name__})")
+
+    def oversized(self, header: bytes, where: Where, size: int, cap: int) -> Intake:
+        """A mail too large to read: its header is kept, the mail stays on the server."""
+        log.warning("a mail of %s bytes was left on the server (over %s)", size, cap)
+        reason = (
+            f"it is {size:,} bytes, over the {cap:,}-byte limit (EMAIL_MAX_MB). It was left on the server "
+            "unread, and only its header is kept"
+        )
+        return self._quarantine(header, where, reason)
 
     def login_failed(self, reason: str) -> bool:
         """Report a failed IMAP login to the admins once (not every poll); True when reported now."""
@@ -134,7 +165,7 @@ class EmailIntake:
 
     # ---- one mail ------------------------------------------------------------------
 
-    def _take(self, session: Session, mail: ParsedMail, raw: bytes, where: Where) -> Intake:
+    def _take(self, session: Session, mail: ParsedMail, raw: bytes, where: Where, rules: IntakeRules) -> Intake:
         now = self._clock()
         record = InboundEmail(
             message_id=mail.message_id,
@@ -148,7 +179,8 @@ class EmailIntake:
         )
         session.add(record)
         session.flush()  # a mail recorded before stops here (unique Message-ID, unique UID)
-        ticket = self._case_for(session, mail)
+        standing = self._standing(mail)
+        ticket, unthreaded = self._case_for(session, mail, standing)
         if mail.automatic:
             record.note = mail.automatic[:300]
             if ticket is None:
@@ -161,39 +193,69 @@ class EmailIntake:
             return Intake("note", TicketRecord.of(ticket), reason=mail.automatic)
         if mail.problems:
             record.raw, record.note = raw, "; ".join(mail.problems)[:300]
+        if not mail.sender:
+            record.outcome, record.raw = "quarantined", raw
+            reason = mail.sender_problem or "no sender address"
+            self._report(session, record, f"its sender cannot be answered ({reason})", now)
+            return Intake("quarantined", reason=reason)
         if ticket is None:
-            if not mail.sender:
-                record.outcome, record.raw = "quarantined", raw
-                self._report(session, record, "it has no sender address to answer", now)
-                return Intake("quarantined", reason="no sender address")
-            opened = self._open(session, mail, now)
+            opened = self._open(session, mail, now, unthreaded)
             record.outcome, record.ticket_id = "opened", opened.id
+            held = self._acknowledge(session, opened, mail, rules, now)
+            if held and not record.note:
+                record.note = held
             return Intake("opened", TicketRecord.of(opened))
         record.outcome, record.ticket_id = "threaded", ticket.id
-        change = self._thread(session, ticket, mail, now)
+        change = self._thread(session, ticket, mail, standing, now)
         return Intake("threaded", change.ticket if change else TicketRecord.of(ticket), change)
 
-    def _case_for(self, session: Session, mail: ParsedMail) -> Ticket | None:
-        """By the Message-IDs it answers (ours or seen), then by the subject's token when the
-        sender may use it; never by the subject's words."""
-        if mail.answers:
-            known = union_all(
-                select(CaseMessage.email_message_id, CaseMessage.ticket_id).where(CaseMessage.email_message_id.in_(mail.answers)),
-                select(OutboundEmail.message_id, OutboundEmail.ticket_id).where(OutboundEmail.message_id.in_(mail.answers)),
-            )
-            found = {mid: tid for mid, tid in session.execute(known)}
-            for message_id in mail.answers:
-                if message_id in found:
-                    return session.get(Ticket, found[message_id], with_for_update=True)
-        for number in TOKEN.findall(mail.subject):
+    def _standing(self, mail: ParsedMail) -> Standing:
+        if mail.sender not in self.policy.admin_emails:
+            return Standing(admin=False)
+        if mail.auth.passed:
+            return Standing(admin=True)
+        return Standing(
+            admin=False,
+            why=f"{mail.sender} is an ADMIN_EMAILS address, but this mail is not authenticated "
+            f"({mail.auth.why}), so it was taken as a customer's, with no admin powers",
+        )
+
+    def _case_for(self, session: Session, mail: ParsedMail, standing: Standing) -> tuple[Ticket | None, str | None]:
+        """(the case, or None with why the subject's case number did not thread it).
+
+        By the Message-IDs it answers (ours or seen: only those who got the mail know
+        them), then by the subject's token with the case's reply key, then by the bare
+        number for its authenticated reporter or admin; never by the subject's words."""
+        by_reply = self._answered(session, mail)
+        if by_reply is not None:
+            return by_reply, None
+        why: str | None = None
+        for number, key in TOKEN.findall(mail.subject):
             ticket_id = parse_number(number)
             row = session.get(Ticket, ticket_id, with_for_update=True) if ticket_id else None
-            # A guessable number must not let a stranger write into someone else's case.
-            if row is not None and (mail.sender == row.reporter_id.lower() or mail.sender in self.policy.admin_emails):
-                return row
+            if row is None:
+                continue
+            if key and self._keys.matches(number, key):
+                return row, None
+            if standing.admin or (mail.sender == row.reporter_id.lower() and mail.auth.passed):
+                return row, None
+            why = why or _unthreaded(number.upper(), bool(key), row, mail)
+        return None, why
+
+    def _answered(self, session: Session, mail: ParsedMail) -> Ticket | None:
+        if not mail.answers:
+            return None
+        known = union_all(
+            select(CaseMessage.email_message_id, CaseMessage.ticket_id).where(CaseMessage.email_message_id.in_(mail.answers)),
+            select(OutboundEmail.message_id, OutboundEmail.ticket_id).where(OutboundEmail.message_id.in_(mail.answers)),
+        )
+        found = {mid: tid for mid, tid in session.execute(known)}
+        for message_id in mail.answers:
+            if message_id in found:
+                return session.get(Ticket, found[message_id], with_for_update=True)
         return None
 
-    def _open(self, session: Session, mail: ParsedMail, now: datetime) -> Ticket:
+    def _open(self, session: Session, mail: ParsedMail, now: datetime, unthreaded: str | None) -> Ticket:
         text = mail.text.strip() or "(no text)"
         keyword = self._keywords.find(f"{mail.subject}\n{text}")
         row = open_intake_case(
@@ -208,17 +270,45 @@ class EmailIntake:
         enqueue(session, PostKind.CARD, now, ticket_id=row.id, channel=self.policy.support_channel)
         if mail.problems:
             self._flag_for_review(session, row, mail, now)
-        if self.policy.acknowledge and self.policy.reply_from:
-            number = TicketRecord.of(row).number
-            queue_mail(
-                session, now, ticket_id=row.id, message_id=new_message_id(self.policy.reply_from), to_addr=mail.sender,
-                subject=reply_subject(number, mail.subject), body=ack_body(number),
-                in_reply_to=mail.message_id, references=mail.message_id, automatic=True,
-            )
+        if unthreaded:
+            session.add(audit_event(row.id, mail.sender, "unverified", None, None, f"{unthreaded}; it was opened as a new case", now))
         return row
 
-    def _thread(self, session: Session, row: Ticket, mail: ParsedMail, now: datetime) -> Change | None:
-        from_admin = mail.sender in self.policy.admin_emails
+    def _acknowledge(self, session: Session, row: Ticket, mail: ParsedMail, rules: IntakeRules, now: datetime) -> str | None:
+        """Queue the acknowledgement; or say why none is sent (a reflector must stay quiet)."""
+        if not (self.policy.acknowledge and self.policy.reply_from):
+            return None
+        held = self._ack_held(session, mail, rules, now)
+        if held:
+            log.info("no acknowledgement for %s: %s", mail.message_id, held)
+            return f"not acknowledged: {held}"
+        number = TicketRecord.of(row).number
+        key = self._keys.key(number)
+        queue_mail(
+            session, now, ticket_id=row.id, message_id=new_message_id(self.policy.reply_from), to_addr=mail.sender,
+            subject=reply_subject(number, mail.subject, key), body=ack_body(number, key),
+            in_reply_to=mail.message_id, references=mail.message_id, automatic=True,
+        )
+        return None
+
+    def _ack_held(self, session: Session, mail: ParsedMail, rules: IntakeRules, now: datetime) -> str | None:
+        if mail.auth.dmarc_failed:
+            return "the mail fails DMARC, so its sender may not have written it"
+        recent = (
+            select(func.count())
+            .select_from(OutboundEmail)
+            .where(OutboundEmail.automatic.is_(True), OutboundEmail.created_at > now - timedelta(hours=1))
+        )
+        if (session.scalar(recent.where(OutboundEmail.to_addr == mail.sender)) or 0) >= rules.ack_per_sender:
+            return f"{rules.ack_per_sender} acknowledgements went to this address in the last hour (EMAIL_ACK_PER_HOUR)"
+        if (session.scalar(recent.where(OutboundEmail.to_addr.like(f"%@{mail.domain}"))) or 0) >= rules.ack_per_domain:
+            return f"{rules.ack_per_domain} acknowledgements went to {mail.domain} in the last hour (EMAIL_ACK_PER_DOMAIN_HOUR)"
+        return None
+
+    def _thread(self, session: Session, row: Ticket, mail: ParsedMail, standing: Standing, now: datetime) -> Change | None:
+        from_admin = standing.admin
+        if standing.why:
+            session.add(audit_event(row.id, mail.sender, "unverified", None, None, standing.why, now))
         stored = self._store(session, row, mail, "agent" if from_admin else "customer", now)
         if from_admin:
             record_agent_response(session, row, mail.sender, now)
@@ -305,6 +395,18 @@ class EmailIntake:
             if by_id is not None or where.uid is None:
                 return by_id is not None
             return where.uid in self.known_uids(where, [where.uid])
+
+
+def _unthreaded(number: str, keyed: bool, row: Ticket, mail: ParsedMail) -> str:
+    """Why a subject's case number did not thread this mail, for the new case's audit trail."""
+    if keyed:
+        return f"the subject names {number} with a reply key that is not that case's"
+    if mail.sender == row.reporter_id.lower():
+        return (
+            f"the subject names {number} and the mail claims to be from its reporter, but it carries no reply key "
+            f"and is not authenticated ({mail.auth.why})"
+        )
+    return f"the subject names {number}, but the sender is neither its reporter nor an authenticated admin, and the mail carries no reply key"
 
 
 def _attachment(ticket_id: int, message_id: int, f: MailFile, cap: int) -> Attachment:

@@ -1,6 +1,6 @@
 """An agent answers an email case from Slack: the reply is stored on the case, counts as
 the agent's response, and is queued for SMTP in the same transaction, threaded to the
-customer's last mail with the case's token in the subject."""
+customer's last mail with the case's token (its number and reply key) in the subject."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from bot.mail.compose import new_message_id, reply_subject
+from bot.mail.reply_key import ReplyKeys
 from bot.services.conversations import record_agent_response
 from bot.services.errors import ActionNotAllowed, PermissionDenied, TicketNotFound
 from bot.services.mail_outbox import queue_mail
 from bot.services.outbox import PostKind, enqueue
-from bot.services.records import MessageRecord, TicketRecord
+from bot.services.records import MessageRecord, TicketRecord, format_number
 from bot.services.tickets import Clock, TicketService, utcnow
 from db.models import CaseMessage, Ticket
 from db.session import Database
@@ -34,12 +35,14 @@ class EmailReplies:
         self._tickets = tickets
         self._support = support_channel
         self._clock = clock
+        self._keys = ReplyKeys(db)
 
     def reply(self, ticket_id: int, agent: str, body: str, from_addr: str) -> EmailReply:
         if not self._tickets.is_agent(agent):
             raise PermissionDenied("reply by email on")
         body = body.strip()
         now = self._clock()
+        key = self._keys.key(format_number(ticket_id))  # before the transaction: it may need one of its own
         with self._db.write() as session:
             row = session.get(Ticket, ticket_id, with_for_update=True)
             if row is None:
@@ -68,7 +71,7 @@ class EmailReplies:
             # Replies go to the requester on record, never to whoever wrote last.
             queue_mail(
                 session, now, ticket_id=row.id, message_id=message_id, to_addr=row.reporter_id,
-                subject=reply_subject(record.number, row.title), body=body[:MAX_REPLY],
+                subject=reply_subject(record.number, row.title, key), body=body[:MAX_REPLY],
                 in_reply_to=answered, references=" ".join(references) or None, automatic=False,
             )
             enqueue(session, PostKind.FOLLOW_UP, now, ticket_id=row.id, channel=row.card_channel or self._support, message_id=stored.id)
