@@ -1,6 +1,12 @@
 """Sends the mail owed to customers over SMTP: STARTTLS by default, certificates verified
 (an explicit default SSL context: without one, smtplib does not check the server), and
-retried with backoff while the server refuses or is down."""
+retried with backoff while the server refuses or is down.
+
+Each mail is its own attempt: one that cannot be composed or that the server refuses is
+counted and retried later while the rest of the batch goes on, and after
+``DEAD_AFTER`` failed attempts it is given up (dead-lettered) and reported once. The
+server being unreachable is nobody's mail's fault: it delays every mail and gives up none.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +17,14 @@ from datetime import timedelta
 
 from bot.config_email import SmtpSettings
 from bot.mail.compose import build_message
-from bot.services.mail_outbox import MailOutbox
+from bot.services.mail_outbox import MailOutbox, PendingMail
 from bot.services.tickets import Clock, utcnow
 
 log = logging.getLogger(__name__)
 
 BATCH = 50
 MAX_BACKOFF = timedelta(hours=1)
+DEAD_AFTER = 8  # failed attempts of one mail (about an hour of retrying) before it is given up
 
 
 class Mailer:
@@ -27,8 +34,9 @@ class Mailer:
         self._clock = clock
         self._timeout = timeout
 
-    def send_due(self) -> int:
-        """Send every mail due now; returns how many the server took."""
+    def send_due(self, report_to: str | None = None) -> int:
+        """Send every mail due now; returns how many the server took. ``report_to``: the
+        channel told of each mail given up."""
         sent = 0
         while True:
             due = self._outbox.claim(self._clock(), BATCH)
@@ -38,19 +46,32 @@ class Mailer:
                 connection = self._connect()
             except (OSError, smtplib.SMTPException) as err:
                 for mail in due:
-                    self._later(mail.id, mail.attempts, err)
+                    self._later(mail, err, counted=False)
                 return sent
-            with connection:
-                for mail in due:
-                    try:
-                        connection.send_message(build_message(mail, self.smtp.from_addr, self._clock()))
-                    except (OSError, smtplib.SMTPException) as err:
-                        self._later(mail.id, mail.attempts, err)
-                        continue
-                    self._outbox.sent(mail.id, self._clock())
-                    sent += 1
+            try:
+                sent += self._send_batch(connection, due, report_to)
+            finally:
+                _close(connection)
             if len(due) < BATCH:
                 return sent
+
+    def _send_batch(self, connection: smtplib.SMTP, due: list[PendingMail], report_to: str | None) -> int:
+        sent = 0
+        for index, mail in enumerate(due):
+            try:
+                connection.send_message(build_message(mail, self.smtp.from_addr, self._clock()))
+            except (smtplib.SMTPServerDisconnected, OSError) as err:
+                # The connection is gone: this mail may be why; the rest wait their turn.
+                self._failed(mail, err, report_to)
+                for rest in due[index + 1 :]:
+                    self._later(rest, err, counted=False)
+                return sent
+            except Exception as err:  # this mail alone: a refused address, one that cannot be written
+                self._failed(mail, err, report_to)
+                continue
+            self._outbox.sent(mail.id, self._clock())
+            sent += 1
+        return sent
 
     def _connect(self) -> smtplib.SMTP:
         context = ssl.create_default_context()
@@ -65,7 +86,25 @@ class Mailer:
             connection.login(self.smtp.user, self.smtp.password or "")
         return connection
 
-    def _later(self, mail_id: int, attempts: int, err: BaseException) -> None:
-        delay = min(MAX_BACKOFF, timedelta(seconds=30 * 2**attempts))
-        log.warning("mail %s not sent (%s); retrying in %.0f s", mail_id, type(err).__name__, delay.total_seconds())
-        self._outbox.later(mail_id, self._clock() + delay, f"{type(err).__name__}: {err}")
+    def _failed(self, mail: PendingMail, err: BaseException, report_to: str | None) -> None:
+        if mail.attempts + 1 >= DEAD_AFTER:
+            log.error("mail %s given up after %s attempts (%s)", mail.id, mail.attempts + 1, type(err).__name__)
+            self._outbox.give_up(mail, self._clock(), _error(err), type(err).__name__, report_to)
+            return
+        self._later(mail, err, counted=True)
+
+    def _later(self, mail: PendingMail, err: BaseException, *, counted: bool) -> None:
+        delay = min(MAX_BACKOFF, timedelta(seconds=30 * 2**mail.attempts))
+        log.warning("mail %s not sent (%s); retrying in %.0f s", mail.id, type(err).__name__, delay.total_seconds())
+        self._outbox.later(mail.id, self._clock() + delay, _error(err), counted=counted)
+
+
+def _error(err: BaseException) -> str:
+    return f"{type(err).__name__}: {err}"
+
+
+def _close(connection: smtplib.SMTP) -> None:
+    try:
+        connection.quit()
+    except (OSError, smtplib.SMTPException):
+        connection.close()  # the server went away first: nothing to say goodbye to

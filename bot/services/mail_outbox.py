@@ -1,6 +1,8 @@
 """Mail owed to customers (agents' replies, acknowledgements), stored in the transaction
 that decided it and sent after it commits. The SMTP server being down delays a mail; none
-is lost, and a claim left by a crashed process runs out and is taken again."""
+is lost, and a claim left by a crashed process runs out and is taken again. A mail that
+keeps failing on its own is given up (``dead_at``) and reported once, in the same
+transaction."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bot.services.claims import claim_due
+from bot.services.outbox import PostKind, enqueue
+from bot.services.records import format_number
 from db.models import OutboundEmail
 from db.session import Database
 
@@ -72,13 +76,33 @@ class MailOutbox:
         with self._db.write() as session:
             session.execute(update(OutboundEmail).where(OutboundEmail.id == mail_id).values(sent_at=now, error=None))
 
-    def later(self, mail_id: int, due: datetime, error: str) -> None:
+    def later(self, mail_id: int, due: datetime, error: str, *, counted: bool = True) -> None:
+        """Try again at ``due``; ``counted``: the failure was this mail's, not the server's."""
         with self._db.write() as session:
             session.execute(
                 update(OutboundEmail)
                 .where(OutboundEmail.id == mail_id)
-                .values(due_at=due, claimed_until=None, error=error[:200], attempts=OutboundEmail.attempts + 1)
+                .values(
+                    due_at=due, claimed_until=None, error=error[:500],
+                    attempts=OutboundEmail.attempts + (1 if counted else 0),
+                )
             )
+
+    def give_up(self, mail: PendingMail, now: datetime, error: str, kind: str, report_to: str | None) -> None:
+        """``error`` is kept on the row; the report names only its ``kind`` (no customer data)."""
+        with self._db.write() as session:
+            session.execute(
+                update(OutboundEmail)
+                .where(OutboundEmail.id == mail.id)
+                .values(dead_at=now, claimed_until=None, error=error[:500], attempts=OutboundEmail.attempts + 1)
+            )
+            if report_to:
+                what = "acknowledgement" if mail.automatic else "agent's reply"
+                enqueue(
+                    session, PostKind.POST, now, channel=report_to,
+                    text=f"✉️ An {what} on {format_number(mail.ticket_id)} was given up after {mail.attempts + 1} failed "
+                    f"attempts ({kind}). The customer has not received it; it is kept as outbound mail #{mail.id}.",
+                )
 
 
 def _pending(r: OutboundEmail) -> PendingMail:
