@@ -60,6 +60,8 @@ class Settings:
     stale_days: float = 3
     overdue_days: float = 7
     scheduler_enabled: bool = True
+    # How long a sender holds an outbox row before another process may take it over.
+    outbox_claim_seconds: float = 60
     # job name → crontab (minute hour day month weekday) in TIMEZONE
     schedules: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SCHEDULES))
     campaigns: tuple[str, ...] = DEFAULT_CAMPAIGNS
@@ -219,6 +221,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         overdue_days=number(env, "OVERDUE_DAYS", 7, "a number of days such as 7"),
         schedules=schedules,
         scheduler_enabled=flag(env, "SCHEDULER_ENABLED", True),
+        outbox_claim_seconds=number(env, "OUTBOX_CLAIM_SECONDS", 60, "a number of seconds such as 60"),
         campaigns=_choices(env, "CAMPAIGNS", DEFAULT_CAMPAIGNS),
         issue_types=_choices(env, "ISSUE_TYPES", DEFAULT_ISSUE_TYPES),
         imap=imap,

@@ -86,6 +86,8 @@ class WebApi:
         self._failures: dict[str, list[str]] = {}
         self._delays: dict[str, list[float]] = {}
         self._lost: dict[str, int] = {}
+        self._holds: dict[str, list[float]] = {}
+        self._down_until = 0.0
         self._limits_lock = threading.Lock()
         self.post_pacing = PostPacing()
 
@@ -104,11 +106,31 @@ class WebApi:
         with self._limits_lock:
             self._delays.setdefault(method, []).extend([seconds] * times)
 
+    def outage(self, seconds: float) -> None:
+        """Every Web API call fails with HTTP 503 for ``seconds`` (Slack is down)."""
+        with self._limits_lock:
+            self._down_until = time.monotonic() + seconds
+
+    def is_down(self) -> bool:
+        with self._limits_lock:
+            return time.monotonic() < self._down_until
+
     def lose_answers(self, method: str, times: int = 1) -> None:
         """Carry out the next calls of ``method`` but answer them with HTTP 500, as when
         Slack did the work and the answer was lost on the way (the caller cannot tell)."""
         with self._limits_lock:
             self._lost[method] = self._lost.get(method, 0) + times
+
+    def hold_answers(self, method: str, seconds: float, times: int = 1) -> None:
+        """Carry out the next calls of ``method`` at once but answer only after ``seconds``
+        (the window in which a caller that dies has done the work without knowing it)."""
+        with self._limits_lock:
+            self._holds.setdefault(method, []).extend([seconds] * times)
+
+    def take_hold(self, method: str) -> float:
+        with self._limits_lock:
+            pending = self._holds.get(method)
+            return pending.pop(0) if pending else 0.0
 
     def take_lost_answer(self, method: str) -> bool:
         with self._limits_lock:
@@ -476,6 +498,12 @@ def make_http_server(api: WebApi) -> ThreadingHTTPServer:
             auth = self.headers.get("Authorization", "")
             token = auth[len("Bearer "):] if auth.startswith("Bearer ") else args.pop("token", None)
             time.sleep(api.take_delay(method))
+            if api.is_down():
+                with api.ws.changed:
+                    api.ws.calls.append(ApiCall(method, args, time.perf_counter(), False, "service_unavailable"))
+                    api.ws.changed.notify_all()
+                self._send(503, {"ok": False, "error": "service_unavailable"})
+                return
             retry_after = api.take_rate_limit(method)
             if retry_after is None and method == "chat.postMessage":
                 retry_after = api.post_pacing.take(str(args.get("channel", "")))
@@ -486,6 +514,7 @@ def make_http_server(api: WebApi) -> ThreadingHTTPServer:
                 self._send(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
                 return
             result = api.call(method, token, args)
+            time.sleep(api.take_hold(method))
             if api.take_lost_answer(method):
                 self._send(500, {"ok": False, "error": "fatal_error"})
                 return

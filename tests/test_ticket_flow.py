@@ -21,7 +21,8 @@ def file_ticket(
     modal.type("Details", details)
     assert modal.submit() is None
     card = double.wait_message(SUPPORT, number)
-    people.reporter.wait_dm(number)  # the last thing filing does
+    people.reporter.wait_dm(number)  # the notices that follow the card, in either order
+    double.wait_message(ADMIN, number)
     return card
 
 

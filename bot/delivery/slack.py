@@ -75,7 +75,7 @@ class OutboxSender:
         self._client = client
         self._settings = settings
         self._db = db
-        self._outbox = Outbox(db)
+        self._outbox = Outbox(db, timedelta(seconds=settings.outbox_claim_seconds))
         self._tickets = tickets
         self._conversations = conversations
         self._home = home

@@ -196,8 +196,9 @@ def _ready(now: datetime) -> ColumnElement[bool]:
 
 
 class Outbox:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, claim: timedelta = CLAIM) -> None:
         self._db = db
+        self._claim = claim
 
     def due_channels(self, now: datetime) -> list[str | None]:
         """Channels with posts ready now (None: card updates and Home tabs, not paced per channel)."""
@@ -223,10 +224,10 @@ class Outbox:
             return min(times) if times else None
 
     def claim(self, now: datetime, channel: str | None, limit: int) -> list[Pending]:
-        """Up to ``limit`` ready rows of one channel, oldest first, claimed for this process for CLAIM."""
+        """Up to ``limit`` ready rows of one channel, oldest first, claimed for this process for a while."""
         same_channel = OutboxPost.channel.is_(None) if channel is None else OutboxPost.channel == channel
         return claim_due(
-            self._db, OutboxPost, now, CLAIM, limit, _pending, _ready(now), same_channel, stamp=OutboxPost.claimed_at
+            self._db, OutboxPost, now, self._claim, limit, _pending, _ready(now), same_channel, stamp=OutboxPost.claimed_at
         )
 
     def sent(self, post_id: int, now: datetime, *, channel: str | None = None, ts: str | None = None) -> None:
