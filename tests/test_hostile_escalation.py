@@ -1,0 +1,65 @@
+"""One customer cannot stop escalation: a case with every reason at once (a text longer
+than the old 100-character column) escalates, and so does the next case in the same
+sweep. The alert says what the case is: title, priority, requester, assignee."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.app import Casedesk, create_app
+from bot.config import Settings, load_settings
+from bot.jobs.escalate import escalate
+from bot.services.conversations import SlackMessage
+from bot.services.status import Priority
+from slack_double import SlackDouble
+from tests.conftest import AGENT, REPORTER, base_env, connected
+from tests.factories import FrozenClock
+
+ALERTS = "C0ALERTS"
+INTAKE = "C0INTAKE"
+T0 = datetime(2026, 11, 16, 14, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
+
+
+@pytest.fixture
+def settings(double: SlackDouble) -> Settings:
+    double.channel(ALERTS, "alerts")
+    double.channel(INTAKE, "help")
+    return load_settings(base_env(double.api_url) | {"ALERTING_SLACK_CHANNEL": ALERTS, "INTAKE_SLACK_CHANNELS": INTAKE})
+
+
+@pytest.fixture
+def desk(settings: Settings, engine: Engine, double: SlackDouble, clock: FrozenClock) -> Iterator[Casedesk]:
+    yield from connected(create_app(settings, engine=engine, clock=clock), double)
+
+
+def open_case(desk: Casedesk, text: str, ts: str) -> int:
+    return desk.deps.conversations.open_case(SlackMessage(INTAKE, ts, REPORTER, text)).ticket.id
+
+
+def test_three_reasons_at_once_escalate_that_case_and_the_next(desk: Casedesk, double: SlackDouble, clock: FrozenClock) -> None:
+    loud = open_case(desk, "Printer on floor 3 jams\nfix it immediately, please", "1790000000.000100")
+    quiet = open_case(desk, "VPN drops every hour", "1790000000.000200")
+    desk.deps.tickets.assign_to_self(quiet, AGENT)
+    origin = desk.deps.tickets.get(loud).origin_ts
+    for n in range(3):
+        desk.deps.conversations.add_reply(SlackMessage(INTAKE, f"1790000001.00000{n}", REPORTER, "any news?", thread_ts=origin))
+    clock.now = T0 + timedelta(hours=48)
+    assert escalate(desk.deps) == "escalate: 2 escalated: TCK-000001 (no_response+followups+keyword), TCK-000002 (no_response)"
+    [reasons] = [e.to_value for e in desk.deps.tickets.events(loud) if e.kind == "escalated"]
+    assert reasons is not None and len(reasons) > 100
+    assert desk.deps.tickets.get(quiet).priority is Priority.HIGH
+
+    first = double.wait_message(ALERTS, "TCK-000001 escalated")
+    assert "*Printer on floor 3 jams*" in first.text and "🔴 High priority" in first.text
+    assert f"requested by <@{REPORTER}>" in first.text and "*unassigned*" in first.text
+    second = double.wait_message(ALERTS, "TCK-000002 escalated")
+    assert "*VPN drops every hour*" in second.text and f"assigned to <@{AGENT}>" in second.text
