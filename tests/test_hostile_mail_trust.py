@@ -11,6 +11,8 @@ from sqlalchemy import Engine, select
 
 from bot.app import Casedesk
 from bot.config import Settings, load_settings
+from bot.config_email import load_rules
+from bot.config_values import ConfigError
 from bot.jobs.email_poll import email_poll
 from bot.mail.auth import authenticate
 from bot.mail.reply_key import ReplyKeys
@@ -180,3 +182,13 @@ def test_dmarc_failure_is_noticed_whoever_reports_it_and_nothing_is_trusted_with
     assert "none is set in EMAIL_TRUSTED_AUTHSERV" in auth.why
     passing = message_from_bytes(results(f"{TRUSTED_AUTHSERV}; dmarc=pass header.from=customer.test"))
     assert not authenticate(passing, "customer.test", frozenset()).passed
+
+
+def test_the_trust_settings_are_read_and_checked() -> None:
+    rules = load_rules({"EMAIL_TRUSTED_AUTHSERV": "MX.Google.com, tenant.mail.protection.outlook.com", "EMAIL_ACK_PER_HOUR": "5"})
+    assert rules.trusted_authserv == {"mx.google.com", "tenant.mail.protection.outlook.com"}
+    assert (rules.ack_per_sender, rules.ack_per_domain, rules.max_mail_bytes) == (5, 20, 25 << 20)
+    with pytest.raises(ConfigError, match="EMAIL_TRUSTED_AUTHSERV is malformed"):
+        load_rules({"EMAIL_TRUSTED_AUTHSERV": "mx.google.com; dmarc=pass"})
+    with pytest.raises(ConfigError, match="EMAIL_MAX_MB is malformed"):
+        load_rules({"EMAIL_MAX_MB": "lots"})
