@@ -97,3 +97,35 @@ def test_reply_subjects_carry_one_re_and_one_token() -> None:
 def test_html_to_text_drops_scripts_and_keeps_links() -> None:
     html = "<script>alert(1)</script><p>Hi&nbsp;there</p><br><a href='https://x.test/a'>here</a>"
     assert html_to_text(html) == "Hi there\n\nhere (https://x.test/a)"
+
+
+@pytest.mark.parametrize(
+    ("from_line", "sender", "problem"),
+    [
+        ("Carol <Carol@Customer.test>", "carol@customer.test", None),
+        ("Doe, John <j@customer.test>", "j@customer.test", None),  # an unquoted comma in the name
+        ("田中 <田中@例え.test>", "田中@例え.test", None),  # an internationalised address
+        ("x\x0by@evil.test", "", "the sender address is malformed"),
+        ("a@x.test, b@y.test", "", "more than one sender address"),
+        ('"a b"@x.test', "", "the sender address is malformed"),
+        ("a@[127.0.0.1]", "", "the sender address is malformed"),
+        ("a..b@x.test", "", "the sender address is malformed"),
+        ("a@localhost", "", "the sender address is malformed"),
+        ("(" * 1500, "", "the sender address is malformed"),
+        ("a" * 2100 + "@x.test", "", "the From: line is too long to be one address"),
+    ],
+)
+def test_the_sender_must_be_one_plain_address(from_line: str, sender: str, problem: str | None) -> None:
+    m = parsed(f"From: {from_line}\r\nSubject: x\r\nMessage-ID: <s@x>\r\n\r\nhi".encode())
+    assert (m.sender, m.sender_problem) == (sender, problem)
+
+
+def test_two_from_lines_leave_no_sender() -> None:
+    m = parsed(b"From: a@x.test\r\nFrom: b@y.test\r\nSubject: x\r\n\r\nhi")
+    assert (m.sender, m.sender_problem) == ("", "more than one From: line")
+
+
+def test_control_characters_in_names_and_subjects_become_spaces() -> None:
+    m = parsed(mail("Pay \x1b[31mnow\u202e", sender="Eve\x1b\x07\u202eSmith <eve@customer.test>"))
+    assert m.subject == "Pay [31mnow"
+    assert m.sender_name == "Eve Smith"
