@@ -223,10 +223,17 @@ def database_urls(choice: str) -> list[tuple[str, str]]:
     ]
 
 
-def run_one(command: list[str], db_url: str | None, users: int, rounds: int, think: tuple[float, float]) -> Samples:
+def run_one(
+    command: list[str],
+    db_url: str | None,
+    users: int,
+    rounds: int,
+    think: tuple[float, float],
+    extra_env: dict[str, str] | None = None,
+) -> Samples:
     double = start_double()
     people = [double.person(f"U0BENCH{i:03d}", f"user{i}") for i in range(users)]
-    proc = start_app(command, double, [p.id for p in people], db_url)
+    proc = start_app(command, double, [p.id for p in people], db_url, extra_env)
     samples = Samples()
     try:
         double.wait_for(lambda: double.socket.connection_count() > 0, timeout=60, what="the app to connect")

@@ -110,7 +110,9 @@ def create_app(
     workspace_url = WorkspaceUrl()
     mail = _mail_desk(settings, db, tickets, clock)
     home = HomeTab(queries, settings.system_users)
-    sender = OutboxSender(client, settings, db, tickets, conversations, home, workspace_url, clock)
+    sender = OutboxSender(
+        client, settings, db, tickets, conversations, home, workspace_url, clock, posts_per_second=settings.slack_posts_per_second
+    )
     deps = Deps(
         settings=settings,
         tickets=tickets,

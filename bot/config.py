@@ -62,6 +62,8 @@ class Settings:
     scheduler_enabled: bool = True
     # How long a sender holds an outbox row before another process may take it over.
     outbox_claim_seconds: float = 60
+    # Posts a second per channel (Slack allows about one, with short bursts).
+    slack_posts_per_second: float = 1.0
     # job name → crontab (minute hour day month weekday) in TIMEZONE
     schedules: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SCHEDULES))
     campaigns: tuple[str, ...] = DEFAULT_CAMPAIGNS
@@ -222,6 +224,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         schedules=schedules,
         scheduler_enabled=flag(env, "SCHEDULER_ENABLED", True),
         outbox_claim_seconds=number(env, "OUTBOX_CLAIM_SECONDS", 60, "a number of seconds such as 60"),
+        slack_posts_per_second=number(env, "SLACK_POSTS_PER_SECOND", 1.0, "a number of posts such as 1"),
         campaigns=_choices(env, "CAMPAIGNS", DEFAULT_CAMPAIGNS),
         issue_types=_choices(env, "ISSUE_TYPES", DEFAULT_ISSUE_TYPES),
         imap=imap,

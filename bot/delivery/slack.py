@@ -88,6 +88,8 @@ class OutboxSender:
         self._thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._sent = 0
+        self._pass_tickets: dict[int, TicketRecord] = {}
+        self._done: list[tuple[int, Landed]] = []
 
     @property
     def outbox(self) -> Outbox:
@@ -127,10 +129,11 @@ class OutboxSender:
     def flush(self, timeout: float) -> int:
         """Send what is due now, at Slack's pace, for at most ``timeout`` seconds (the CLI)."""
         deadline, before = time.monotonic() + timeout, self._sent
-        while time.monotonic() < deadline and self._outbox.due_channels(self._clock()):
+        while time.monotonic() < deadline:
             wait = self.run_once()
-            if wait > 0:
-                time.sleep(min(wait, 0.25))
+            if wait > 0 and not self._outbox.has_ready(self._clock() + timedelta(seconds=wait)):
+                break
+            time.sleep(min(wait, 0.25))
         return self._sent - before
 
     # ---- one pass ------------------------------------------------------------------
@@ -138,26 +141,41 @@ class OutboxSender:
     def run_once(self) -> float:
         """Send what the pacing allows now; returns how long to sleep before the next pass
         (0: go again at once)."""
-        sent, pacing_wait = 0, IDLE_WAKE
-        for channel in self._outbox.due_channels(self._clock()):
-            bucket = self._bucket(channel)
-            room = bucket.available() if channel is not None else 50
-            if room < 1:
-                pacing_wait = min(pacing_wait, bucket.wait())
-                continue
-            for post in self._outbox.claim(self._clock(), channel, room):
+        sent = 0
+        now = self._clock()
+        self._pass_tickets, self._done = {}, []
+        homes: set[int] = set()
+        try:
+            for post in self._outbox.claim(now):
+                bucket = self._bucket(post.channel)
+                if post.kind not in NOT_POSTS and bucket.available() < 1:
+                    self._outbox.defer(post, now + timedelta(seconds=bucket.wait()))
+                    continue
+                if post.kind is PostKind.HOME and post.ticket_id in homes:
+                    self._done.append((post.id, (None, None)))  # the same tabs, published a moment ago
+                    continue
+                homes.add(post.ticket_id or 0)
                 if self._deliver(post, bucket):
                     sent += 1
+        finally:
+            # One write for the pass: a crash before it is covered by looking in Slack first.
+            self._outbox.sent_all(self._done, self._clock())
         self._sent += sent
-        if sent:
-            return 0.0
-        return min(pacing_wait, self._until_next_due())
+        return 0.0 if sent else self._until_next_due()
+
+    def _ticket(self, ticket_id: int | None) -> TicketRecord:
+        """The ticket as stored, read once per pass (a card's post re-reads it)."""
+        key = ticket_id or 0
+        if key not in self._pass_tickets:
+            self._pass_tickets[key] = self._tickets.get(key)
+        return self._pass_tickets[key]
 
     def _until_next_due(self) -> float:
-        upcoming = self._outbox.next_due()
+        now = self._clock()
+        upcoming = self._outbox.next_due(now)
         if upcoming is None:
             return IDLE_WAKE
-        return min(IDLE_WAKE, max(0.05, (upcoming - self._clock()).total_seconds()))
+        return min(IDLE_WAKE, max(0.01, (upcoming - now).total_seconds()))
 
     def _bucket(self, channel: str | None) -> TokenBucket:
         key = channel or ""
@@ -170,13 +188,13 @@ class OutboxSender:
         try:
             landed = self._send(post, bucket)
         except (Skip, TicketNotFound):
-            self._outbox.sent(post.id, now)
+            self._done.append((post.id, (None, None)))
             return False
         except Exception as err:  # Slack refused or is unreachable, or the database hiccuped
             self._failed(post, err, now)
             return False
         if landed is not None:
-            self._outbox.sent(post.id, self._clock(), channel=landed[0], ts=landed[1])
+            self._done.append((post.id, landed))
         return True
 
     def _failed(self, post: Pending, err: Exception, now: datetime) -> None:
@@ -207,7 +225,7 @@ class OutboxSender:
             self._refresh(post)
             return (None, None)
         if post.kind is PostKind.HOME:
-            ticket = self._tickets.get(post.ticket_id or 0)
+            ticket = self._ticket(post.ticket_id)
             people = {p for p in (post.text or "").split(",") if p} | {ticket.reporter_id}
             self._home.refresh(self._client, self._workspace_url.get(self._client), people)
             return (None, None)
@@ -223,7 +241,7 @@ class OutboxSender:
         kind = post.kind
         if kind is PostKind.POST:
             return post.channel or "", post.text or "", post.thread_ts
-        ticket = self._tickets.get(post.ticket_id or 0)
+        ticket = self._ticket(post.ticket_id)
         link = permalink(self._workspace_url.get(self._client), ticket.card_channel or "", ticket.card_ts or "")
         card_channel, card_ts = ticket.card_channel or "", ticket.card_ts
         if kind is PostKind.ORIGIN_ACK:
@@ -288,9 +306,10 @@ class OutboxSender:
         with self._db.write() as session:  # the card and its row, recorded together
             self._tickets.record_card_in(session, ticket.id, card_channel, card_ts)
             mark_sent(session, post.id, self._clock(), card_channel, card_ts)
+        self._pass_tickets.pop(ticket.id, None)
 
     def _refresh(self, post: Pending) -> None:
-        ticket = self._tickets.get(post.ticket_id or 0)
+        ticket = self._ticket(post.ticket_id)
         self._client.chat_update(
             channel=ticket.card_channel or "",
             ts=ticket.card_ts or "",

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, event, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, event, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from bot.services.claims import claim_due, due
 from db.models import OutboxPost, Ticket
 from db.session import Database
+from db.types import UTCDateTime
 
 CLAIM = timedelta(seconds=60)
 # Attempts after which a post Slack keeps refusing for a reason of its own (not a rate
@@ -118,7 +118,7 @@ def enqueue(
     event_id: int | None = None,
     user_id: str | None = None,
 ) -> None:
-    if kind in NOT_POSTS and ticket_id is not None and _same_waiting(session, kind, ticket_id, text, now):
+    if kind is PostKind.CARD_REFRESH and ticket_id is not None and _same_waiting(session, kind, ticket_id, text, now):
         return  # one unclaimed redraw renders what is stored when it is sent: the latest state wins
     session.add(
         OutboxPost(
@@ -177,8 +177,13 @@ class Pending:
     claimed_before: datetime | None = None
 
 
-def _ready(now: datetime) -> ColumnElement[bool]:
-    """Due, and not waiting for a card nor behind a card update of its ticket in flight."""
+_NOW = bindparam("now", type_=UTCDateTime)
+_UNTIL = bindparam("until", type_=UTCDateTime)
+CLAIM_BATCH = 20
+
+
+def _ready() -> ColumnElement[bool]:
+    """Due at :now, and not waiting for a card nor behind a card update of its ticket in flight."""
     other = aliased(OutboxPost)
     card_up = exists().where(Ticket.id == OutboxPost.ticket_id, Ticket.card_ts.is_not(None))
     refresh_in_flight = exists().where(
@@ -186,13 +191,44 @@ def _ready(now: datetime) -> ColumnElement[bool]:
         other.kind == PostKind.CARD_REFRESH.value,
         other.id != OutboxPost.id,
         other.sent_at.is_(None),
-        other.claimed_until >= now,
+        other.claimed_until >= _NOW,
     )
     return and_(
-        due(OutboxPost, now),
+        OutboxPost.sent_at.is_(None),
+        OutboxPost.dead_at.is_(None),
+        OutboxPost.due_at <= _NOW,
+        or_(OutboxPost.claimed_until.is_(None), OutboxPost.claimed_until < _NOW),
         or_(OutboxPost.kind.not_in([k.value for k in WAIT_FOR_CARD]), card_up),
         or_(OutboxPost.kind != PostKind.CARD_REFRESH.value, ~refresh_in_flight),
     )
+
+
+# Built once: a claim runs many times a second under load, and building the expression
+# (not running it) was most of its cost. One statement picks and claims: of two processes
+# claiming at once, PostgreSQL lets each skip the rows the other holds, and the outer
+# condition is checked again on the row as it is after the other's commit.
+_READY = _ready()
+_CLAIM = (
+    update(OutboxPost)
+    .where(
+        OutboxPost.id.in_(
+            select(OutboxPost.id).where(_READY).order_by(OutboxPost.id).limit(CLAIM_BATCH).with_for_update(skip_locked=True)
+        ),
+        OutboxPost.sent_at.is_(None),
+        or_(OutboxPost.claimed_until.is_(None), OutboxPost.claimed_until < _NOW),
+    )
+    .values(claimed_until=_UNTIL, claimed_at=func.coalesce(OutboxPost.claimed_at, _NOW))
+    .returning(OutboxPost)
+    .execution_options(synchronize_session=False)
+)
+_NEXT = select(
+    select(func.min(OutboxPost.due_at))
+    .where(OutboxPost.sent_at.is_(None), OutboxPost.dead_at.is_(None), OutboxPost.due_at > _NOW)
+    .scalar_subquery(),
+    select(func.min(OutboxPost.claimed_until))
+    .where(OutboxPost.sent_at.is_(None), OutboxPost.claimed_until > _NOW)
+    .scalar_subquery(),
+)
 
 
 class Outbox:
@@ -200,39 +236,42 @@ class Outbox:
         self._db = db
         self._claim = claim
 
-    def due_channels(self, now: datetime) -> list[str | None]:
-        """Channels with posts ready now (None: card updates and Home tabs, not paced per channel)."""
+    def has_ready(self, now: datetime) -> bool:
         with self._db.read() as session:
-            return list(
-                session.scalars(
-                    select(OutboxPost.channel)
-                    .where(_ready(now))
-                    .group_by(OutboxPost.channel)
-                    .order_by(func.min(OutboxPost.id))
-                )
-            )
+            return session.scalar(select(OutboxPost.id).where(_READY).limit(1), {"now": now}) is not None
 
-    def next_due(self) -> datetime | None:
-        """When the earliest unsent row falls due (or its claim runs out): the sender sleeps till then."""
+    def next_due(self, now: datetime) -> datetime | None:
+        """When the next row falls due or a claim runs out: the sender sleeps till then (rows
+        ready now but waiting for a card are woken by the commit that records it)."""
         with self._db.read() as session:
-            row = session.execute(
-                select(func.min(OutboxPost.due_at), func.min(OutboxPost.claimed_until)).where(
-                    OutboxPost.sent_at.is_(None), OutboxPost.dead_at.is_(None)
-                )
-            ).one()
+            row = session.execute(_NEXT, {"now": now}).one()
             times = [t for t in row if t is not None]
             return min(times) if times else None
 
-    def claim(self, now: datetime, channel: str | None, limit: int) -> list[Pending]:
-        """Up to ``limit`` ready rows of one channel, oldest first, claimed for this process for a while."""
-        same_channel = OutboxPost.channel.is_(None) if channel is None else OutboxPost.channel == channel
-        return claim_due(
-            self._db, OutboxPost, now, self._claim, limit, _pending, _ready(now), same_channel, stamp=OutboxPost.claimed_at
-        )
+    def claim(self, now: datetime) -> list[Pending]:
+        """Up to CLAIM_BATCH ready rows, oldest first, claimed for this process for a while."""
+        with self._db.write() as session:
+            rows = session.scalars(_CLAIM, {"now": now, "until": now + self._claim}).all()
+            return sorted((_pending(r, now) for r in rows), key=lambda p: p.id)
+
+    def defer(self, post: Pending, due_at: datetime) -> None:
+        """Hand back a claimed row untouched but for its due time (its channel's pace)."""
+        with self._db.write() as session:
+            session.execute(
+                update(OutboxPost)
+                .where(OutboxPost.id == post.id)
+                .values(due_at=due_at, claimed_until=None, claimed_at=post.claimed_before)
+            )
 
     def sent(self, post_id: int, now: datetime, *, channel: str | None = None, ts: str | None = None) -> None:
+        self.sent_all([(post_id, (channel, ts))], now)
+
+    def sent_all(self, done: list[tuple[int, tuple[str | None, str | None]]], now: datetime) -> None:
+        if not done:
+            return
         with self._db.write() as session:
-            mark_sent(session, post_id, now, channel, ts)
+            for post_id, (channel, ts) in done:
+                mark_sent(session, post_id, now, channel, ts)
 
     def later(self, post_id: int, due_at: datetime, *, error: str | None = None, landed: bool = False) -> None:
         """Give a failed post back, due again at ``due_at``. ``landed``: Slack may have
@@ -301,7 +340,9 @@ def mark_sent(session: Session, post_id: int, now: datetime, channel: str | None
     )
 
 
-def _pending(r: OutboxPost) -> Pending:
+def _pending(r: OutboxPost, now: datetime) -> Pending:
+    # The claim keeps an earlier unfinished claim's start; a fresh claim stamps it with now.
+    before = r.claimed_at if r.claimed_at is not None and r.claimed_at < now else None
     return Pending(
         r.id,
         PostKind(r.kind),
@@ -313,5 +354,5 @@ def _pending(r: OutboxPost) -> Pending:
         r.attempts,
         r.event_id,
         r.user_id,
-        r.claimed_at,
+        before,
     )
