@@ -36,7 +36,7 @@ class Mailer:
 
     def send_due(self, report_to: str | None = None) -> int:
         """Send every mail due now; returns how many the server took. ``report_to``: the
-        channel told of each mail given up."""
+        channel told of each mail given up (without it, none is given up this time)."""
         sent = 0
         while True:
             due = self._outbox.claim(self._clock(), BATCH)
@@ -87,7 +87,8 @@ class Mailer:
         return connection
 
     def _failed(self, mail: PendingMail, err: BaseException, report_to: str | None) -> None:
-        if mail.attempts + 1 >= DEAD_AFTER:
+        # Only a run that can report gives a mail up (the email-poll job): none is dropped silently.
+        if report_to is not None and mail.attempts + 1 >= DEAD_AFTER:
             log.error("mail %s given up after %s attempts (%s)", mail.id, mail.attempts + 1, type(err).__name__)
             self._outbox.give_up(mail, self._clock(), _error(err), type(err).__name__, report_to)
             return
