@@ -187,6 +187,7 @@ class OutboxPost(Base):
     posted_channel: Mapped[str | None] = mapped_column(String(32))
     posted_ts: Mapped[str | None] = mapped_column(String(32))
     dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocks: Mapped[str | None] = mapped_column(Text)  # JSON, for a report rendered when it was decided
 
     __table_args__ = (
         Index("ix_outbox_pending", "sent_at", "channel", "due_at"),

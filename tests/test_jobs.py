@@ -201,7 +201,7 @@ def test_weekly_summary_counts_a_hand_built_week(desk: Casedesk, double: SlackDo
     clock.now = T0 + timedelta(minutes=5)
     form_ticket(desk, "high", "After the week ended")  # 5
     assert weekly_summary_job(desk.deps) == "weekly-summary: posted (3 new, 1 resolved, 1 closed, 2 open)"
-    summary = double.wait_message(SUPPORT, "Weekly summary")
+    summary = double.wait_message(SUPPORT, "Weekly summary", timeout=15)  # after the cards, at Slack's pace
     text = summary.all_text()
     assert "New              3  ▲  2  (prior week 1)" in text
     assert "Resolved         1  ▲  1  (prior week 0)" in text

@@ -144,12 +144,15 @@ class OutboxSender:
         sent = 0
         now = self._clock()
         self._pass_tickets, self._done = {}, []
+        paused = {ch for ch, bucket in self._buckets.items() if bucket.available() < 1}
+        held_back: list[Pending] = []
         homes: set[int] = set()
         try:
-            for post in self._outbox.claim(now):
+            for post in self._outbox.claim(now, sorted(paused)):
                 bucket = self._bucket(post.channel)
                 if post.kind not in NOT_POSTS and bucket.available() < 1:
-                    self._outbox.defer(post, now + timedelta(seconds=bucket.wait()))
+                    held_back.append(post)
+                    paused.add(post.channel or "")
                     continue
                 if post.kind is PostKind.HOME and post.ticket_id in homes:
                     self._done.append((post.id, (None, None)))  # the same tabs, published a moment ago
@@ -160,8 +163,12 @@ class OutboxSender:
         finally:
             # One write for the pass: a crash before it is covered by looking in Slack first.
             self._outbox.sent_all(self._done, self._clock())
+            self._outbox.hand_back(held_back)
         self._sent += sent
-        return 0.0 if sent else self._until_next_due()
+        if sent:
+            return 0.0
+        pacing = min((self._buckets[ch].wait() for ch in paused if ch in self._buckets), default=IDLE_WAKE)
+        return max(0.01, min(pacing, self._until_next_due()))
 
     def _ticket(self, ticket_id: int | None) -> TicketRecord:
         """The ticket as stored, read once per pass (a card's post re-reads it)."""
@@ -280,6 +287,7 @@ class OutboxSender:
         posted = self._client.chat_postMessage(
             channel=channel,
             text=text,
+            blocks=post.blocks,
             thread_ts=thread_ts,
             unfurl_links=False,
             unfurl_media=False,

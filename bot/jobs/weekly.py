@@ -22,10 +22,10 @@ def weekly_summary_job(deps: Deps, end: datetime | None = None) -> str:
     start = week_before(end, tz)
     week = deps.reports.week(start, end)
     prior = deps.reports.week(week_before(start, tz), start)
-    deps.client.chat_postMessage(
-        channel=deps.settings.support_channel,
-        text=weekly_summary_text(week),
+    deps.sender.outbox.announce(
+        deps.settings.support_channel,
+        weekly_summary_text(week),
+        deps.clock(),
         blocks=weekly_summary(week, prior, tz, deps.workspace_url.get(deps.client)),
-        unfurl_links=False,
     )
     return f"weekly-summary: posted ({week.new} new, {week.resolved} resolved, {week.closed} closed, {week.still_open} open)"

@@ -12,11 +12,13 @@ card is recorded: they cannot overtake it, and no process has to postpone them.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, event, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
@@ -117,6 +119,7 @@ def enqueue(
     message_id: int | None = None,
     event_id: int | None = None,
     user_id: str | None = None,
+    blocks: list[dict[str, Any]] | None = None,
 ) -> None:
     if kind is PostKind.CARD_REFRESH and ticket_id is not None and _same_waiting(session, kind, ticket_id, text, now):
         return  # one unclaimed redraw renders what is stored when it is sent: the latest state wins
@@ -130,6 +133,7 @@ def enqueue(
             message_id=message_id,
             event_id=event_id,
             user_id=user_id,
+            blocks=json.dumps(blocks) if blocks is not None else None,
             created_at=now,
             due_at=now,
             attempts=0,
@@ -175,10 +179,12 @@ class Pending:
     user_id: str | None = None
     # When an earlier claim of this row began, if it may have reached Slack.
     claimed_before: datetime | None = None
+    blocks: list[dict[str, Any]] | None = None
 
 
 _NOW = bindparam("now", type_=UTCDateTime)
 _UNTIL = bindparam("until", type_=UTCDateTime)
+_PAUSED = bindparam("paused", expanding=True)  # channels the sender may not post to just now (pacing)
 CLAIM_BATCH = 20
 
 
@@ -212,7 +218,11 @@ _CLAIM = (
     update(OutboxPost)
     .where(
         OutboxPost.id.in_(
-            select(OutboxPost.id).where(_READY).order_by(OutboxPost.id).limit(CLAIM_BATCH).with_for_update(skip_locked=True)
+            select(OutboxPost.id)
+            .where(_READY, or_(OutboxPost.channel.is_(None), OutboxPost.channel.not_in(_PAUSED)))
+            .order_by(OutboxPost.id)
+            .limit(CLAIM_BATCH)
+            .with_for_update(skip_locked=True)
         ),
         OutboxPost.sent_at.is_(None),
         or_(OutboxPost.claimed_until.is_(None), OutboxPost.claimed_until < _NOW),
@@ -248,20 +258,29 @@ class Outbox:
             times = [t for t in row if t is not None]
             return min(times) if times else None
 
-    def claim(self, now: datetime) -> list[Pending]:
-        """Up to CLAIM_BATCH ready rows, oldest first, claimed for this process for a while."""
+    def claim(self, now: datetime, paused: list[str] | None = None) -> list[Pending]:
+        """Up to CLAIM_BATCH ready rows, oldest first, of channels not ``paused``, claimed for
+        this process for a while."""
         with self._db.write() as session:
-            rows = session.scalars(_CLAIM, {"now": now, "until": now + self._claim}).all()
+            rows = session.scalars(_CLAIM, {"now": now, "until": now + self._claim, "paused": paused or [""]}).all()
             return sorted((_pending(r, now) for r in rows), key=lambda p: p.id)
 
-    def defer(self, post: Pending, due_at: datetime) -> None:
-        """Hand back a claimed row untouched but for its due time (its channel's pace)."""
+    def announce(self, channel: str, text: str, now: datetime, blocks: list[dict[str, Any]] | None = None) -> None:
+        """A post of its own (a job's report, a reminder), sent down the same road."""
         with self._db.write() as session:
-            session.execute(
-                update(OutboxPost)
-                .where(OutboxPost.id == post.id)
-                .values(due_at=due_at, claimed_until=None, claimed_at=post.claimed_before)
-            )
+            enqueue(session, PostKind.POST, now, channel=channel, text=text, blocks=blocks)
+
+    def hand_back(self, posts: list[Pending]) -> None:
+        """Release claimed rows untouched (their channel's pace allows no more just now)."""
+        if not posts:
+            return
+        with self._db.write() as session:
+            for post in posts:
+                session.execute(
+                    update(OutboxPost)
+                    .where(OutboxPost.id == post.id)
+                    .values(claimed_until=None, claimed_at=post.claimed_before)
+                )
 
     def sent(self, post_id: int, now: datetime, *, channel: str | None = None, ts: str | None = None) -> None:
         self.sent_all([(post_id, (channel, ts))], now)
@@ -355,4 +374,5 @@ def _pending(r: OutboxPost, now: datetime) -> Pending:
         r.event_id,
         r.user_id,
         before,
+        json.loads(r.blocks) if r.blocks else None,
     )

@@ -1,5 +1,6 @@
 """One road to Slack: outbox rows know the change behind them, where they landed, when
-their claim began (to look for a post a crashed sender made) and when they were given up.
+their claim began (to look for a post a crashed sender made), when they were given up,
+and the Block Kit of a report posted as it was rendered.
 
 Revision ID: 0006
 Revises: 0005
@@ -24,6 +25,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("posted_channel", sa.String(32)))
         batch.add_column(sa.Column("posted_ts", sa.String(32)))
         batch.add_column(sa.Column("dead_at", UTCDateTime))
+        batch.add_column(sa.Column("blocks", sa.Text))
     with op.batch_alter_table("outbound_emails") as batch:
         batch.add_column(sa.Column("dead_at", UTCDateTime))
 
@@ -33,5 +35,5 @@ def downgrade() -> None:
         batch.drop_column("dead_at")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_constraint("fk_outbox_event", type_="foreignkey")
-        for column in ("dead_at", "posted_ts", "posted_channel", "claimed_at", "user_id", "event_id"):
+        for column in ("blocks", "dead_at", "posted_ts", "posted_channel", "claimed_at", "user_id", "event_id"):
             batch.drop_column(column)
