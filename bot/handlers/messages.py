@@ -16,18 +16,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
-from slack_sdk import WebClient
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.deps import Deps, deps_of
-from bot.services.conversations import Reply, SlackFile, SlackMessage
-from bot.services.status import Status
+from bot.services.conversations import SlackFile, SlackMessage
 from bot.views.text import unescape
 from db.retry import with_db_retries
 
@@ -36,7 +33,6 @@ log = logging.getLogger(__name__)
 # Slack wants the ack within 3 s; what is not stored by then waits for its redelivery.
 STORE_WAIT = 2.0
 STORE_DB_RETRY_DELAYS: tuple[float, ...] = (0.1, 0.3, 0.6)
-STORE_THREADS = 16
 # A reply can overtake the message it answers (events are handled in parallel).
 PARENT_WAIT: tuple[float, ...] = (0.1, 0.3, 0.6)
 NOT_STORED = 503
@@ -45,18 +41,9 @@ LAST_RETRY = 3
 # Subtypes that are people writing; every other subtype (joins, topic changes,
 # bot_message, channel_name …) is ignored.
 PEOPLE_SUBTYPES = (None, "file_share", "thread_broadcast")
-STORED_KEY = "casedesk_stored_reply"
 
 # The manifest's bot_events these listeners need.
 BOT_EVENTS = ("message.channels", "message.groups")
-
-
-@dataclass(frozen=True)
-class StoredReply:
-    """A reply stored before the ack, whose news is told after it."""
-
-    msg: SlackMessage
-    reply: Reply
 
 
 def is_channel_message(event: dict[str, Any]) -> bool:
@@ -87,11 +74,8 @@ def slack_message(event: dict[str, Any]) -> SlackMessage:
     )
 
 
-# ---- before the ack ----------------------------------------------------------------------
-
-
-def store(deps: Deps, event: dict[str, Any]) -> StoredReply | None:
-    """Store what a channel event says; the reply whose news is owed after the ack, if any."""
+def store(deps: Deps, event: dict[str, Any]) -> None:
+    """Store what a channel event says (what it owes Slack goes into the outbox with it)."""
     subtype = event.get("subtype")
     channel = event.get("channel", "")
     if subtype == "message_changed":
@@ -102,12 +86,11 @@ def store(deps: Deps, event: dict[str, Any]) -> StoredReply | None:
     elif is_person_writing(event):
         msg = slack_message(event)
         if msg.thread_ts and msg.thread_ts != msg.ts:
-            return _store_reply(deps, msg)
-        if channel in deps.settings.intake_channels:
+            _store_reply(deps, msg)
+        elif channel in deps.settings.intake_channels:
             opened = _retrying(lambda: deps.conversations.open_case(msg))
             if opened.created:
                 log.info("%s opened from a message", opened.ticket.number, extra={"ticket": opened.ticket.number})
-    return None
 
 
 def _store_edit(deps: Deps, channel: str, edited: dict[str, Any]) -> None:
@@ -118,38 +101,39 @@ def _store_edit(deps: Deps, channel: str, edited: dict[str, Any]) -> None:
     _retrying(lambda: deps.conversations.edit(channel, edited["ts"], unescape(edited.get("text") or ""), edited_ts))
 
 
-def _store_reply(deps: Deps, msg: SlackMessage) -> StoredReply | None:
+def _store_reply(deps: Deps, msg: SlackMessage) -> None:
     reply = _retrying(lambda: deps.conversations.add_reply(msg))
     for delay in PARENT_WAIT if reply is None and msg.channel in deps.settings.intake_channels else ():
         time.sleep(delay)
         reply = _retrying(lambda: deps.conversations.add_reply(msg))
         if reply is not None:
             break
-    return StoredReply(msg, reply) if reply is not None and not reply.duplicate else None
+    if reply is not None and reply.change is not None:
+        ticket = reply.change.ticket
+        log.info("%s: %s by a thread reply", ticket.number, reply.change.event.kind, extra={"ticket": ticket.number})
 
 
 def _retrying(work: Callable[[], Any]) -> Any:
     return with_db_retries(work, STORE_DB_RETRY_DELAYS)
 
 
-def store_before_ack(pool: ThreadPoolExecutor) -> Callable[..., BoltResponse | None]:
-    """The listener middleware that stores a channel message, waiting at most ``STORE_WAIT``."""
+def store_before_ack(
+    body: dict[str, Any], request: BoltRequest, context: BoltContext, next: Callable[[], None]
+) -> BoltResponse | None:
+    """The listener middleware that stores a channel message, waiting at most ``STORE_WAIT``.
 
-    def middleware(
-        body: dict[str, Any], request: BoltRequest, context: BoltContext, next: Callable[[], None]
-    ) -> BoltResponse | None:
-        deps, event = deps_of(context), body.get("event") or {}
-        work: Future[StoredReply | None] = pool.submit(store, deps, event)
-        work.add_done_callback(lambda _: deps.sender.poke())  # what it stored may owe posts
-        try:
-            context[STORED_KEY] = work.result(timeout=STORE_WAIT)
-        except (FutureTimeout, OperationalError, InterfaceError) as err:
-            _not_stored(deps, event, retry_num(request), err)
-            return BoltResponse(status=NOT_STORED, body="")
-        next()
-        return None
-
-    return middleware
+    The storing runs on its own thread, not the Socket Mode worker's, so a hung database
+    cannot hold the answer past the wait; a store still running finishes on its own."""
+    deps, event = deps_of(context), body.get("event") or {}
+    work: Future[None] = deps.store_first.submit(store, deps, event)
+    work.add_done_callback(lambda _: deps.sender.poke())  # what it stored may owe posts
+    try:
+        work.result(timeout=STORE_WAIT)
+    except (FutureTimeout, OperationalError, InterfaceError) as err:
+        _not_stored(deps, event, retry_num(request), err)
+        return BoltResponse(status=NOT_STORED, body="")
+    next()
+    return None
 
 
 def retry_num(request: BoltRequest) -> int:
@@ -167,25 +151,9 @@ def _not_stored(deps: Deps, event: dict[str, Any], retry: int, err: BaseExceptio
         deps.errors.report(err, f"storing a channel message ({where}) on Slack's last redelivery")
 
 
-# ---- after the ack -----------------------------------------------------------------------
-
-
-def on_channel_message(client: WebClient, context: BoltContext) -> None:
-    deps = deps_of(context)
-    stored: StoredReply | None = context.get(STORED_KEY)
-    if stored is not None:
-        _after_reply(deps, client, stored.msg, stored.reply)
-
-
-def _after_reply(deps: Deps, client: WebClient, msg: SlackMessage, reply: Reply) -> None:
-    """A reply that changed the case (closed, reopened): what it owes Slack was written
-    to the outbox with the change; only the log line is left to do here."""
-    if reply.change is not None:
-        ticket = reply.change.ticket
-        log.info("%s: %s by a thread reply", ticket.number, reply.change.event.kind, extra={"ticket": ticket.number})
+def on_channel_message() -> None:
+    """Bolt's listener, which acks: everything was done before (see ``store_before_ack``)."""
 
 
 def register(app: App) -> None:
-    # Stores run here, not on the Socket Mode thread, so a hung database cannot hold an ack past STORE_WAIT.
-    pool = ThreadPoolExecutor(max_workers=STORE_THREADS, thread_name_prefix="casedesk-store")
-    app.event("message", matchers=[is_channel_message], middleware=[store_before_ack(pool)])(on_channel_message)
+    app.event("message", matchers=[is_channel_message], middleware=[store_before_ack])(on_channel_message)
