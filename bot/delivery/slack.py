@@ -146,7 +146,7 @@ class OutboxSender:
         self._pass_tickets, self._done = {}, []
         paused = {ch for ch, bucket in self._buckets.items() if bucket.available() < 1}
         held_back: list[Pending] = []
-        homes: set[int] = set()
+        homes: set[tuple[int | None, str | None]] = set()
         try:
             for post in self._outbox.claim(now, sorted(paused)):
                 bucket = self._bucket(post.channel)
@@ -154,10 +154,11 @@ class OutboxSender:
                     held_back.append(post)
                     paused.add(post.channel or "")
                     continue
-                if post.kind is PostKind.HOME and post.ticket_id in homes:
-                    self._done.append((post.id, (None, None)))  # the same tabs, published a moment ago
-                    continue
-                homes.add(post.ticket_id or 0)
+                if post.kind is PostKind.HOME:
+                    if (post.ticket_id, post.text) in homes:
+                        self._done.append((post.id, (None, None)))  # the same tabs, published a moment ago
+                        continue
+                    homes.add((post.ticket_id, post.text))
                 if self._deliver(post, bucket):
                     sent += 1
         finally:
