@@ -6,6 +6,7 @@ No value is ever echoed back: tokens and database URLs carry secrets.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,9 @@ DEFAULT_SCHEDULES = {
     "weekly-summary": "0 9 * * mon",
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Set by platforms that route outside traffic (their health checks) into the container,
+# which reaches the process on its container address, never on 127.0.0.1.
+ROUTING_PLATFORM_VARIABLES = ("RAILWAY_ENVIRONMENT", "RAILWAY_ENVIRONMENT_NAME", "RENDER", "FLY_APP_NAME", "K_SERVICE", "DYNO")
 
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -54,6 +58,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     port: int | None = None
+    health_host: str = "127.0.0.1"
     escalation_keywords: tuple[str, ...] = DEFAULT_ESCALATION_KEYWORDS
     escalation_hours: float = 48
     escalation_followups: int = 3
@@ -129,6 +134,18 @@ def _api_url(env: Mapping[str, str]) -> str:
     if not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
         raise ConfigError("SLACK_API_URL is malformed: expected a URL such as https://slack.com/api/")
     return value if value.endswith("/") else value + "/"
+
+
+def _health_host(env: Mapping[str, str]) -> str:
+    raw = (env.get("HEALTH_HOST") or "").strip()
+    if not raw:
+        return "0.0.0.0" if any(env.get(name) for name in ROUTING_PLATFORM_VARIABLES) else "127.0.0.1"
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        if raw != "localhost":
+            raise ConfigError("HEALTH_HOST is malformed: expected an IP address such as 127.0.0.1 or 0.0.0.0") from None
+    return raw
 
 
 def _choices(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -216,6 +233,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_level=log_level,
         log_format=log_format,
         port=tcp_port(env, "PORT", None),
+        health_host=_health_host(env),
         escalation_keywords=keywords,
         escalation_hours=number(env, "ESCALATION_HOURS", 48, "a number of hours such as 48"),
         escalation_followups=int(number(env, "ESCALATION_FOLLOWUPS", 3, "a whole number such as 3", whole=True)),

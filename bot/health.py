@@ -1,24 +1,46 @@
-"""The health server (only when PORT is set): /health for liveness, /ready for readiness."""
+"""The health server (only when PORT is set): /health for liveness, /ready for readiness.
+
+A Starlette app served by uvicorn in a thread of its own. ``health_app`` builds the app,
+so that later routes (an API, metrics) can be mounted on the same one.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
+import socket
 import threading
+import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import anyio
+import h11
+import uvicorn
 from sqlalchemy import Engine, text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from db.migrate import is_current
 
 log = logging.getLogger(__name__)
 
+# Seconds a connection may sit without a complete request head, before its first
+# request and between requests (keep-alive).
+REQUEST_TIMEOUT = 5
+# Open connections beyond this are answered 503 at once instead of queueing.
+MAX_CONNECTIONS = 512
+# Seconds one database check answers /ready: probes must not cost a connection each.
+READY_CACHE_SECONDS = 3.0
+START_SECONDS = 10.0
+STOP_SECONDS = 3
 
-def readiness(engine: Engine, socket_connected: Callable[[], bool]) -> dict[str, bool]:
-    """Each check by name: True when it passes."""
-    checks = {"database": False, "migrations": False, "socket_mode": socket_connected()}
+
+def database_checks(engine: Engine) -> dict[str, bool]:
+    """The database answers, and its schema is current."""
+    checks = {"database": False, "migrations": False}
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -29,48 +51,137 @@ def readiness(engine: Engine, socket_connected: Callable[[], bool]) -> dict[str,
     return checks
 
 
+class CachedChecks:
+    """A blocking check, run in a worker thread at most once per ``ttl`` seconds however
+    many ask; callers arriving while it runs wait for its answer instead of starting another."""
+
+    def __init__(self, check: Callable[[], dict[str, bool]], ttl: float) -> None:
+        self._check = check
+        self._ttl = ttl
+        self._lock = anyio.Lock()
+        self._result: dict[str, bool] = {}
+        self._taken_at: float | None = None
+
+    async def get(self) -> dict[str, bool]:
+        async with self._lock:
+            if self._taken_at is None or time.monotonic() - self._taken_at >= self._ttl:
+                self._result = await anyio.to_thread.run_sync(self._check)
+                self._taken_at = time.monotonic()
+            return dict(self._result)
+
+
+def health_app(engine: Engine, socket_connected: Callable[[], bool], *, ready_ttl: float = READY_CACHE_SECONDS) -> Starlette:
+    """The app: GET /health, GET /ready; unknown paths answer 404 in JSON."""
+    database = CachedChecks(lambda: database_checks(engine), ready_ttl)
+
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(_request: Request) -> JSONResponse:
+        checks = {**await database.get(), "socket_mode": socket_connected()}
+        failing = [name for name, ok in checks.items() if not ok]
+        if failing:
+            return JSONResponse({"status": "not ready", "failing": failing, "checks": checks}, status_code=503)
+        return JSONResponse({"status": "ready", "checks": checks})
+
+    async def not_found(_request: Request, _exc: Exception) -> JSONResponse:
+        return JSONResponse({"error": "not found"}, status_code=404)
+
+    routes = [Route("/health", health), Route("/ready", ready)]
+    return Starlette(routes=routes, exception_handlers={404: not_found})
+
+
+class _TimedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request head.
+
+    uvicorn arms its keep-alive timer only after a response, and any byte received
+    disarms it, so a client that connects and never finishes a request would hold its
+    connection for good. Here every connection waiting for a request head (new, or idle
+    after a response) is closed once ``timeout_keep_alive`` passes, whatever trickles in.
+    """
+
+    _head_deadline: Any = None
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._arm_head_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_head_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+        super().connection_lost(exc)
+
+    def _arm_head_deadline(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+        if not self.transport.is_closing():
+            self._head_deadline = self.loop.call_later(self.timeout_keep_alive, self._close_if_no_request)
+
+    def _close_if_no_request(self) -> None:
+        if self.conn.their_state is h11.IDLE and self.conn.our_state is h11.IDLE:
+            self.timeout_keep_alive_handler()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bound here, not by uvicorn, so a taken port fails the start and port 0 is known at once."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=MAX_CONNECTIONS)
+
+
 class HealthServer:
-    def __init__(self, port: int, engine: Engine, socket_connected: Callable[[], bool], host: str = "0.0.0.0") -> None:
-        probe = lambda: readiness(engine, socket_connected)  # noqa: E731
+    """``health_app`` served by uvicorn on its own thread: start(), stop(), port."""
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - no access log
-                pass
-
-            def do_GET(self) -> None:
-                path = self.path.split("?")[0]
-                if path == "/health":
-                    self._send(200, {"status": "ok"})
-                elif path == "/ready":
-                    checks = probe()
-                    failing = [name for name, ok in checks.items() if not ok]
-                    if failing:
-                        self._send(503, {"status": "not ready", "failing": failing, "checks": checks})
-                    else:
-                        self._send(200, {"status": "ready", "checks": checks})
-                else:
-                    self._send(404, {"error": "not found"})
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="health", daemon=True)
+    def __init__(
+        self,
+        port: int,
+        engine: Engine,
+        socket_connected: Callable[[], bool],
+        host: str = "127.0.0.1",
+        *,
+        request_timeout: int = REQUEST_TIMEOUT,
+        ready_ttl: float = READY_CACHE_SECONDS,
+    ) -> None:
+        self._socket = _listen(host, port)
+        config = uvicorn.Config(
+            health_app(engine, socket_connected, ready_ttl=ready_ttl),
+            http=_TimedH11Protocol,
+            loop="asyncio",
+            ws="none",
+            lifespan="on",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            timeout_keep_alive=request_timeout,
+            limit_concurrency=MAX_CONNECTIONS,
+            timeout_graceful_shutdown=STOP_SECONDS,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, name="health", daemon=True)
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return int(self._socket.getsockname()[1])
 
     def start(self) -> HealthServer:
         self._thread.start()
+        deadline = time.monotonic() + START_SECONDS
+        while not self._server.started:
+            self._thread.join(0.01)
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self._socket.close()
+                raise RuntimeError("the health server did not start; see the log")
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop listening, close idle connections, let requests in flight finish (briefly)."""
+        if not self._thread.is_alive():
+            self._socket.close()
+            return
+        self._server.should_exit = True
+        self._thread.join(STOP_SECONDS + 2)

@@ -46,8 +46,8 @@ def run(settings: Settings) -> int:
 
     health = None
     if settings.port:
-        health = HealthServer(settings.port, engine, handler.client.is_connected).start()
-        log.info("health server on port %d (/health, /ready)", health.port)
+        health = HealthServer(settings.port, engine, handler.client.is_connected, settings.health_host).start()
+        log.info("health server on %s port %d (/health, /ready)", settings.health_host, health.port)
     handler.connect()
     desk.deps.sender.start()
     scheduler = start_scheduler(desk.deps) if settings.scheduler_enabled else None

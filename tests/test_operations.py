@@ -9,9 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -26,6 +29,7 @@ from tests.conftest import ADMIN, GENERAL, SUPPORT, People, base_env
 from tests.test_ticket_flow import file_ticket
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 def bot_env(double: SlackDouble, **extra: str) -> dict[str, str]:
@@ -44,12 +48,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def get(url: str) -> tuple[int, dict[str, object]]:
+def get(url: str) -> tuple[int, dict[str, Any]]:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
+
+
+def answer(url: str, status: int) -> dict[str, Any] | None:
+    """The body of ``url``'s answer, when it has this status."""
+    got, body = get(url)
+    return body if got == status else None
+
+
+def wait_until(condition: Callable[[], T | None], timeout: float) -> T:
+    """Polls ``condition`` until it returns something truthy; fails after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+    return result
 
 
 @pytest.fixture
@@ -112,10 +131,12 @@ def test_health_and_ready_while_the_bot_runs(workspace: SlackDouble, tmp_path: P
         workspace.wait_for(lambda: workspace.socket.connection_count() > 0, timeout=30)
         base = f"http://127.0.0.1:{port}"
         assert get(f"{base}/health") == (200, {"status": "ok"})
-        status, body = workspace.wait_for(lambda: (r := get(f"{base}/ready"))[0] == 200 and r, timeout=10)
+        with pytest.raises(ConnectionRefusedError):  # HEALTH_HOST: loopback only, unless a platform says otherwise
+            socket.create_connection(("127.0.0.2", port), timeout=5)
+        body = workspace.wait_for(lambda: answer(f"{base}/ready", 200), timeout=10)
         assert body["checks"] == {"database": True, "migrations": True, "socket_mode": True}
         workspace.stop()  # Slack goes away: the Socket Mode connection drops
-        status, body = workspace.wait_for(lambda: (r := get(f"{base}/ready"))[0] == 503 and r, timeout=15)
+        body = workspace.wait_for(lambda: answer(f"{base}/ready", 503), timeout=15)
         assert body["failing"] == ["socket_mode"]
         assert get(f"{base}/health")[0] == 200
     finally:
@@ -145,8 +166,8 @@ def test_ready_fails_when_the_database_goes_away(tmp_path: Path) -> None:
         else:
             engine.dispose()
             shutil.rmtree(tmp_path / "volume")  # the volume is gone
-        status, body = get(url)
-        assert status == 503 and "database" in body["failing"]
+        # Readiness is cached for a few seconds: the loss shows once the cache runs out.
+        assert "database" in wait_until(lambda: answer(url, 503), timeout=15)["failing"]
     finally:
         server.stop()
         engine.dispose()
