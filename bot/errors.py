@@ -1,6 +1,6 @@
 """Unexpected errors reach people: logged with the traceback, reported to the admin
-channel (once per distinct error per hour), and the person who triggered it gets an
-apology instead of silence."""
+channel (once per distinct error per hour) by type and place only, and the person who
+triggered it gets an apology instead of silence."""
 
 from __future__ import annotations
 
@@ -16,19 +16,31 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.logs import scrub
 from bot.services.tickets import Clock, utcnow
 from bot.views.notices import apology, error_report
 
 log = logging.getLogger(__name__)
 REPORT_EVERY = timedelta(hours=1)
+PROJECT_PACKAGES = ("bot", "db")
 ACK_POLL_GRACE = 0.03
 
 
-def error_key(error: BaseException) -> str:
-    """Same type raised at the same line = the same error."""
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
-    return f"{type(error).__name__}@{where}"
+def error_type(error: BaseException) -> str:
+    """The error's class, with its module unless it is a built-in one."""
+    kind = type(error)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
+def origin(error: BaseException) -> str:
+    """``module:function:line`` of the innermost frame of this project's code that the error
+    passed through (of any code, when none of it is the project's)."""
+    frames = [(f.f_globals.get("__name__", "?"), f.f_code.co_name, line) for f, line in traceback.walk_tb(error.__traceback__)]
+    ours = [frame for frame in frames if frame[0].split(".")[0] in PROJECT_PACKAGES]
+    if not (ours or frames):
+        return "?"
+    module, function, line = (ours or frames)[-1]
+    return f"{module}:{function}:{line}"
 
 
 def _who_and_where(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -55,14 +67,15 @@ class ErrorReporter:
     def report(self, error: BaseException, where: str) -> bool:
         """Log it; tell the admin channel unless this error was reported within the hour."""
         log.error("unexpected error in %s", where, exc_info=error)
-        key, now = error_key(error), self._clock()
+        kind, place, now = error_type(error), origin(error), self._clock()
+        key = f"{kind}@{place}"  # the same type raised at the same place is the same error
         with self._lock:
             last = self._last_reported.get(key)
             if last is not None and now - last < REPORT_EVERY:
                 return False
             self._last_reported[key] = now
         try:
-            self._client.chat_postMessage(channel=self._admin_channel, text=error_report(where, error, key))
+            self._client.chat_postMessage(channel=self._admin_channel, text=scrub(error_report(where, kind, place)))
         except SlackApiError as err:
             log.error("could not report the error to the admin channel: %s", err.response.get("error"))
         return True

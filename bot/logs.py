@@ -7,7 +7,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 # Slack tokens of every kind, and passwords inside URLs (scheme://user:password@host).
 _TOKEN = re.compile(r"\bx(?:ox[abposr]|app)-[A-Za-z0-9-]+")
@@ -37,12 +37,21 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+# The filter on the log handler; what else leaves the process (error reports) goes through it too.
+_redact = RedactSecrets()
+
+
+def scrub(text: str) -> str:
+    """``text`` masked as a log line is: the configured secrets, and anything shaped like one."""
+    return _redact.scrub(text)
+
+
 class JsonFormatter(logging.Formatter):
     """time, level, logger, message; ticket and slack_user when the call gave them."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -67,10 +76,12 @@ class TextFormatter(logging.Formatter):
 
 
 def configure_logging(level: str, fmt: str = "text", secrets: Iterable[str] = ()) -> None:
+    global _redact
+    _redact = RedactSecrets(secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     # On the handler, so records from every logger (slack_sdk, Bolt, SQLAlchemy) are scrubbed.
-    handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(_redact)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -25,11 +25,12 @@ def normalise_database_url(raw: str) -> str:
 
 def make_engine(url: str) -> Engine:
     url = normalise_database_url(url)
+    # Parameters are customer text: they stay out of errors' messages, and so out of logs.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, hide_parameters=True, connect_args={"timeout": 30, "check_same_thread": False})
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, hide_parameters=True, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -76,9 +76,12 @@ def apology() -> str:
     )
 
 
-def error_report(where: str, error: BaseException, key: str) -> str:
-    detail = escaped_within(f"{type(error).__name__}: {error}", 1500)
-    return f"🚨 Unexpected error while {escape(where)}: `{detail}`\n_{escape(key)} · repeats within the hour are not reported again; see the logs._"
+def error_report(doing: str, error_type: str, origin: str) -> str:
+    """What failed and where, never the error's message: it may quote customer text."""
+    return (
+        f"🚨 Unexpected error while {escape(doing)}: `{escape(error_type)}` at `{escape(origin)}`\n"
+        "_Repeats within the hour are not reported again; the logs have the details._"
+    )
 
 
 def dm_help() -> str:
