@@ -14,6 +14,7 @@ from bot.services.queries import PAGE_SIZE, TicketFilter
 from bot.services.status import Priority, Status
 from bot.services.tickets import utcnow
 from bot.slack.replies import tell
+from bot.views.text import is_slack_user
 from bot.views.ticket_list import (
     ALL_STATUSES,
     PAGE_NEXT,
@@ -40,10 +41,33 @@ USAGE = {
     "[type:NAME] [assignee:me|none|U…] [search words]`, e.g. `/system-tickets high open assignee:none`.",
 }
 FIELD_WORDS = ("campaign:", "type:", "assignee:")
+BAD_ASSIGNEE = (
+    "`assignee:` takes `me`, `none`, a mention or a member ID such as `U0123456789` "
+    "(profile → ⋮ → Copy member ID), e.g. `/system-tickets assignee:none`."
+)
+
+
+class BadWord(ValueError):
+    """A word of the command that cannot be taken as written; the message says what fits."""
+
+
+def _assignee(raw: str | None, viewer: str) -> str | None:
+    """``assignee:`` as a user ID, ``none`` or None (not given); raises BadWord otherwise."""
+    value = (raw or "").strip()
+    if not value:
+        return None
+    if value.lower() in ("me", "none"):
+        return viewer if value.lower() == "me" else "none"
+    # A mention arrives as <@U0123456789|name>.
+    user_id = value.removeprefix("<@").removesuffix(">").split("|")[0].upper()
+    if not is_slack_user(user_id):
+        raise BadWord(BAD_ASSIGNEE)
+    return user_id
 
 
 def parse_words(text: str, scope: str, viewer: str = "") -> ListState | None:
-    """Command text → list state; None when a word means nothing here."""
+    """Command text → list state; None when a word means nothing here, BadWord when a
+    word's value cannot be used."""
     statuses: list[str] = []
     priorities: list[str] = []
     rest: list[str] = []
@@ -64,9 +88,7 @@ def parse_words(text: str, scope: str, viewer: str = "") -> ListState | None:
             rest.append(word)
         else:
             return None
-    assignee = fields.get("assignee", "").strip("<@>").split("|")[0] or None
-    if assignee and assignee.lower() in ("me", "none"):
-        assignee = viewer if assignee.lower() == "me" else "none"
+    assignee = _assignee(fields.get("assignee"), viewer)
     return ListState(
         scope=scope,
         tab=tab,
@@ -113,7 +135,11 @@ def _open_list(scope: str, ack: Ack, command: dict[str, Any], client: WebClient,
     if scope == "all" and not deps.tickets.is_agent(viewer):
         respond(text=str(PermissionDenied("see all")), response_type="ephemeral")
         return
-    state = parse_words(command.get("text") or "", scope, viewer)
+    try:
+        state = parse_words(command.get("text") or "", scope, viewer)
+    except BadWord as err:
+        respond(text=str(err), response_type="ephemeral")
+        return
     if state is None:
         respond(text=USAGE[scope], response_type="ephemeral")
         return

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 ELLIPSIS = "…"
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 
 def escape(text: str) -> str:
@@ -48,11 +50,12 @@ def when(moment: datetime, tz: ZoneInfo) -> str:
 
 
 def is_slack_user(user_id: str | None) -> bool:
-    return bool(user_id) and user_id[0] in "UW" and user_id.isalnum() and user_id.isupper()  # type: ignore[index,union-attr]
+    return user_id is not None and _USER_ID.fullmatch(user_id) is not None
 
 
 def mention(user_id: str | None) -> str:
-    """A Slack user as a mention; an email reporter's address as plain, escaped text."""
+    """A Slack user ID as a mention; anything else (an email reporter's address, words typed
+    where an ID was expected) as plain, escaped text that cannot mention or link."""
     if not user_id:
         return "_unassigned_"
     return f"<@{user_id}>" if is_slack_user(user_id) else escape(user_id)

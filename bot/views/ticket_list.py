@@ -107,7 +107,7 @@ def _describe(state: ListState, page: Page) -> str:
     if state.priorities:
         parts.append("priority: " + ", ".join(Priority(p).label for p in state.priorities))
     if state.assignee:
-        parts.append("assignee: " + ("nobody" if state.assignee == "none" else f"<@{state.assignee}>"))
+        parts.append("assignee: " + ("nobody" if state.assignee == "none" else mention(state.assignee)))
     for label, value in (("campaign", state.campaign), ("type", state.issue_type), ("search", state.text)):
         if value:
             parts.append(f"{label}: {escape(value)}")
