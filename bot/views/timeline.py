@@ -46,6 +46,8 @@ def event_line(ev: EventRecord, number: str, tz: ZoneInfo) -> str:
         text = f"⚠️ Escalation keyword “{escape(ev.to_value or '')}” from {who}"
     elif ev.kind == "review":
         text = f"🔎 A mail from {who} could not be read cleanly; kept for review"
+    elif ev.kind == "unverified":
+        text = f"🛡️ A mail from {who} could not be authenticated; treated as a customer's"
     elif ev.kind == "escalated":
         text = f"🚨 Escalated: {escape(ev.to_value or '')}"
     elif ev.kind == "first_response":
