@@ -139,9 +139,14 @@ def test_health_and_ready_while_the_bot_runs(workspace: SlackDouble, tmp_path: P
         body = workspace.wait_for(lambda: answer(f"{base}/ready", 503), timeout=15)
         assert body["failing"] == ["socket_mode"]
         assert get(f"{base}/health")[0] == 200
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as idle:  # open while the bot stops
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(15) == 0
+            assert idle.recv(1) == b""  # closed by the health server's stop, not left hanging
     finally:
-        proc.terminate()
-        proc.wait(15)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(15)
 
 
 def test_ready_fails_when_the_database_goes_away(tmp_path: Path) -> None:
