@@ -146,6 +146,7 @@ class HealthServer:
         ready_ttl: float = READY_CACHE_SECONDS,
     ) -> None:
         self._socket = _listen(host, port)
+        self._port = int(self._socket.getsockname()[1])
         config = uvicorn.Config(
             health_app(engine, socket_connected, ready_ttl=ready_ttl),
             http=_TimedH11Protocol,
@@ -166,7 +167,7 @@ class HealthServer:
 
     @property
     def port(self) -> int:
-        return int(self._socket.getsockname()[1])
+        return self._port
 
     def start(self) -> HealthServer:
         self._thread.start()
