@@ -7,6 +7,7 @@ can wait for what the bot does instead of sleeping.
 from __future__ import annotations
 
 import itertools
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -141,7 +142,9 @@ class Workspace:
         # Called with each message the bot posts or edits, outside the lock; for
         # harnesses that must not scan every message on every change.
         self.message_hooks: list[Callable[[Message], None]] = []
-        self._counter = itertools.count(1)
+        # IDs unique across workspaces too, as Slack's are: a database kept from an earlier
+        # double must not meet the same view IDs again.
+        self._counter = itertools.count(random.randrange(1, 9_000_000) * 10)
         self._last_ts = 0
         self.add_user(BOT_USER_ID, "casedesk", is_bot=True)
 

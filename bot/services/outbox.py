@@ -231,6 +231,12 @@ _CLAIM = (
     .returning(OutboxPost)
     .execution_options(synchronize_session=False)
 )
+_OUTBOX = OutboxPost.__table__
+_MARK_SENT = (  # a Core statement: run for many rows it is one executemany, not the ORM's per-row bulk path
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("pid"))
+    .values(sent_at=_NOW, error=None, claimed_until=None, posted_channel=bindparam("landed_channel"), posted_ts=bindparam("landed_ts"))
+)
 _NEXT = select(
     select(func.min(OutboxPost.due_at))
     .where(OutboxPost.sent_at.is_(None), OutboxPost.dead_at.is_(None), OutboxPost.due_at > _NOW)
@@ -289,8 +295,10 @@ class Outbox:
         if not done:
             return
         with self._db.write() as session:
-            for post_id, (channel, ts) in done:
-                mark_sent(session, post_id, now, channel, ts)
+            session.connection().execute(
+                _MARK_SENT,
+                [{"pid": post_id, "now": now, "landed_channel": channel, "landed_ts": ts} for post_id, (channel, ts) in done],
+            )
 
     def later(self, post_id: int, due_at: datetime, *, error: str | None = None, landed: bool = False) -> None:
         """Give a failed post back, due again at ``due_at``. ``landed``: Slack may have
