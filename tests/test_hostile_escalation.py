@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from bot.app import Casedesk, create_app
 from bot.config import Settings, load_settings
@@ -63,3 +64,25 @@ def test_three_reasons_at_once_escalate_that_case_and_the_next(desk: Casedesk, d
     assert f"requested by <@{REPORTER}>" in first.text and "*unassigned*" in first.text
     second = double.wait_message(ALERTS, "TCK-000002 escalated")
     assert "*VPN drops every hour*" in second.text and f"assigned to <@{AGENT}>" in second.text
+
+
+def test_a_case_that_cannot_be_escalated_does_not_hold_back_the_next(
+    desk: Casedesk, double: SlackDouble, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = open_case(desk, "Scanner broken", "1790000000.000300")
+    fine = open_case(desk, "Mail bounces", "1790000000.000400")
+    service = desk.deps.escalations
+    real_raise = service._raise
+
+    def failing_for_one(session, row, alerted, holding, now):  # type: ignore[no-untyped-def]
+        if row.id == broken:  # the write for this case fails in the database
+            raise OperationalError("UPDATE tickets", {}, Exception("disk I/O error"))
+        return real_raise(session, row, alerted, holding, now)
+
+    monkeypatch.setattr(service, "_raise", failing_for_one)
+    clock.now = T0 + timedelta(hours=48)
+    assert escalate(desk.deps) == "escalate: 1 escalated: TCK-000002 (no_response)"
+    assert service.failed == 1
+    assert desk.deps.tickets.get(fine).priority is Priority.HIGH
+    assert desk.deps.tickets.get(broken).escalated_at is None
+    double.wait_message(ALERTS, "TCK-000002", timeout=15)

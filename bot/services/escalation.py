@@ -7,10 +7,13 @@ response and a new occurrence. The due cases are found by one indexed query.
 
 from __future__ import annotations
 
+import logging
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, case, select, union
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.services.outbox import PostKind, enqueue
@@ -23,6 +26,7 @@ from db.session import Database
 NO_RESPONSE, FOLLOWUPS, KEYWORD = "no_response", "followups", "keyword"
 REASON_ORDER = (NO_RESPONSE, FOLLOWUPS, KEYWORD)
 SYSTEM_ACTOR = "casedesk"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class EscalationService:
         self._followups = followups
         self._alert_channel = alert_channel
         self._clock = clock
+        self.failed = 0  # cases a sweep could not escalate (logged; tried again next sweep)
 
     def _conditions(self, now: datetime) -> dict[str, ColumnElement[bool]]:
         return {
@@ -95,9 +100,15 @@ class EscalationService:
             ).all()
             for row, *flags in rows:
                 alerted = set(filter(None, row.escalated_reasons.split(",")))
-                holding = [reason for reason, holds in zip(conditions, flags) if holds and reason not in alerted]
-                if holding:
-                    done.append(self._raise(session, row, alerted, holding, now))
+                holding = [reason for reason, holds in zip(conditions, flags, strict=False) if holds and reason not in alerted]
+                if not holding:
+                    continue
+                try:  # one case that cannot be written never holds back the others
+                    with session.begin_nested():
+                        done.append(self._raise(session, row, alerted, holding, now))
+                except SQLAlchemyError:
+                    log.exception("escalating ticket %s failed; the others go on", row.id)
+                    self.failed += 1
             session.flush()
         return done
 
