@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.config_email import ImapSettings, SmtpSettings, load_imap, load_smtp
-from bot.config_values import ConfigError, flag, is_email, listed, number, required
+from bot.config_values import ConfigError, Problems, flag, is_email, listed, number, required
 from bot.config_values import port as tcp_port
 from db.session import normalise_database_url
 
@@ -36,6 +36,17 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Set by platforms that route outside traffic (their health checks) into the container,
 # which reaches the process on its container address, never on 127.0.0.1.
 ROUTING_PLATFORM_VARIABLES = ("RAILWAY_ENVIRONMENT", "RAILWAY_ENVIRONMENT_NAME", "RENDER", "FLY_APP_NAME", "K_SERVICE", "DYNO")
+
+# name → (prefix, what it is, where to get it); the values .env.example ships with.
+TOKENS = {
+    "SLACK_BOT_TOKEN": ("xoxb-", "a bot token", "paste the Bot User OAuth Token from OAuth & Permissions"),
+    "SLACK_APP_TOKEN": (
+        "xapp-",
+        "an app-level token with connections:write",
+        "paste an app-level token with connections:write from Basic Information, App-Level Tokens",
+    ),
+}
+EXAMPLE_TOKENS = {"SLACK_BOT_TOKEN": "xoxb-your-bot-token", "SLACK_APP_TOKEN": "xapp-your-app-token"}
 
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -109,11 +120,83 @@ def _channel(env: Mapping[str, str], name: str, *, needed: bool) -> str | None:
     return value
 
 
-def _token(env: Mapping[str, str], name: str, prefix: str, what: str) -> str:
-    value = required(env, name, f"{what} starting with {prefix}")
+def _token(env: Mapping[str, str], name: str, *, needed: bool) -> str:
+    prefix, what, fix = TOKENS[name]
+    value = required(env, name, f"{what} starting with {prefix}") if needed else (env.get(name) or "").strip()
+    if not value:
+        return ""
     if not value.startswith(prefix) or any(ch.isspace() for ch in value):
         raise ConfigError(f"{name} is malformed: expected {what} starting with {prefix}")
+    if needed and value == EXAMPLE_TOKENS[name]:
+        raise ConfigError(f"{name} is still the example from .env.example: {fix}")
     return value
+
+
+def _intake_channels(env: Mapping[str, str]) -> tuple[str, ...]:
+    intake = listed(env.get("INTAKE_SLACK_CHANNELS"))
+    if any(not _CHANNEL_ID.match(c) for c in intake):
+        raise ConfigError("INTAKE_SLACK_CHANNELS is malformed: expected comma-separated channel IDs such as C0123456789")
+    return tuple(intake)
+
+
+def _system_users(env: Mapping[str, str], *, needed: bool) -> frozenset[str]:
+    expected = "comma-separated Slack user IDs such as U0123456789 (profile, ⋮, Copy member ID)"
+    users = listed(required(env, "SYSTEM_USERS", expected) if needed else env.get("SYSTEM_USERS"))
+    if any(not _USER_ID.match(u) for u in users):
+        raise ConfigError(f"SYSTEM_USERS is malformed: expected {expected}")
+    return frozenset(users)
+
+
+def _admin_emails(env: Mapping[str, str]) -> tuple[str, ...]:
+    emails = listed(env.get("ADMIN_EMAILS"))
+    if any(not is_email(e) for e in emails):
+        raise ConfigError("ADMIN_EMAILS is malformed: expected comma-separated email addresses")
+    return tuple(e.lower() for e in emails)
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    timezone = (env.get("TIMEZONE") or "").strip() or "UTC"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("TIMEZONE is malformed: expected an IANA time zone such as Europe/London") from None
+    return timezone
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    log_level = ((env.get("LOG_LEVEL") or "").strip() or "INFO").upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL is malformed: expected one of {', '.join(LOG_LEVELS)}")
+    return log_level
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    log_format = ((env.get("LOG_FORMAT") or "").strip() or "text").lower()
+    if log_format not in ("text", "json"):
+        raise ConfigError("LOG_FORMAT is malformed: expected text or json")
+    return log_format
+
+
+def _keywords(env: Mapping[str, str]) -> tuple[str, ...]:
+    keywords = tuple(dict.fromkeys(k.lower() for k in listed(env.get("ESCALATION_KEYWORDS")))) or DEFAULT_ESCALATION_KEYWORDS
+    if any(len(k) > 100 for k in keywords):
+        raise ConfigError("ESCALATION_KEYWORDS is malformed: expected comma-separated words of at most 100 characters")
+    return keywords
+
+
+def schedule_name(job: str) -> str:
+    """The setting that holds a job's crontab line."""
+    return "SCHEDULE_" + job.upper().replace("-", "_")
+
+
+def _schedule(env: Mapping[str, str], job: str, timezone: str) -> str:
+    name = schedule_name(job)
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return DEFAULT_SCHEDULES[job]
+    if not _is_crontab(raw, timezone):
+        raise ConfigError(f"{name} is malformed: expected a crontab line such as '0 9 * * mon' (minute hour day month weekday)")
+    return raw
 
 
 def _database_url(env: Mapping[str, str]) -> str:
@@ -166,87 +249,57 @@ def _is_crontab(line: str, timezone: str) -> bool:
     return True
 
 
-def load_settings(env: Mapping[str, str]) -> Settings:
-    """Build Settings from an environment mapping or raise ConfigError."""
-    bot_token = _token(env, "SLACK_BOT_TOKEN", "xoxb-", "a bot token")
-    app_token = _token(env, "SLACK_APP_TOKEN", "xapp-", "an app-level token with connections:write")
-    support = _channel(env, "SUPPORT_SLACK_CHANNEL", needed=True)
-    admin = _channel(env, "ADMIN_CHANNEL", needed=True)
-    alerting = _channel(env, "ALERTING_SLACK_CHANNEL", needed=False) or admin
-    logging_channel = _channel(env, "LOGGING_SLACK_CHANNEL", needed=False)
+def load_settings(env: Mapping[str, str], *, slack: bool = True) -> Settings:
+    """Build Settings from an environment mapping, or raise ConfigErrors listing every problem.
 
-    intake = listed(env.get("INTAKE_SLACK_CHANNELS"))
-    if any(not _CHANNEL_ID.match(c) for c in intake):
-        raise ConfigError("INTAKE_SLACK_CHANNELS is malformed: expected comma-separated channel IDs such as C0123456789")
-
-    users_expected = "comma-separated Slack user IDs such as U0123456789 (profile, ⋮, Copy member ID)"
-    system_users = listed(required(env, "SYSTEM_USERS", users_expected))
-    if any(not _USER_ID.match(u) for u in system_users):
-        raise ConfigError(f"SYSTEM_USERS is malformed: expected {users_expected}")
-
-    admin_emails = listed(env.get("ADMIN_EMAILS"))
-    if any(not is_email(e) for e in admin_emails):
-        raise ConfigError("ADMIN_EMAILS is malformed: expected comma-separated email addresses")
-
-    timezone = (env.get("TIMEZONE") or "").strip() or "UTC"
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError("TIMEZONE is malformed: expected an IANA time zone such as Europe/London") from None
-
-    log_level = ((env.get("LOG_LEVEL") or "").strip() or "INFO").upper()
-    if log_level not in LOG_LEVELS:
-        raise ConfigError(f"LOG_LEVEL is malformed: expected one of {', '.join(LOG_LEVELS)}")
-
-    log_format = ((env.get("LOG_FORMAT") or "").strip() or "text").lower()
-    if log_format not in ("text", "json"):
-        raise ConfigError("LOG_FORMAT is malformed: expected text or json")
-
-
-    keywords = tuple(dict.fromkeys(k.lower() for k in listed(env.get("ESCALATION_KEYWORDS")))) or DEFAULT_ESCALATION_KEYWORDS
-    if any(len(k) > 100 for k in keywords):
-        raise ConfigError("ESCALATION_KEYWORDS is malformed: expected comma-separated words of at most 100 characters")
-
-    schedules = dict(DEFAULT_SCHEDULES)
-    for job in DEFAULT_SCHEDULES:
-        name = "SCHEDULE_" + job.upper().replace("-", "_")
-        raw = (env.get(name) or "").strip()
-        if raw:
-            if not _is_crontab(raw, timezone):
-                raise ConfigError(f"{name} is malformed: expected a crontab line such as '0 9 * * mon' (minute hour day month weekday)")
-            schedules[job] = raw
-
-    imap = load_imap(env)
-    return Settings(
+    ``slack=False`` (commands that need only the database): the Slack settings may be left
+    unset; what is set must still be well formed.
+    """
+    p = Problems()
+    bot_token = p.read(lambda: _token(env, "SLACK_BOT_TOKEN", needed=slack), "")
+    app_token = p.read(lambda: _token(env, "SLACK_APP_TOKEN", needed=slack), "")
+    support = p.read(lambda: _channel(env, "SUPPORT_SLACK_CHANNEL", needed=slack), None)
+    admin = p.read(lambda: _channel(env, "ADMIN_CHANNEL", needed=slack), None)
+    timezone = p.read(lambda: _timezone(env), "UTC")
+    imap = p.read(lambda: load_imap(env), None)
+    settings = Settings(
         slack_bot_token=bot_token,
         slack_app_token=app_token,
-        slack_api_url=_api_url(env),
-        database_url=_database_url(env),
+        slack_api_url=p.read(lambda: _api_url(env), DEFAULT_API_URL),
+        database_url=p.read(lambda: _database_url(env), DEFAULT_DATABASE_URL),
         support_channel=support or "",
         admin_channel=admin or "",
-        alerting_channel=alerting or "",
-        logging_channel=logging_channel,
-        intake_channels=tuple(intake),
-        system_users=frozenset(system_users),
-        admin_emails=tuple(e.lower() for e in admin_emails),
+        alerting_channel=p.read(lambda: _channel(env, "ALERTING_SLACK_CHANNEL", needed=False), None) or admin or "",
+        logging_channel=p.read(lambda: _channel(env, "LOGGING_SLACK_CHANNEL", needed=False), None),
+        intake_channels=p.read(lambda: _intake_channels(env), ()),
+        system_users=p.read(lambda: _system_users(env, needed=slack), frozenset()),
+        admin_emails=p.read(lambda: _admin_emails(env), ()),
         timezone=timezone,
-        log_level=log_level,
-        log_format=log_format,
-        port=tcp_port(env, "PORT", None),
-        health_host=_health_host(env),
-        escalation_keywords=keywords,
-        escalation_hours=number(env, "ESCALATION_HOURS", 48, "a number of hours such as 48"),
-        escalation_followups=int(number(env, "ESCALATION_FOLLOWUPS", 3, "a whole number such as 3", whole=True)),
-        stale_days=number(env, "STALE_DAYS", 3, "a number of days such as 3"),
-        overdue_days=number(env, "OVERDUE_DAYS", 7, "a number of days such as 7"),
-        schedules=schedules,
-        scheduler_enabled=flag(env, "SCHEDULER_ENABLED", True),
-        outbox_claim_seconds=number(env, "OUTBOX_CLAIM_SECONDS", 60, "a number of seconds such as 60"),
-        slack_posts_per_second=number(env, "SLACK_POSTS_PER_SECOND", 1.0, "a number of posts such as 1"),
-        campaigns=_choices(env, "CAMPAIGNS", DEFAULT_CAMPAIGNS),
-        issue_types=_choices(env, "ISSUE_TYPES", DEFAULT_ISSUE_TYPES),
+        log_level=p.read(lambda: _log_level(env), "INFO"),
+        log_format=p.read(lambda: _log_format(env), "text"),
+        port=p.read(lambda: tcp_port(env, "PORT", None), None),
+        health_host=p.read(lambda: _health_host(env), "127.0.0.1"),
+        escalation_keywords=p.read(lambda: _keywords(env), DEFAULT_ESCALATION_KEYWORDS),
+        escalation_hours=p.read(lambda: number(env, "ESCALATION_HOURS", 48, "a number of hours such as 48"), 48),
+        escalation_followups=int(
+            p.read(lambda: number(env, "ESCALATION_FOLLOWUPS", 3, "a whole number such as 3", whole=True), 3)
+        ),
+        stale_days=p.read(lambda: number(env, "STALE_DAYS", 3, "a number of days such as 3"), 3),
+        overdue_days=p.read(lambda: number(env, "OVERDUE_DAYS", 7, "a number of days such as 7"), 7),
+        schedules={job: p.read(lambda job=job: _schedule(env, job, timezone), line) for job, line in DEFAULT_SCHEDULES.items()},
+        scheduler_enabled=p.read(lambda: flag(env, "SCHEDULER_ENABLED", True), True),
+        outbox_claim_seconds=p.read(lambda: number(env, "OUTBOX_CLAIM_SECONDS", 60, "a number of seconds such as 60"), 60),
+        slack_posts_per_second=p.read(
+            lambda: number(env, "SLACK_POSTS_PER_SECOND", 1.0, "a number of posts such as 1"), 1.0
+        ),
+        campaigns=p.read(lambda: _choices(env, "CAMPAIGNS", DEFAULT_CAMPAIGNS), DEFAULT_CAMPAIGNS),
+        issue_types=p.read(lambda: _choices(env, "ISSUE_TYPES", DEFAULT_ISSUE_TYPES), DEFAULT_ISSUE_TYPES),
         imap=imap,
-        smtp=load_smtp(env, imap),
-        email_ack=flag(env, "EMAIL_ACK", True),
-        attachment_max_bytes=int(number(env, "EMAIL_ATTACHMENT_MAX_MB", 10, "a number of megabytes such as 10") * 1024 * 1024),
+        smtp=p.read(lambda: load_smtp(env, imap), None),
+        email_ack=p.read(lambda: flag(env, "EMAIL_ACK", True), True),
+        attachment_max_bytes=int(
+            p.read(lambda: number(env, "EMAIL_ATTACHMENT_MAX_MB", 10, "a number of megabytes such as 10"), 10) * 1024 * 1024
+        ),
     )
+    p.raise_any()
+    return settings

@@ -4,13 +4,43 @@ one line naming the variable and what is expected, never echoing the value."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+T = TypeVar("T")
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message is one printable line."""
+
+
+class ConfigErrors(ConfigError):
+    """Every problem found in one pass over the settings, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Problems:
+    """Reads settings one by one, keeping every problem instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def read(self, reader: Callable[[], T], fallback: T) -> T:
+        """``reader()``, or ``fallback`` with its problem noted."""
+        try:
+            return reader()
+        except ConfigError as err:
+            self.lines.append(str(err))
+            return fallback
+
+    def raise_any(self) -> None:
+        if self.lines:
+            raise ConfigErrors(self.lines)
 
 
 def listed(raw: str | None) -> list[str]:

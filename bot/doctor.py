@@ -1,18 +1,26 @@
-"""`python -m bot check`: one line per check, ✓ or ✗ with the fix."""
+"""`python -m bot check`: one line per check, ✓ or ✗ with the fix.
+
+Each group of checks is isolated: an unreachable Slack is one ✗ line and the database is
+still checked. The doctor changes nothing: it creates no database and migrates none.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util.exc import CommandError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, text
 
 from bot.config import Settings
+from bot.ops.failures import app_token_rejected, bot_token_rejected, describe, missing_folder, schema_newer, sqlite_file
 from bot.scopes import REQUIRED_SCOPES
-from db.migrate import is_current
+from db.migrate import alembic_config
 from db.session import make_engine
 
 
@@ -37,7 +45,7 @@ def check_slack(settings: Settings, client: WebClient) -> Iterator[Check]:
     try:
         auth = client.auth_test()
     except SlackApiError as err:
-        yield Check(False, f"SLACK_BOT_TOKEN was rejected ({_error(err)}): copy the Bot User OAuth Token from OAuth & Permissions again")
+        yield Check(False, bot_token_rejected(_error(err)))
         return
     yield Check(True, f"bot token works: {auth.get('user')} in {auth.get('team')}")
 
@@ -52,7 +60,7 @@ def check_slack(settings: Settings, client: WebClient) -> Iterator[Check]:
         client.apps_connections_open(app_token=settings.slack_app_token)
         yield Check(True, "app-level token opens a Socket Mode connection")
     except SlackApiError as err:
-        yield Check(False, f"SLACK_APP_TOKEN cannot open Socket Mode ({_error(err)}): turn Socket Mode on and use an app-level token with connections:write")
+        yield Check(False, app_token_rejected(_error(err)))
 
     channels = {
         "SUPPORT_SLACK_CHANNEL": settings.support_channel,
@@ -93,20 +101,48 @@ def _check_user(client: WebClient, user: str) -> Check:
 
 
 def check_database(settings: Settings) -> Iterator[Check]:
+    path = sqlite_file(settings.database_url)
+    if path is not None and not path.exists():
+        folder = missing_folder(settings.database_url)
+        yield Check(False, folder) if folder else Check(True, f"database {path} will be created and migrated on first start")
+        return
     engine = make_engine(settings.database_url)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         yield Check(True, f"database reachable ({engine.dialect.name})")
-        if is_current(engine):
-            yield Check(True, "database schema is current")
-        else:
-            yield Check(False, "database schema is behind: run python -m bot db upgrade (the bot also does it on start)")
-    except SQLAlchemyError as err:
-        yield Check(False, f"database unreachable ({type(err.orig or err).__name__}): check DATABASE_URL and that the server runs")
+        yield _check_schema(engine)
     finally:
         engine.dispose()
 
 
+def _check_schema(engine: Engine) -> Check:
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current == script.get_current_head():
+        return Check(True, "database schema is current")
+    if current is not None:
+        try:
+            script.get_revision(current)
+        except (ResolutionError, CommandError):
+            return Check(False, schema_newer(current))
+    return Check(True, "database schema is behind: will be migrated on first start")
+
+
+def _isolated(group: Callable[[], Iterator[Check]], settings: Settings) -> list[Check]:
+    """The group's checks; one that cannot finish ends it with a ✗ line saying why."""
+    checks: list[Check] = []
+    try:
+        for check in group():
+            checks.append(check)
+    except Exception as err:
+        checks.append(Check(False, describe(err, settings)))
+    return checks
+
+
 def run_checks(settings: Settings, client: WebClient) -> list[Check]:
-    return [*check_slack(settings, client), *check_database(settings)]
+    return [
+        *_isolated(lambda: check_slack(settings, client), settings),
+        *_isolated(lambda: check_database(settings), settings),
+    ]

@@ -75,6 +75,18 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{' '.join(extras)}]" if extras else line
 
 
+# Below DEBUG, these loggers show only from this level on. Alembic names each plugin it
+# sets up and its migration context at INFO on every start; slack_sdk's web client logs
+# each failed request (and each retry) before raising it to its caller, which reports it;
+# the Socket Mode client (on Bolt's logger) names every session it opens and closes.
+QUIETER: dict[str, int] = {
+    "casedesk.bolt": logging.WARNING,
+    "alembic.runtime.plugins": logging.WARNING,
+    "alembic.runtime.migration": logging.WARNING,
+    "slack_sdk.web.base_client": logging.CRITICAL,
+}
+
+
 def configure_logging(level: str, fmt: str = "text", secrets: Iterable[str] = ()) -> None:
     global _redact
     _redact = RedactSecrets(secrets)
@@ -87,3 +99,5 @@ def configure_logging(level: str, fmt: str = "text", secrets: Iterable[str] = ()
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    for name, quieter in QUIETER.items():
+        logging.getLogger(name).setLevel(logging.NOTSET if level == "DEBUG" else quieter)

@@ -34,6 +34,9 @@ def run(settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     desk = create_app(settings, engine=engine)
+    # Asked once before connecting, so a rejected app token stops the start with one line
+    # instead of the Socket Mode client's logged error.
+    desk.app.client.apps_connections_open(app_token=settings.slack_app_token)
     handler = CasedeskSocketModeHandler(desk.app, settings.slack_app_token)
     stop = threading.Event()
 

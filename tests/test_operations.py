@@ -114,7 +114,7 @@ def test_doctor_checks_agents_and_the_database(workspace: SlackDouble, tmp_path:
     result = check(workspace, tmp_path, SYSTEM_USERS="U0AGENTAL,U0GHOST01")
     assert "✗ SYSTEM_USERS U0GHOST01 is not a user of this workspace (user_not_found)" in result.stdout
     assert "✓ SYSTEM_USERS U0AGENTAL is alice" in result.stdout
-    assert "✗ database schema is behind: run python -m bot db upgrade" in result.stdout
+    assert "✓ database casedesk.db will be created and migrated on first start" in result.stdout
     assert "✓ app-level token opens a Socket Mode connection" in result.stdout
 
 
