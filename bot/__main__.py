@@ -114,14 +114,14 @@ def _command(args: argparse.Namespace) -> Command:
 
 
 def _run(settings: Settings, _args: argparse.Namespace) -> int:
-    from bot.runner import run
+    from bot.ops.runner import run
 
     return run(settings)
 
 
 def _check(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.app import build_web_client
-    from bot.doctor import run_checks
+    from bot.ops.doctor import run_checks
 
     checks = run_checks(settings, build_web_client(settings))
     for check in checks:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, event
 
 from bot.config import load_settings
 from bot.config_values import ConfigError
-from bot.health import HealthServer
+from bot.ops.health import HealthServer
 from tests.conftest import base_env
 from tests.test_operations import get
 
