@@ -27,12 +27,12 @@ from email.message import EmailMessage
 from sqlalchemy import func, select
 
 from bench.foundation import database_urls, seed
-from bot.config_email import ImapSettings
 from bot.mail.imap_poll import MailPoller
+from bot.services.effects import Channels
 from bot.services.email_intake import EmailIntake, MailPolicy
 from bot.services.phrases import Keywords
 from bot.services.tickets import TicketService
-from bot.services.effects import Channels
+from bot.settings.email import ImapSettings
 from db.models import Base, InboundEmail, Ticket
 from db.session import Database, make_engine
 from tests.mail_servers import MAILBOX_PASSWORD, MAILBOX_USER, ImapServer

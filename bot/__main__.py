@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from dotenv import load_dotenv
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.settings import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from db.session import Database
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(_config_problems(err)), file=sys.stderr)
         return 2
 
-    from bot.logs import configure_logging
+    from bot.settings.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format, settings.secrets())
     try:

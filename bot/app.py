@@ -13,29 +13,28 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from sqlalchemy import Engine
 
 from bot import handlers
-from bot.errors import ErrorReporter
-from bot.config import Settings
 from bot.delivery.slack import OutboxSender
 from bot.deps import CONTEXT_KEY, Deps, MailDesk
+from bot.errors import ErrorReporter
 from bot.mail.imap_poll import MailPoller
 from bot.mail.smtp_send import Mailer
 from bot.services.conversations import ConversationService
+from bot.services.effects import Channels
 from bot.services.email_intake import EmailIntake, MailPolicy
 from bot.services.email_replies import EmailReplies
-from bot.services.mail_outbox import MailOutbox
-from bot.services.effects import Channels
-from bot.services.phrases import Keywords
-from bot.services.queries import TicketQueries
-from bot.services.summary import SummaryQueries
 from bot.services.escalation import EscalationService
 from bot.services.job_runs import BotStateStore, JobRunLedger
+from bot.services.mail_outbox import MailOutbox
+from bot.services.phrases import Keywords
+from bot.services.queries import TicketQueries
 from bot.services.reports import ReportQueries
-from bot.services.timeline import TimelineQueries
+from bot.services.summary import SummaryQueries
 from bot.services.tickets import Clock, TicketService, utcnow
+from bot.services.timeline import TimelineQueries
+from bot.settings import Settings
 from bot.slack.home_tab import HomeTab
 from bot.slack.workspace_url import WorkspaceUrl
 from db.session import Database, make_engine
-
 
 LISTENER_THREADS = 32
 

@@ -9,22 +9,21 @@ from typing import TYPE_CHECKING
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.config import Settings
 from bot.delivery.slack import OutboxSender
 from bot.errors import ErrorReporter
-from bot.slack.home_tab import HomeTab
-from bot.slack.workspace_url import WorkspaceUrl
 from bot.services.conversations import ConversationService
 from bot.services.email_intake import EmailIntake
 from bot.services.email_replies import EmailReplies
-from bot.services.queries import TicketQueries
-from bot.services.summary import SummaryQueries
 from bot.services.escalation import EscalationService
 from bot.services.job_runs import BotStateStore, JobRunLedger
+from bot.services.queries import TicketQueries
 from bot.services.reports import ReportQueries
-from bot.services.tickets import Clock
+from bot.services.summary import SummaryQueries
+from bot.services.tickets import Clock, TicketService
 from bot.services.timeline import TimelineQueries
-from bot.services.tickets import TicketService
+from bot.settings import Settings
+from bot.slack.home_tab import HomeTab
+from bot.slack.workspace_url import WorkspaceUrl
 
 if TYPE_CHECKING:
     from bot.mail.imap_poll import MailPoller

@@ -16,8 +16,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.logs import scrub
 from bot.services.tickets import Clock, utcnow
+from bot.settings.logs import scrub
 from bot.views.notices import apology, error_report
 
 log = logging.getLogger(__name__)

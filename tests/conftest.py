@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from bot.socket_mode import CasedeskSocketModeHandler
 from sqlalchemy import Engine, text
 
 from bot.app import Casedesk, create_app
-from bot.config import Settings, load_settings
+from bot.settings import Settings, load_settings
+from bot.socket_mode import CasedeskSocketModeHandler
 from db.migrate import upgrade
 from db.models import Base
 from db.session import make_engine

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from bot.app import Casedesk, create_app
-from bot.config import Settings
 from bot.handlers import messages
+from bot.settings import Settings
 from db.models import CaseMessage, Ticket
 from db.session import make_engine
 from slack_double import Envelope, Message, SlackDouble, events

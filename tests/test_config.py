@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import DEFAULT_API_URL, ConfigError, load_settings
+from bot.settings import DEFAULT_API_URL, ConfigError, load_settings
 from tests.conftest import base_env
 
 SECRET = "xoxb-1234-SECRETSECRET"

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from bot.app import Casedesk
-from bot.config import Settings, load_settings
 from bot.services.conversations import SlackMessage
 from bot.services.status import Status
+from bot.settings import Settings, load_settings
 from db.models import Attachment, CaseMessage, Ticket
 from slack_double import Message, SlackDouble
 from tests.conftest import AGENT, AGENT2, GENERAL, OUTSIDER, REPORTER, SUPPORT, People, base_env

@@ -8,8 +8,8 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.app import Casedesk, create_app
-from bot.config import Settings
 from bot.handlers import outcome
+from bot.settings import Settings
 from bot.views.ticket_card import card_summary, ticket_card
 from db.session import make_engine
 from slack_double import SlackDouble

@@ -10,16 +10,29 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from bot.app import Casedesk
-from bot.config import Settings, load_settings
 from bot.jobs.email_poll import email_poll
 from bot.services.status import Status
+from bot.settings import Settings, load_settings
 from bot.views.timeline import event_line
 from db.models import Attachment, CaseMessage, InboundEmail, Ticket, TicketEvent
 from slack_double import Message, SlackDouble
 from tests.conftest import ADMIN, SUPPORT, base_env, email_env
 from tests.mail_samples import (
-    BOUNCE, CUSTOMER, FORWARDED, HTML_ONLY, INLINE_IMAGE, KEYED_TOKEN, LATIN1, NO_MESSAGE_ID, OUT_OF_OFFICE,
-    SHIFT_JIS_BODY, TRUSTED_AUTHSERV, UNKNOWN_CHARSET, mail, passed, raw,
+    BOUNCE,
+    CUSTOMER,
+    FORWARDED,
+    HTML_ONLY,
+    INLINE_IMAGE,
+    KEYED_TOKEN,
+    LATIN1,
+    NO_MESSAGE_ID,
+    OUT_OF_OFFICE,
+    SHIFT_JIS_BODY,
+    TRUSTED_AUTHSERV,
+    UNKNOWN_CHARSET,
+    mail,
+    passed,
+    raw,
 )
 from tests.mail_servers import ImapServer, Received, SmtpServer
 

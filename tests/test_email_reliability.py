@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 import bot.mail.imap_poll as imap_poll
 from bot.app import Casedesk, create_app
 from bot.jobs.email_poll import email_poll
-from bot.config import load_settings
+from bot.settings import load_settings
 from db.models import InboundEmail, OutboundEmail, Ticket
 from slack_double import SlackDouble
 from tests.conftest import ADMIN, SUPPORT, base_env, connected, email_env

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from bot.app import Casedesk
-from bot.config import Settings, load_settings
 from bot.jobs.email_poll import email_poll
+from bot.settings import Settings, load_settings
 from db.models import OutboundEmail
 from slack_double import Message, SlackDouble
 from tests.conftest import AGENT, SUPPORT, People, base_env, email_env

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
+from bot.settings import load_settings
 from slack_double import SlackDouble
 from tests.conftest import SUPPORT, People, base_env
 from tests.test_cli import run_bot
@@ -239,7 +239,7 @@ class RecordingEnv(dict[str, str]):
 
 
 def test_env_example_lists_every_setting_the_code_reads() -> None:
-    from bot.config import ROUTING_PLATFORM_VARIABLES
+    from bot.settings import ROUTING_PLATFORM_VARIABLES
 
     mail = {"IMAP_SERVER": "imap.example.com", "IMAP_EMAIL": "desk@example.com", "IMAP_PASSWORD": "pw"}
     env = RecordingEnv(base_env() | mail | {"SMTP_HOST": "smtp.example.com", "SMTP_USER": "desk", "SMTP_PASS": "pw"})

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
-from bot.config import load_settings
-from bot.config_values import ConfigError
 from bot.ops.health import HealthServer
+from bot.settings import load_settings
+from bot.settings.values import ConfigError
 from tests.conftest import base_env
 from tests.test_operations import get
 

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Engine, select
 
 from bot.app import Casedesk, create_app
-from bot.config import Settings, load_settings
 from bot.jobs.email_poll import email_poll
 from bot.mail.smtp_send import DEAD_AFTER
+from bot.settings import Settings, load_settings
 from db.models import InboundEmail, OutboundEmail, OutboxPost
 from slack_double import SlackDouble
 from tests.conftest import ADMIN, base_env, connected, email_env

@@ -12,10 +12,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from bot.app import Casedesk, create_app
-from bot.config import Settings, load_settings
 from bot.jobs.escalate import escalate
 from bot.services.conversations import SlackMessage
 from bot.services.status import Priority
+from bot.settings import Settings, load_settings
 from slack_double import SlackDouble
 from tests.conftest import AGENT, REPORTER, base_env, connected
 from tests.factories import FrozenClock

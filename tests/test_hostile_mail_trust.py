@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import Engine, select
 
 from bot.app import Casedesk
-from bot.config import Settings, load_settings
-from bot.config_email import load_rules
-from bot.config_values import ConfigError
 from bot.jobs.email_poll import email_poll
 from bot.mail.auth import authenticate
 from bot.mail.reply_key import ReplyKeys
 from bot.services.status import Status
 from bot.services.tickets import NewTicket
+from bot.settings import Settings, load_settings
+from bot.settings.email import load_rules
+from bot.settings.values import ConfigError
 from db.models import CaseMessage, InboundEmail
 from db.session import Database
 from slack_double import SlackDouble

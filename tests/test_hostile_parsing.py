@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import Engine, select
 
 from bot.app import Casedesk, create_app
-from bot.config import Settings, load_settings
 from bot.mail.html_text import html_to_text
 from bot.mail.parse import parse_mail
 from bot.services.email_intake import Where
+from bot.settings import Settings, load_settings
 from db.models import InboundEmail, Ticket
 from slack_double import SlackDouble
 from tests.conftest import ADMIN, People, base_env, connected, email_env

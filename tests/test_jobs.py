@@ -12,7 +12,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 
 from bot.app import Casedesk, create_app
-from bot.config import Settings, load_settings
 from bot.jobs import JOBS, JobSpec
 from bot.jobs.escalate import escalate
 from bot.jobs.pin import pin_high_priority
@@ -23,6 +22,7 @@ from bot.jobs.weekly import week_before, weekly_summary_job
 from bot.services.conversations import SlackMessage
 from bot.services.status import Priority, Status
 from bot.services.tickets import NewTicket
+from bot.settings import Settings, load_settings
 from slack_double import SlackDouble
 from tests.conftest import ADMIN, AGENT, AGENT2, REPORTER, SUPPORT, People, base_env, connected
 from tests.factories import FrozenClock

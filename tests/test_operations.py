@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.app import Casedesk
-from bot.logs import RedactSecrets
 from bot.ops.health import HealthServer
+from bot.settings.logs import RedactSecrets
 from db.migrate import upgrade
 from db.session import make_engine, normalise_database_url
 from slack_double import SlackDouble

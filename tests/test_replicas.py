@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from sqlalchemy import Engine
 
 from bot.app import Casedesk, create_app
-from bot.config import load_settings
+from bot.settings import load_settings
 from slack_double import SlackDouble
 from tests.conftest import SUPPORT, People, base_env, connected
 

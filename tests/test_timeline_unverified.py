@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.app import Casedesk
-from bot.config import Settings, load_settings
 from bot.jobs.email_poll import email_poll
+from bot.settings import Settings, load_settings
 from slack_double import SlackDouble
 from tests.conftest import SUPPORT, People, base_env, email_env
 from tests.mail_samples import TRUSTED_AUTHSERV, mail

@@ -26,13 +26,13 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.config import Settings
 from bot.delivery.pacing import TokenBucket
 from bot.services.conversations import ConversationService
 from bot.services.errors import TicketNotFound
 from bot.services.outbox import DEAD_AFTER, NOT_POSTS, Outbox, Pending, PostKind, mark_sent, on_commit
 from bot.services.records import TicketRecord
 from bot.services.tickets import Clock, TicketService, utcnow
+from bot.settings import Settings
 from bot.slack.home_tab import HomeTab
 from bot.slack.workspace_url import WorkspaceUrl
 from bot.views import notices

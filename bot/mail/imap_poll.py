@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from imap_tools import AND, BaseMailBox, MailBox, MailboxLoginError, MailBoxUnencrypted
 
-from bot.config_email import ImapSettings
 from bot.services.email_intake import EmailIntake, Intake, Where
+from bot.settings.email import ImapSettings
 
 log = logging.getLogger(__name__)
 

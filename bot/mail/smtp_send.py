@@ -15,10 +15,10 @@ import smtplib
 import ssl
 from datetime import timedelta
 
-from bot.config_email import SmtpSettings
 from bot.mail.compose import build_message
 from bot.services.mail_outbox import MailOutbox, PendingMail
 from bot.services.tickets import Clock, utcnow
+from bot.settings.email import SmtpSettings
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine, text
 
-from bot.config import Settings
 from bot.ops.failures import app_token_rejected, bot_token_rejected, describe, missing_folder, schema_newer, sqlite_file
 from bot.scopes import REQUIRED_SCOPES
+from bot.settings import Settings
 from db.migrate import alembic_config
 from db.session import make_engine
 

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from bot.config import Settings
+from bot.settings import Settings
 from db.session import SecondProcess, normalise_database_url
 
 BOT_TOKEN_FIX = "copy the Bot User OAuth Token from OAuth & Permissions again"

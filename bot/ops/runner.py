@@ -9,9 +9,9 @@ from concurrent.futures import Executor
 from types import FrameType
 
 from bot.app import create_app
-from bot.config import Settings
 from bot.jobs.scheduler import start_scheduler
 from bot.ops.health import HealthServer
+from bot.settings import Settings
 from bot.socket_mode import CasedeskSocketModeHandler
 from db.migrate import upgrade
 from db.session import make_engine, sqlite_single_process

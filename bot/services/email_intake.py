@@ -26,7 +26,6 @@ from sqlalchemy import func, select, union_all
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.config_email import IntakeRules
 from bot.mail.compose import TOKEN, ack_body, new_message_id, reply_subject
 from bot.mail.parse import MailFile, ParsedMail, parse_mail
 from bot.mail.reply_key import ReplyKeys
@@ -38,6 +37,7 @@ from bot.services.phrases import Keywords, is_closing_phrase
 from bot.services.records import Change, TicketRecord, parse_number
 from bot.services.status import Status
 from bot.services.tickets import MAX_DETAILS, Clock, TicketService, audit_event, utcnow
+from bot.settings.email import IntakeRules
 from db.models import Attachment, BotState, CaseMessage, InboundEmail, OutboundEmail, Ticket
 from db.session import Database
 

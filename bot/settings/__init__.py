@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.config_email import ImapSettings, SmtpSettings, load_imap, load_smtp
-from bot.config_values import ConfigError, Problems, flag, is_email, listed, number, required
-from bot.config_values import port as tcp_port
+from bot.settings.email import ImapSettings, SmtpSettings, load_imap, load_smtp
+from bot.settings.values import ConfigError, Problems, flag, is_email, listed, number, required
+from bot.settings.values import port as tcp_port
 from db.session import normalise_database_url
 
 DEFAULT_API_URL = "https://slack.com/api/"

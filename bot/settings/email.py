@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.config_values import ConfigError, flag, is_email, listed, number, port, required
+from bot.settings.values import ConfigError, flag, is_email, listed, number, port, required
 
 IMAP_NAMES = ("IMAP_SERVER", "IMAP_EMAIL", "IMAP_PASSWORD")
 SMTP_SECURITY = ("starttls", "ssl", "none")
