@@ -15,7 +15,6 @@ from sqlalchemy import Engine
 from bot import handlers
 from bot.delivery.slack import OutboxSender
 from bot.deps import CONTEXT_KEY, Deps, MailDesk
-from bot.errors import ErrorReporter
 from bot.mail.imap_poll import MailPoller
 from bot.mail.smtp_send import Mailer
 from bot.services.conversations import ConversationService
@@ -32,6 +31,7 @@ from bot.services.summary import SummaryQueries
 from bot.services.tickets import Clock, TicketService, utcnow
 from bot.services.timeline import TimelineQueries
 from bot.settings import Settings
+from bot.slack.error_reports import ErrorReporter
 from bot.slack.home_tab import HomeTab
 from bot.slack.workspace_url import WorkspaceUrl
 from db.session import Database, make_engine

@@ -10,7 +10,6 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.delivery.slack import OutboxSender
-from bot.errors import ErrorReporter
 from bot.services.conversations import ConversationService
 from bot.services.email_intake import EmailIntake
 from bot.services.email_replies import EmailReplies
@@ -22,6 +21,7 @@ from bot.services.summary import SummaryQueries
 from bot.services.tickets import Clock, TicketService
 from bot.services.timeline import TimelineQueries
 from bot.settings import Settings
+from bot.slack.error_reports import ErrorReporter
 from bot.slack.home_tab import HomeTab
 from bot.slack.workspace_url import WorkspaceUrl
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 
 from bot.app import Casedesk, create_app
 from bot.settings import Settings, load_settings
-from bot.socket_mode import CasedeskSocketModeHandler
+from bot.slack.socket_mode import CasedeskSocketModeHandler
 from db.migrate import upgrade
 from db.models import Base
 from db.session import make_engine

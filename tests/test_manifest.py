@@ -12,10 +12,9 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 
 from bot.app import Casedesk
-from bot.handlers import commands, summary, ticket_lists
-from bot.handlers import messages
+from bot.handlers import commands, messages, summary, ticket_lists
 from bot.handlers.events import BOT_EVENTS
-from bot.scopes import METHOD_SCOPES, REQUIRED_SCOPES
+from bot.slack.scopes import METHOD_SCOPES, REQUIRED_SCOPES
 from slack_double import SlackDouble
 from tests.conftest import People
 
@@ -38,7 +37,7 @@ def code_web_api_methods() -> set[str]:
 def test_every_web_api_method_the_code_calls_has_a_known_scope() -> None:
     called = code_web_api_methods()
     assert called, "the scan found no calls"
-    assert called <= set(METHOD_SCOPES), f"add these to bot/scopes.py: {sorted(called - set(METHOD_SCOPES))}"
+    assert called <= set(METHOD_SCOPES), f"add these to bot/slack/scopes.py: {sorted(called - set(METHOD_SCOPES))}"
 
 
 def test_manifest_scopes_are_exactly_the_ones_the_code_uses() -> None:

@@ -89,7 +89,7 @@ def test_the_bot_reconnects_when_slack_asks_it_to(desk, double: SlackDouble, peo
     double.socket.disconnect_all("refresh_requested")
     double.wait_for(lambda: len(double.workspace.calls_to("apps.connections.open")) > opened_before, timeout=10)
     double.wait_for(lambda: double.socket.connection_count() >= 1, timeout=10)
-    # Before bot/socket_mode.py woke the old reader, this waited 3 s and the trigger expired.
+    # Before bot/slack/socket_mode.py woke the old reader, this waited 3 s and the trigger expired.
     env = people.reporter.run("/new-ticket")
     assert env.ack_latency is not None and env.ack_latency < 0.5
     assert people.reporter.modal_from(env.payload["trigger_id"]).title == "New ticket"

@@ -18,8 +18,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine, text
 
 from bot.ops.failures import app_token_rejected, bot_token_rejected, describe, missing_folder, schema_newer, sqlite_file
-from bot.scopes import REQUIRED_SCOPES
 from bot.settings import Settings
+from bot.slack.scopes import REQUIRED_SCOPES
 from db.migrate import alembic_config
 from db.session import make_engine
 

@@ -12,7 +12,7 @@ from bot.app import create_app
 from bot.jobs.scheduler import start_scheduler
 from bot.ops.health import HealthServer
 from bot.settings import Settings
-from bot.socket_mode import CasedeskSocketModeHandler
+from bot.slack.socket_mode import CasedeskSocketModeHandler
 from db.migrate import upgrade
 from db.session import make_engine, sqlite_single_process
 

@@ -1,1 +1,2 @@
-"""Slack plumbing under the listeners: the Home tab publisher, the workspace URL."""
+"""Slack plumbing under the listeners: the Socket Mode connection, the scopes the bot asks for,
+the Home tab publisher, direct answers, error reports, the workspace URL."""
