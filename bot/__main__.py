@@ -115,8 +115,13 @@ def _command(args: argparse.Namespace) -> Command:
 
 def _run(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.ops.runner import run
+    from db.session import SecondProcess
 
-    return run(settings)
+    try:
+        return run(settings)
+    except SecondProcess as err:  # a usage error, like a bad setting: exit 2
+        print(f"casedesk: {err}", file=sys.stderr)
+        return 2
 
 
 def _check(settings: Settings, _args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from bot.settings import Settings
-from db.session import SecondProcess, normalise_database_url
+from db.session import normalise_database_url
 
 BOT_TOKEN_FIX = "copy the Bot User OAuth Token from OAuth & Permissions again"
 APP_TOKEN_FIX = "turn Socket Mode on and use an app-level token with connections:write"
@@ -99,8 +99,6 @@ def _one(err: BaseException, settings: Settings) -> str | None:
     unknown = _UNKNOWN_REVISION.search(str(err)) if isinstance(err, CommandError) else None
     if unknown:
         return schema_newer(unknown.group(1))
-    if isinstance(err, SecondProcess):
-        return str(err)
     if isinstance(err, FileNotFoundError) and missing_folder(settings.database_url):
         return missing_folder(settings.database_url)
     if isinstance(err, OSError) and err.errno == errno.EADDRINUSE:
