@@ -70,7 +70,9 @@ def _settings(slack: bool) -> Settings:
 
 def _config_problems(err: ConfigError) -> list[str]:
     lines = [f"casedesk: configuration error: {line}" for line in str(err).splitlines()]
-    if not (Path.cwd() / ENV_FILE).exists() and "is not set" in str(err):
+    # Without a .env, a missing bot token means no settings were given at all (on a platform
+    # that sets its variables, the token is there and the hint would mislead).
+    if not (Path.cwd() / ENV_FILE).exists() and "SLACK_BOT_TOKEN is not set" in str(err):
         lines.insert(0, f"casedesk: {NO_ENV_FILE}")
     return lines
 
