@@ -127,7 +127,7 @@ def _check_schema(engine: Engine) -> Check:
             script.get_revision(current)
         except (ResolutionError, CommandError):
             return Check(False, schema_newer(current))
-    return Check(True, "database schema is behind: will be migrated on first start")
+    return Check(True, "database schema is not current yet: will be migrated on first start")
 
 
 def _isolated(group: Callable[[], Iterator[Check]], settings: Settings) -> list[Check]:
