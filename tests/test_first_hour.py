@@ -166,7 +166,7 @@ def test_the_doctor_goes_on_when_slack_is_unreachable_and_creates_nothing(tmp_pa
 def test_the_doctor_passes_an_unmigrated_database_with_a_note(double: SlackDouble, people: People, tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / "casedesk.db").close()  # there, but never migrated
     result = run_bot(["check"], base_env(double.api_url), tmp_path)
-    assert "✓ database schema is behind: will be migrated on first start" in result.stdout
+    assert "✓ database schema is not current yet: will be migrated on first start" in result.stdout
     assert result.returncode == 0, result.stdout
 
 
