@@ -262,3 +262,21 @@ def test_the_license_is_mit() -> None:
 def test_gitignore_keeps_local_files_out(path: str) -> None:
     ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=ROOT)
     assert ignored.returncode == 0, f"{path} is not ignored"
+
+
+def test_the_readme_troubleshooting_table_shows_what_the_bot_prints() -> None:
+    readme = ROOT.joinpath("README.md").read_text()
+    table = readme[readme.index("### Troubleshooting") : readme.index("## Configuration")]
+    for printed in (
+        "cp .env.example .env",
+        "is still the example from .env.example",
+        "cannot reach Slack at",
+        "SLACK_BOT_TOKEN was rejected (invalid_auth)",
+        "SLACK_APP_TOKEN cannot open Socket Mode",
+        "DATABASE_URL names a SQLite file in",
+        "cannot reach the database at",
+        "the database's schema is newer than this code",
+        "is already in use on",
+    ):
+        assert printed in table, printed
+    assert "✓ database casedesk.db will be created and migrated on first start" in readme  # step 6, before the first start
