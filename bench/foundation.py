@@ -211,7 +211,9 @@ def start_app(
         env["DATABASE_URL"] = db_url
     env.update(extra_env or {})
     cwd = tempfile.mkdtemp(prefix="casedesk-bench-")
-    return subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # Its log goes to a file: a pipe nobody reads fills up and stops the app at its next log line.
+    log = open(Path(cwd) / "app.log", "w")  # noqa: SIM115 - kept open for the app's lifetime
+    return subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=log, text=True)
 
 
 def database_urls(choice: str) -> list[tuple[str, str]]:

@@ -249,9 +249,8 @@ class OutboxSender:
         if post.kind is PostKind.CARD_REFRESH:
             self._refresh(post)
             return (None, None)
-        if post.kind is PostKind.HOME:
-            ticket = self._ticket(post.ticket_id)
-            people = {p for p in (post.text or "").split(",") if p} | {ticket.reporter_id}
+        if post.kind is PostKind.HOME:  # the row names the people (reporter, assignees) whose tabs show it
+            people = {p for p in (post.text or "").split(",") if p}
             self._home.refresh(self._client, self._workspace_url.get(self._client), people)
             return (None, None)
         channel, text, thread_ts = self._render(post)
