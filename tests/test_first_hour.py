@@ -93,7 +93,7 @@ def test_an_unreachable_slack_is_one_line(tmp_path: Path) -> None:
 
 
 def test_debug_logging_shows_the_traceback(tmp_path: Path) -> None:
-    result = run_bot([], unreachable_slack() | {"LOG_LEVEL": "DEBUG"}, tmp_path)
+    result = run_bot(["db", "upgrade"], {"DATABASE_URL": "sqlite:///nonexistent/casedesk.db", "LOG_LEVEL": "DEBUG"}, tmp_path)
     assert result.returncode != 0 and "Traceback" in result.stderr
 
 
@@ -170,9 +170,9 @@ def test_the_doctor_passes_an_unmigrated_database_with_a_note(double: SlackDoubl
     assert result.returncode == 0, result.stdout
 
 
-def test_the_doctor_names_a_schema_newer_than_the_code(tmp_path: Path) -> None:
+def test_the_doctor_names_a_schema_newer_than_the_code(slack: SlackDouble, tmp_path: Path) -> None:
     future_schema(tmp_path)
-    result = run_bot(["check"], unreachable_slack(), tmp_path)
+    result = run_bot(["check"], base_env(slack.api_url), tmp_path)
     assert "✗ the database's schema is newer than this code (revision f00dcafe9999 is unknown here)" in result.stdout
 
 
