@@ -10,6 +10,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
@@ -280,15 +281,15 @@ def load_settings(env: Mapping[str, str], *, slack: bool = True) -> Settings:
         port=p.read(lambda: tcp_port(env, "PORT", None), None),
         health_host=p.read(lambda: _health_host(env), "127.0.0.1"),
         escalation_keywords=p.read(lambda: _keywords(env), DEFAULT_ESCALATION_KEYWORDS),
-        escalation_hours=p.read(lambda: number(env, "ESCALATION_HOURS", 48, "a number of hours such as 48"), 48),
+        escalation_hours=p.read(lambda: number(env, "ESCALATION_HOURS", 48, "a number of hours such as 48"), 48.0),
         escalation_followups=int(
-            p.read(lambda: number(env, "ESCALATION_FOLLOWUPS", 3, "a whole number such as 3", whole=True), 3)
+            p.read(lambda: number(env, "ESCALATION_FOLLOWUPS", 3, "a whole number such as 3", whole=True), 3.0)
         ),
-        stale_days=p.read(lambda: number(env, "STALE_DAYS", 3, "a number of days such as 3"), 3),
-        overdue_days=p.read(lambda: number(env, "OVERDUE_DAYS", 7, "a number of days such as 7"), 7),
-        schedules={job: p.read(lambda job=job: _schedule(env, job, timezone), line) for job, line in DEFAULT_SCHEDULES.items()},
+        stale_days=p.read(lambda: number(env, "STALE_DAYS", 3, "a number of days such as 3"), 3.0),
+        overdue_days=p.read(lambda: number(env, "OVERDUE_DAYS", 7, "a number of days such as 7"), 7.0),
+        schedules={job: p.read(partial(_schedule, env, job, timezone), line) for job, line in DEFAULT_SCHEDULES.items()},
         scheduler_enabled=p.read(lambda: flag(env, "SCHEDULER_ENABLED", True), True),
-        outbox_claim_seconds=p.read(lambda: number(env, "OUTBOX_CLAIM_SECONDS", 60, "a number of seconds such as 60"), 60),
+        outbox_claim_seconds=p.read(lambda: number(env, "OUTBOX_CLAIM_SECONDS", 60, "a number of seconds such as 60"), 60.0),
         slack_posts_per_second=p.read(
             lambda: number(env, "SLACK_POSTS_PER_SECOND", 1.0, "a number of posts such as 1"), 1.0
         ),
@@ -298,7 +299,7 @@ def load_settings(env: Mapping[str, str], *, slack: bool = True) -> Settings:
         smtp=p.read(lambda: load_smtp(env, imap), None),
         email_ack=p.read(lambda: flag(env, "EMAIL_ACK", True), True),
         attachment_max_bytes=int(
-            p.read(lambda: number(env, "EMAIL_ATTACHMENT_MAX_MB", 10, "a number of megabytes such as 10"), 10) * 1024 * 1024
+            p.read(lambda: number(env, "EMAIL_ATTACHMENT_MAX_MB", 10, "a number of megabytes such as 10"), 10.0) * 1024 * 1024
         ),
     )
     p.raise_any()
