@@ -11,7 +11,7 @@ import os
 import signal
 import threading
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -21,13 +21,13 @@ from slack_sdk import WebClient
 from bot.services.records import TicketRecord
 from bot.services.status import Priority, Status
 from bot.views.modals import NEW_TICKET, new_ticket_modal
-from bot.views.ticket_card import ASSIGN_SELF, card_summary, ticket_card
 from bot.views.text import escape
+from bot.views.ticket_card import ASSIGN_SELF, card_summary, ticket_card
 
 SUPPORT = os.environ["SUPPORT_SLACK_CHANNEL"]
 ADMIN = os.environ["ADMIN_CHANNEL"]
 NUMBERS = itertools.count(1)
-UTC = timezone.utc
+UTC = UTC
 
 
 def record(user: str, details: str) -> TicketRecord:

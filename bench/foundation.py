@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert, text
@@ -63,27 +63,27 @@ def seed(url: str, count: int) -> None:
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     upgrade(engine)
-    start = datetime.now(timezone.utc) - timedelta(days=365)
+    start = datetime.now(UTC) - timedelta(days=365)
     statuses = ["open", "in_progress", "resolved", "closed"]
     if not count:
         engine.dispose()
         return
     with engine.begin() as conn:
         rows = [
-            dict(
-                campaign="Billing", issue_type="Bug", priority=("high", "medium", "low")[i % 3],
-                status=statuses[i % 4], details=f"seeded ticket {i} " * 5, reporter_id=f"U0SEED{i % 50:04d}",
-                assignee_id=None if i % 4 == 0 else f"U0AGENT{i % 7}", source="slack_form", source_key=f"seed:{i}",
-                card_channel=SUPPORT, card_ts=f"1600000000.{i:06d}", created_at=start + timedelta(minutes=i * 50),
-                updated_at=start + timedelta(minutes=i * 50), version=1,
-            )
+            {
+                "campaign": "Billing", "issue_type": "Bug", "priority": ("high", "medium", "low")[i % 3],
+                "status": statuses[i % 4], "details": f"seeded ticket {i} " * 5, "reporter_id": f"U0SEED{i % 50:04d}",
+                "assignee_id": None if i % 4 == 0 else f"U0AGENT{i % 7}", "source": "slack_form", "source_key": f"seed:{i}",
+                "card_channel": SUPPORT, "card_ts": f"1600000000.{i:06d}", "created_at": start + timedelta(minutes=i * 50),
+                "updated_at": start + timedelta(minutes=i * 50), "version": 1,
+            }
             for i in range(count)
         ]
         conn.execute(insert(Ticket), rows)
         ids = conn.execute(text("SELECT id FROM tickets")).scalars().all()
         conn.execute(
             insert(TicketEvent),
-            [dict(ticket_id=t, actor_id="U0SEED", kind="created", to_value="open", created_at=start) for t in ids],
+            [{"ticket_id": t, "actor_id": "U0SEED", "kind": "created", "to_value": "open", "created_at": start} for t in ids],
         )
     engine.dispose()
 

@@ -21,7 +21,7 @@ import statistics
 import time
 import tracemalloc
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -69,7 +69,7 @@ def run(db_name: str, url: str, tickets: int, new: int, runs: int) -> list[str]:
     seed(url, tickets)
     engine = make_engine(url)
     db = Database(engine)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     shape(db, now, new)
     service = EscalationService(db, hours=48, followups=3, alert_channel="C0ALERTS", clock=lambda: now)
     reports = ReportQueries(db)

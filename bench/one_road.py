@@ -26,7 +26,7 @@ import time
 from collections import Counter
 
 from bench.foundation import database_urls, pct, run_one, seed, start_app, start_double, stop_app
-from slack_double import SlackDouble
+from slack_double import Message, SlackDouble
 from slack_double.people import Modal
 
 BOT = [sys.executable, "-m", "bot"]
@@ -94,7 +94,7 @@ def outage(url: str, size: int, seconds: float) -> list[str]:
         double.web_api.outage(seconds)
         down_at = time.monotonic()
         acks = []
-        for modal, card in zip(modals, before):
+        for modal, card in zip(modals, before, strict=False):
             acks.append(double.socket.wait_ack(double.socket.send("interactive", modal.submission_payload()), 10))
             acks.append(double.socket.wait_ack(double.socket.send("interactive", agent.click_payload(card, "Assign to Me")), 10))
         sent_in = time.monotonic() - down_at
@@ -133,12 +133,12 @@ def outage(url: str, size: int, seconds: float) -> list[str]:
         stop_app(proc, double)
 
 
-def cards(double: SlackDouble) -> dict[str, object]:
+def cards(double: SlackDouble) -> dict[str, Message]:
     return {n: m for m in double.messages(SUPPORT) for n in [card_number(m)] if n}
 
 
-def card_number(message: object) -> str | None:
-    text = getattr(message, "text", "")
+def card_number(message: Message) -> str | None:
+    text = message.text
     return text.split(" ")[1] if text[:1] in ("🔴", "🟡", "🟢") and " TCK-" in text else None
 
 

@@ -14,7 +14,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
-
 def normalise_database_url(raw: str) -> str:
     """Accept Heroku/Railway style ``postgres://`` URLs as PostgreSQL with psycopg2."""
     for prefix in ("postgres://", "postgresql://"):
@@ -108,7 +107,7 @@ def sqlite_single_process(url: str) -> IO[bytes] | None:
     parsed = make_url(normalise_database_url(url))
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
-    handle = open(f"{parsed.database}.lock", "wb")
+    handle = open(f"{parsed.database}.lock", "wb")  # noqa: SIM115 - held open for the process's life: it is the lock
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

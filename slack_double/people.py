@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from slack_double.socket_mode import Envelope
 from slack_double import events
+from slack_double.socket_mode import Envelope
 from slack_double.workspace import APP_ID, BOT_USER_ID, TEAM_ID, Message, OpenView
 
 if TYPE_CHECKING:
@@ -225,7 +225,7 @@ class Person:
     # ---- buttons -----------------------------------------------------------------------
 
     def click_payload(self, message: Message, label: str) -> dict[str, Any]:
-        for block, element in message.buttons():
+        for block, element in message.buttons():  # noqa: B007 - the loop finds them; they are used after it
             if element["text"]["text"] == label:
                 break
         else:
@@ -327,7 +327,7 @@ class Person:
             "event_ts": f"{time.time():.6f}",
         }
         self.double.deliver(event, timeout)
-        return ws.wait_for(lambda: (v := ws.home_views.get(self.id)) is not before and v, timeout, what="views.publish")
+        return ws.wait_for(lambda: v if (v := ws.home_views.get(self.id)) is not before else None, timeout, what="views.publish")
 
     def home(self) -> dict[str, Any] | None:
         return self.double.workspace.home_views.get(self.id)

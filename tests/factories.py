@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bot.services.records import TicketRecord
 from bot.services.status import Priority, Status
@@ -19,26 +19,26 @@ class FrozenClock:
 
 
 def make_record(**changes: object) -> TicketRecord:
-    base: dict[str, object] = dict(
-        id=123,
-        campaign="Billing",
-        issue_type="Bug",
-        priority=Priority.HIGH,
-        status=Status.OPEN,
-        details="broken",
-        reporter_id="U0REPORTR",
-        assignee_id=None,
-        source="slack_form",
-        screenshot_name=None,
-        screenshot_url=None,
-        card_channel=None,
-        card_ts=None,
-        created_at=datetime(2026, 3, 8, 6, 30, tzinfo=timezone.utc),
-        updated_at=datetime(2026, 3, 8, 7, 30, tzinfo=timezone.utc),
-        resolved_at=None,
-        resolved_by=None,
-        resolution_note=None,
-        closed_at=None,
-    )
+    base: dict[str, object] = {
+        "id": 123,
+        "campaign": "Billing",
+        "issue_type": "Bug",
+        "priority": Priority.HIGH,
+        "status": Status.OPEN,
+        "details": "broken",
+        "reporter_id": "U0REPORTR",
+        "assignee_id": None,
+        "source": "slack_form",
+        "screenshot_name": None,
+        "screenshot_url": None,
+        "card_channel": None,
+        "card_ts": None,
+        "created_at": datetime(2026, 3, 8, 6, 30, tzinfo=UTC),
+        "updated_at": datetime(2026, 3, 8, 7, 30, tzinfo=UTC),
+        "resolved_at": None,
+        "resolved_by": None,
+        "resolution_note": None,
+        "closed_at": None,
+    }
     base.update(changes)
     return TicketRecord(**base)  # type: ignore[arg-type]

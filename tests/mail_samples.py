@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import datetime, timezone
 
 CUSTOMER = "carol@customer.test"
 TRUSTED_AUTHSERV = "mx.example.com"  # the receiving server the tests' desk trusts (EMAIL_TRUSTED_AUTHSERV)
@@ -32,7 +32,7 @@ def mail(
     msg["From"] = sender
     msg["To"] = "support@example.com"
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc))
+    msg["Date"] = format_datetime(datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
     if message_id:
         msg["Message-ID"] = message_id
     if in_reply_to:

@@ -15,7 +15,7 @@ from email.message import Message
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session, SMTP
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from imap_tools import MailBoxUnencrypted
 
 MAILBOX_USER = "support@example.com"

@@ -178,7 +178,7 @@ def test_edits_update_the_text_and_deletions_keep_the_record(desk: Casedesk, dou
     people.reporter.edit(asked, "Typo in the title.")
     people.reporter.delete(reply)
     first, second = double.wait_for(
-        lambda: (stored := desk.deps.conversations.messages(1))[0].edited_at and stored[1].deleted_at and stored,
+        lambda: stored if (stored := desk.deps.conversations.messages(1))[0].edited_at and stored[1].deleted_at else None,
         what="the edit and the deletion",
     )
     assert first.body == "Typo in the title."

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import update
 
 from bot.app import Casedesk
 from bot.jobs.email_poll import email_poll
@@ -94,7 +95,7 @@ def test_a_reply_waits_out_an_smtp_refusal_and_is_sent_later(
     assert smtp.received == []
     smtp.refuse(False)
     with desk.engine.begin() as conn:  # its backoff has passed
-        conn.execute(OutboundEmail.__table__.update().values(due_at=OutboundEmail.created_at))
+        conn.execute(update(OutboundEmail).values(due_at=OutboundEmail.created_at))
     assert email_poll(desk.deps).endswith("1 sent")
     [sent] = smtp.wait(1)
     assert "On its way" in sent.message.get_payload()

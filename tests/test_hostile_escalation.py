@@ -5,7 +5,7 @@ sweep. The alert says what the case is: title, priority, requester, assignee."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -22,7 +22,7 @@ from tests.factories import FrozenClock
 
 ALERTS = "C0ALERTS"
 INTAKE = "C0INTAKE"
-T0 = datetime(2026, 11, 16, 14, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 16, 14, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -136,7 +136,7 @@ def test_a_reply_key_threads_only_into_its_own_case(desk: Casedesk, double: Slac
     )
     email_poll(desk.deps)
     with desk.engine.connect() as conn:
-        outcomes = {mid: tid for mid, tid in conn.execute(select(InboundEmail.message_id, InboundEmail.ticket_id))}
+        outcomes = dict(conn.execute(select(InboundEmail.message_id, InboundEmail.ticket_id)).all())
     assert outcomes["<swap@x.test>"] == 3 and outcomes["<fw@customer.test>"] == 1
 
 
@@ -151,7 +151,7 @@ TRUSTED = frozenset({TRUSTED_AUTHSERV})
     ("raw", "passed"),
     [
         (results(f"{TRUSTED_AUTHSERV}; dmarc=pass header.from=customer.test"), True),
-        (results(f"MX.Example.COM 1; DMARC = Pass (p=quarantine; \"x;y\") Header.From=Customer.Test"), True),
+        (results("MX.Example.COM 1; DMARC = Pass (p=quarantine; \"x;y\") Header.From=Customer.Test"), True),
         (results(f"{TRUSTED_AUTHSERV}; dkim=pass (good) header.d=customer.test header.s=s1"), True),
         (results(f"{TRUSTED_AUTHSERV}; dkim=pass header.i=@mail.customer.test"), False),  # a subdomain signing the parent
         (results(f"{TRUSTED_AUTHSERV}; dkim=pass header.d=customer.test"), True),

@@ -120,7 +120,7 @@ def test_hostile_mail_is_read_in_under_a_second_each_while_slash_commands_are_ac
     summary: list[str] = []  # the poll runs in a thread of its own, as the scheduler runs it
     poll = threading.Thread(target=lambda: summary.append(desk.deps.mail.poller.poll().summary()))  # type: ignore[union-attr]
     poll.start()
-    latencies = []
+    latencies: list[float | None] = []
     while poll.is_alive() or not latencies:
         env = people.agent.run("/new-ticket")
         latencies.append(env.ack_latency)
@@ -148,7 +148,7 @@ def test_a_mail_over_email_max_mb_is_never_downloaded_only_recorded_and_reported
     assert "left on the server unread" in report.text
     with small_cap_desk.engine.connect() as conn:
         [(kept, note)] = conn.execute(select(InboundEmail.raw, InboundEmail.note).where(InboundEmail.outcome == "quarantined")).all()
-    assert b"Subject: Huge" in kept and b"BODY-NEVER-READ" not in kept
+    assert kept is not None and b"Subject: Huge" in kept and b"BODY-NEVER-READ" not in kept
     assert note is not None and "bytes, over the 52,428-byte limit" in note
     assert count(small_cap_desk.engine, Ticket) == 1 and imap.unseen() == []
     # Met again (a rebuilt mailbox), it is the same record, not a second report.

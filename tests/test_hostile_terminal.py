@@ -4,7 +4,7 @@ terminal and byte for byte into a file."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.services.kept_mail import raw_mail
@@ -25,7 +25,7 @@ def kept(tmp_path: Path) -> Database:
         session.add(
             InboundEmail(
                 message_id="<old@x.test>", folder="INBOX", outcome="quarantined", sender=f"evil{ESCAPES}@x.test",
-                note=f"unreadable {ESCAPES}", raw=RAW, received_at=datetime(2026, 11, 20, tzinfo=timezone.utc),
+                note=f"unreadable {ESCAPES}", raw=RAW, received_at=datetime(2026, 11, 20, tzinfo=UTC),
             )
         )
     return db

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +20,7 @@ from bot.jobs.scheduler import GuardedJob, start_scheduler
 from bot.jobs.slots import latest_slot, trigger_for
 from bot.jobs.weekly import week_before, weekly_summary_job
 from bot.services.conversations import SlackMessage
-from bot.services.status import Priority, Status
+from bot.services.status import Priority
 from bot.services.tickets import NewTicket
 from bot.settings import Settings, load_settings
 from slack_double import SlackDouble
@@ -30,7 +30,7 @@ from tests.factories import FrozenClock
 ALERTS = "C0ALERTS"
 INTAKE = "C0INTAKE"
 NY = ZoneInfo("America/New_York")
-T0 = datetime(2026, 11, 16, 14, 0, tzinfo=timezone.utc)  # a Monday, 09:00 in New York
+T0 = datetime(2026, 11, 16, 14, 0, tzinfo=UTC)  # a Monday, 09:00 in New York
 
 
 @pytest.fixture
@@ -214,7 +214,7 @@ def test_weekly_summary_counts_a_hand_built_week(desk: Casedesk, double: SlackDo
 
 def test_weekly_summary_weeks_across_dst_in_new_york(desk: Casedesk) -> None:
     trigger = trigger_for(desk.deps.settings, "weekly-summary")
-    utc = timezone.utc
+    utc = UTC
     # Clocks went back on Sunday 1 Nov 2026: the Monday runs stay at 09:00 local, 169 h apart.
     nov2 = latest_slot(trigger, datetime(2026, 11, 2, 15, 0, tzinfo=utc))
     oct26 = latest_slot(trigger, datetime(2026, 10, 26, 15, 0, tzinfo=utc))
@@ -234,8 +234,8 @@ def test_weekly_summary_weeks_across_dst_in_new_york(desk: Casedesk) -> None:
 
 def test_weekly_summary_window_follows_local_time_across_dst(desk: Casedesk, double: SlackDouble, clock: FrozenClock) -> None:
     """Tickets on either side of the window edges of the DST week of 2 Nov 2026 (169 h)."""
-    end = datetime(2026, 11, 2, 14, 0, tzinfo=timezone.utc)  # Mon 2 Nov 09:00 EST
-    start = datetime(2026, 10, 26, 13, 0, tzinfo=timezone.utc)  # Mon 26 Oct 09:00 EDT
+    end = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)  # Mon 2 Nov 09:00 EST
+    start = datetime(2026, 10, 26, 13, 0, tzinfo=UTC)  # Mon 26 Oct 09:00 EDT
     for moment in (start - timedelta(minutes=1), start, end - timedelta(minutes=1), end):
         clock.now = moment
         form_ticket(desk, "low")
@@ -249,7 +249,11 @@ def test_weekly_summary_window_follows_local_time_across_dst(desk: Casedesk, dou
 def test_a_slot_runs_once_however_many_processes_claim_it(desk: Casedesk, engine: Engine, clock: FrozenClock) -> None:
     others = [create_app(desk.deps.settings, engine=engine, clock=clock) for _ in range(3)]
     runs: list[str] = []
-    spec = JobSpec(lambda deps: runs.append("ran") or "ran")
+    def run(deps: object) -> str:
+        runs.append("ran")
+        return "ran"
+
+    spec = JobSpec(run)
     jobs = [GuardedJob(d.deps, "probe", spec, IntervalTrigger(minutes=5, start_date=T0)) for d in others]
     barrier = threading.Barrier(len(jobs))
 
@@ -291,10 +295,10 @@ def test_two_real_schedulers_run_each_slot_once(desk: Casedesk, engine: Engine) 
 
     def probe(deps: object) -> str:
         with lock:
-            runs.append(datetime.now(timezone.utc))
+            runs.append(datetime.now(UTC))
         return "probe ran"
 
-    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1)
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
     apps = [create_app(desk.deps.settings, engine=engine) for _ in range(2)]
     schedulers = [
         start_scheduler(a.deps, [GuardedJob(a.deps, "probe", JobSpec(probe), IntervalTrigger(seconds=1, start_date=start))])

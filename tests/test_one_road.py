@@ -54,7 +54,7 @@ def test_a_card_update_through_repeated_429s_lands(desk: Casedesk, double: Slack
     double.web_api.rate_limit("chat.update", times=5, retry_after=1)
     people.agent.click(card, "Assign to Me")
     shown = double.wait_for(
-        lambda: "In Progress" in double.current(card).text and double.current(card), timeout=30, what="the card update"
+        lambda: shown if "In Progress" in (shown := double.current(card)).text else None, timeout=30, what="the card update"
     )
     assert "In Progress" in shown.text
     assert [c.error for c in double.workspace.calls_to("chat.update")].count("ratelimited") == 5

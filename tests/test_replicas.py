@@ -29,7 +29,7 @@ def test_three_processes_post_each_answer_card_and_line_once_and_promptly(
         customers = [double.person(f"U0CUST{i:04d}") for i in range(CASES)]
         asked = {c.id: (c.say(INTAKE, f"Help me with thing {i}"), time.monotonic()) for i, c in enumerate(customers)}
         waited = []
-        for customer, (message, at) in asked.items():
+        for _customer, (message, at) in asked.items():
             double.wait_thread_reply(message, "this is now case", timeout=30)
             waited.append(time.monotonic() - at)
         # Posts go at Slack's pace (one a second per channel, bursts of 4); no answer waits out a claim.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,21 +10,21 @@ from freezegun import freeze_time
 from sqlalchemy import Engine
 
 from bot.app import Casedesk
+from bot.services.effects import Channels
 from bot.services.errors import PermissionDenied
 from bot.services.status import Priority, Status
 from bot.services.summary import SummaryQueries
 from bot.services.tickets import NewTicket, TicketService, utcnow
 from bot.views.summary import summary_view
-from bot.services.effects import Channels
 from db.session import Database
-from tests.factories import FrozenClock
 from slack_double import SlackDouble
 from slack_double.blockkit import view_errors
 from tests.conftest import People
+from tests.factories import FrozenClock
 
 A1, A2 = "U0AGENT1", "U0AGENT2"
 AGENTS = frozenset({A1, A2})
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def build_week(engine: Engine) -> tuple[TicketService, FrozenClock]:

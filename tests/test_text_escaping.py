@@ -32,7 +32,7 @@ def test_an_edit_is_stored_as_written_and_shown_escaped_once(desk: Casedesk, dou
     asked, card = open_case(double, people, "Cartoons")
     people.reporter.edit(asked, events.as_sent(TYPED))
     assert desk.deps.tickets.get(1).details == TYPED  # stored before the edit's ack
-    shown = double.wait_for(lambda: "Tom" in (c := double.current(card)).all_text() and c, what="the card to show the edit")
+    shown = double.wait_for(lambda: c if "Tom" in (c := double.current(card)).all_text() else None, what="the card to show the edit")
     assert escaped_once(shown.all_text())
 
 

@@ -214,7 +214,7 @@ def test_user_text_cannot_ping_and_long_details_are_cut(desk: Casedesk, double: 
 def test_rate_limited_post_is_retried_after_retry_after(desk: Casedesk, double: SlackDouble, people: People) -> None:
     double.web_api.rate_limit("chat.postMessage", times=1, retry_after=1)
     card = file_ticket(double, people)
-    calls = [c for c in double.workspace.calls_to("chat.postMessage")]
+    calls = list(double.workspace.calls_to("chat.postMessage"))
     assert calls[0].error == "ratelimited"
     assert calls[1].ok and calls[1].at - calls[0].at >= 0.9
     assert card.ts == desk.deps.tickets.get(1).card_ts

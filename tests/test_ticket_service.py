@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
 
+from bot.services.effects import Channels
 from bot.services.errors import ActionNotAllowed, PermissionDenied, TicketNotFound
 from bot.services.records import Change, format_number, parse_number
 from bot.services.status import ALLOWED, Status
 from bot.services.tickets import InvalidTicket, NewTicket, TicketService
-from bot.services.effects import Channels
 from db.session import Database
 from tests.factories import FrozenClock
 
 AGENTS = frozenset({"U0AGENT1", "U0AGENT2", "U0AGENT3", "U0AGENT4"})
-T0 = datetime(2026, 11, 23, 14, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,8 +30,8 @@ def test_escaped_within_never_splits_an_entity(limit: int) -> None:
 
 
 def test_when_names_the_day_and_zone_across_dst() -> None:
-    assert when(datetime(2026, 3, 8, 6, 30, tzinfo=timezone.utc), NY) == "Sun 8 Mar 2026, 01:30 EST"
-    assert when(datetime(2026, 3, 8, 7, 30, tzinfo=timezone.utc), NY) == "Sun 8 Mar 2026, 03:30 EDT"
+    assert when(datetime(2026, 3, 8, 6, 30, tzinfo=UTC), NY) == "Sun 8 Mar 2026, 01:30 EST"
+    assert when(datetime(2026, 3, 8, 7, 30, tzinfo=UTC), NY) == "Sun 8 Mar 2026, 03:30 EDT"
 
 
 @pytest.mark.parametrize("status", list(Status))

@@ -125,7 +125,9 @@ def _without_comments(text: str) -> str:
 
 def _split(text: str) -> list[str]:
     """``text`` split at the semicolons outside quoted strings."""
-    pieces, current, quoted = [], [], False
+    pieces: list[str] = []
+    current: list[str] = []
+    quoted = False
     for ch in text:
         if ch == '"':
             quoted = not quoted

@@ -5,9 +5,9 @@ replies and stop loops."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime
 
 from bot.services.mail_outbox import PendingMail
 

@@ -249,9 +249,10 @@ class _BodyReader:
         self.defects.extend(part.defects)
         ctype = part.get_content_type()
         if part.is_multipart() and ctype != "message/rfc822":
-            children = part.get_payload()
-            if not isinstance(children, list):
+            payload = part.get_payload()
+            if not isinstance(payload, list):
                 return
+            children = [c for c in payload if isinstance(c, Message)]
             if depth >= MAX_DEPTH:
                 self.problems.append(f"MIME parts nested more than {MAX_DEPTH} deep were not read")
             elif ctype == "multipart/alternative":
@@ -294,9 +295,10 @@ class _BodyReader:
 
     def _file(self, part: Message, ctype: str, filename: str | None, inline: bool) -> None:
         if ctype == "message/rfc822":
-            inner = part.get_payload()
-            content = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
-            subject = header_text(inner[0], "Subject") if isinstance(inner, list) and inner else ""
+            payload = part.get_payload()
+            inner = payload[0] if isinstance(payload, list) and payload and isinstance(payload[0], Message) else None
+            content = inner.as_bytes() if inner is not None else b""
+            subject = header_text(inner, "Subject") if inner is not None else ""
             name = filename or f"{subject[:80] or 'forwarded message'}.eml"
         else:
             payload = part.get_payload(decode=True)

@@ -10,7 +10,7 @@ before the insert.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -71,7 +71,7 @@ class Reply:
 def slack_time(ts: str, fallback: datetime) -> datetime:
     """When Slack says the message was posted: events of one thread may be handled out of order."""
     try:
-        return datetime.fromtimestamp(float(ts), timezone.utc)
+        return datetime.fromtimestamp(float(ts), UTC)
     except (ValueError, OverflowError):
         return fallback
 

@@ -21,6 +21,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select, union_all
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
@@ -245,11 +246,11 @@ class EmailIntake:
     def _answered(self, session: Session, mail: ParsedMail) -> Ticket | None:
         if not mail.answers:
             return None
-        known = union_all(
+        known: Any = union_all(
             select(CaseMessage.email_message_id, CaseMessage.ticket_id).where(CaseMessage.email_message_id.in_(mail.answers)),
             select(OutboundEmail.message_id, OutboundEmail.ticket_id).where(OutboundEmail.message_id.in_(mail.answers)),
         )
-        found = {mid: tid for mid, tid in session.execute(known)}
+        found = dict(session.execute(known).all())
         for message_id in mail.answers:
             if message_id in found:
                 return session.get(Ticket, found[message_id], with_for_update=True)

@@ -8,7 +8,6 @@ response and a new occurrence. The due cases are found by one indexed query.
 from __future__ import annotations
 
 import logging
-
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 

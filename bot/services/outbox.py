@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, event, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, event, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import BindParameter
 
 from db.models import OutboxPost, Ticket
 from db.session import Database
@@ -184,7 +185,7 @@ class Pending:
 
 _NOW = bindparam("now", type_=UTCDateTime)
 _UNTIL = bindparam("until", type_=UTCDateTime)
-_PAUSED = bindparam("paused", expanding=True)  # channels the sender may not post to just now (pacing)
+_PAUSED: BindParameter[list[str]] = bindparam("paused", expanding=True)  # channels the sender may not post to just now (pacing)
 CLAIM_BATCH = 20
 
 
@@ -231,7 +232,7 @@ _CLAIM = (
     .returning(OutboxPost)
     .execution_options(synchronize_session=False)
 )
-_OUTBOX = OutboxPost.__table__
+_OUTBOX: Table = OutboxPost.__table__  # type: ignore[assignment]
 _MARK_SENT = (  # a Core statement: run for many rows it is one executemany, not the ORM's per-row bulk path
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("pid"))

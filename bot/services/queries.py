@@ -100,7 +100,7 @@ class TicketQueries:
         with self._db.read() as session:
             total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
             rows = session.scalars(base.order_by(Ticket.created_at.desc(), Ticket.id.desc()).offset(offset).limit(limit))
-            return Page([TicketRecord.of(r) for r in rows], int(total), offset, limit)
+            return Page([TicketRecord.of(r) for r in rows], int(total), offset, limit)  # type: ignore[arg-type]
 
     def unassigned_queue(self, viewer: str, limit: int = 10) -> list[TicketRecord]:
         """Open, unassigned tickets, highest priority first, then oldest first (agents only)."""

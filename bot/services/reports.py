@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -153,7 +154,7 @@ class ReportQueries:
                 oldest_open=[TicketRecord.of(r) for r in oldest_rows],
             )
 
-    def _listing(self, where: tuple, order: object, limit: int) -> Listing:  # type: ignore[type-arg]
+    def _listing(self, where: tuple[Any, ...], order: Any, limit: int) -> Listing:
         with self._db.read() as session:
             total = session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
             rows = session.scalars(select(Ticket).where(*where).order_by(order, Ticket.id).limit(limit))

@@ -37,7 +37,7 @@ class Summary:
 
 def seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElement[float]:
     if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier)
+        return func.extract("epoch", later - earlier)  # type: ignore[return-value]
     return cast((func.julianday(later) - func.julianday(earlier)) * 86400.0, Float)
 
 

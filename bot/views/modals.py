@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from bot.services.status import Priority
-from bot.views.ticket_card import PRIORITY_ICON
 from bot.views.text import plain_within
+from bot.views.ticket_card import PRIORITY_ICON
 
 NEW_TICKET = "new_ticket"
 REASSIGN_TICKET = "reassign_ticket"

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.services.records import TicketRecord
 from bot.services.reports import Listing, WeekFigures
 from bot.services.status import Priority
 from bot.views.summary import duration
-from bot.services.records import TicketRecord
 from bot.views.text import escape, mention, plain_within, when
 from bot.views.ticket_card import PRIORITY_ICON
 from bot.views.ticket_list import age, card_link
