@@ -188,12 +188,7 @@ class WebApi:
         ws = self.ws
         if channel in ws.users:
             return ws.dm_channel(channel).id
-        ch = ws.channels.get(channel)
-        if ch is None:
-            raise ApiError("channel_not_found")
-        if BOT_USER_ID not in ch.members:
-            raise ApiError("not_in_channel")
-        return ch.id
+        return self._readable(channel)
 
     @staticmethod
     def _check_message(args: dict[str, Any]) -> list[dict[str, Any]] | None:

@@ -4,42 +4,21 @@ sweep. The alert says what the case is: title, priority, requester, assignee."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
-from bot.app import Casedesk, create_app
+from bot.app import Casedesk
 from bot.jobs.escalate import escalate
 from bot.services.conversations import SlackMessage
 from bot.services.status import Priority
-from bot.settings import Settings, load_settings
 from slack_double import SlackDouble
-from tests.conftest import AGENT, REPORTER, base_env, connected
+from tests.conftest import AGENT, REPORTER
 from tests.factories import FrozenClock
 
-ALERTS = "C0ALERTS"
-INTAKE = "C0INTAKE"
-T0 = datetime(2026, 11, 16, 14, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> FrozenClock:
-    return FrozenClock(T0)
-
-
-@pytest.fixture
-def settings(double: SlackDouble) -> Settings:
-    double.channel(ALERTS, "alerts")
-    double.channel(INTAKE, "help")
-    return load_settings(base_env(double.api_url) | {"ALERTING_SLACK_CHANNEL": ALERTS, "INTAKE_SLACK_CHANNELS": INTAKE})
-
-
-@pytest.fixture
-def desk(settings: Settings, engine: Engine, double: SlackDouble, clock: FrozenClock) -> Iterator[Casedesk]:
-    yield from connected(create_app(settings, engine=engine, clock=clock), double)
+# The jobs' desk: a frozen clock, an alerting channel and an intake channel.
+from tests.test_jobs import ALERTS, INTAKE, T0, clock, desk, settings  # noqa: F401 - fixtures, used by name
 
 
 def open_case(desk: Casedesk, text: str, ts: str) -> int:
