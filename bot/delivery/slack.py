@@ -235,7 +235,9 @@ class OutboxSender:
             return
         cap = MAX_TRANSIENT_BACKOFF if transient else MAX_BACKOFF
         delay = min(cap, 2.0 ** (post.attempts + 1))
-        log.warning("outbox row %s (%s) failed: %s; retrying in %.0f s", post.id, post.kind, error, delay)
+        # The first failure of a row is worth a warning; its retries through an outage are not.
+        report = log.warning if post.attempts == 0 else log.debug
+        report("outbox row %s (%s) failed: %s; retrying in %.0f s", post.id, post.kind, error, delay)
         self._outbox.later(post.id, now + timedelta(seconds=delay), error=error, landed=maybe_landed)
 
     # ---- rendering and sending -----------------------------------------------------
