@@ -93,6 +93,7 @@ class OutboxSender:
         self._sent = 0
         self._pass_tickets: dict[int, TicketRecord] = {}
         self._done: list[tuple[int, Landed]] = []
+        self._pass_deadline = clock()
 
     @property
     def outbox(self) -> Outbox:
@@ -148,6 +149,8 @@ class OutboxSender:
         order, one lane each; lanes go out side by side."""
         now = self._clock()
         self._pass_tickets, self._done = {}, []
+        claim = self._outbox.claim_for
+        self._pass_deadline = now + claim - min(timedelta(seconds=10), claim / 3)
         paused = {ch for ch, bucket in self._buckets.items() if bucket.available() < 1}
         lanes: dict[str, list[Pending]] = {}
         planned: dict[str, int] = {}
@@ -177,8 +180,10 @@ class OutboxSender:
                 sent = sum(self._lanes.map(self._deliver_lane, groups))
         finally:
             # One write for the pass: a crash before it is covered by looking in Slack first.
-            self._outbox.sent_all(self._done, self._clock())
-            self._outbox.hand_back(held_back)
+            try:
+                self._outbox.sent_all(self._done, self._clock())
+            finally:
+                self._outbox.hand_back(held_back)
         self._sent += sent
         if sent:
             return 0.0
@@ -210,13 +215,20 @@ class OutboxSender:
 
     def _deliver(self, post: Pending, bucket: TokenBucket) -> bool:
         now = self._clock()
+        if now > self._pass_deadline:
+            # This pass outlived its claim (Slack slow, 429s waited out): another process may
+            # hold the row now. Leave it; whoever claims it next looks in Slack first.
+            return False
         try:
             landed = self._send(post, bucket)
         except (Skip, TicketNotFound):
             self._done.append((post.id, (None, None)))
             return False
         except Exception as err:  # Slack refused or is unreachable, or the database hiccuped
-            self._failed(post, err, now)
+            try:
+                self._failed(post, err, now)
+            except Exception:  # the database is down too: the claim runs out and the row comes back
+                log.exception("could not record the failure of outbox row %s", post.id)
             return False
         if landed is not None:
             self._done.append((post.id, landed))
@@ -238,7 +250,9 @@ class OutboxSender:
         # The first failure of a row is worth a warning; its retries through an outage are not.
         report = log.warning if post.attempts == 0 else log.debug
         report("outbox row %s (%s) failed: %s; retrying in %.0f s", post.id, post.kind, error, delay)
-        self._outbox.later(post.id, now + timedelta(seconds=delay), error=error, landed=maybe_landed)
+        # A row that may have landed before keeps looking first, whatever this attempt met.
+        landed = maybe_landed or post.claimed_before is not None
+        self._outbox.later(post.id, now + timedelta(seconds=delay), error=error, landed=landed)
 
     # ---- rendering and sending -----------------------------------------------------
 

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 ACK_BUDGET = 1.5  # seconds a listener waits for its write before it acks anyway
+RESULT_WAIT = 30.0  # seconds it then waits for the outcome, to tell the person of a refusal
 # Retries of a connection error that still fit inside the budget.
 DB_RETRY_DELAYS: tuple[float, ...] = (0.25, 0.5)
 DB_DOWN = "The ticket database is not answering right now, so nothing changed. Please try again in a few minutes."
@@ -48,7 +49,9 @@ def answer(client: WebClient, deps: Deps, channel: str | None, actor: str, futur
     """The result of a service call; on a refusal or a database outage tell the person why
     (the change did not happen) and return None."""
     try:
-        return future.result()
+        return future.result(timeout=RESULT_WAIT)
+    except FutureTimeout:  # the database hangs: the ack went out; free this thread, the write goes on
+        log.error("a change is still being stored after %.0f s; not waiting for it", RESULT_WAIT)
     except SQLAlchemyError:
         log.exception("a ticket change failed on the database")
         tell(client, channel, actor, DB_DOWN)

@@ -158,6 +158,9 @@ def _same_waiting(session: Session, kind: PostKind, ticket_id: int, text: str | 
                 or_(OutboxPost.claimed_until.is_(None), OutboxPost.claimed_until < now),
             )
             .limit(1)
+            # Held until this change commits, so the sender (SKIP LOCKED) cannot draw the
+            # card from the state before it and leave no redraw for this change.
+            .with_for_update()
         )
         is not None
     )
@@ -253,6 +256,10 @@ class Outbox:
         self._db = db
         self._claim = claim
 
+    @property
+    def claim_for(self) -> timedelta:
+        return self._claim
+
     def has_ready(self, now: datetime) -> bool:
         with self._db.read() as session:
             return session.scalar(select(OutboxPost.id).where(_READY).limit(1), {"now": now}) is not None
@@ -318,6 +325,14 @@ class Outbox:
             session.execute(
                 update(OutboxPost).where(OutboxPost.id == post.id).values(dead_at=now, claimed_until=None, error=error[:200])
             )
+            waiting = ""
+            if post.kind is PostKind.CARD:  # what shows or links the card waits on it
+                blocked = session.scalar(
+                    select(func.count()).select_from(OutboxPost).where(
+                        OutboxPost.ticket_id == post.ticket_id, OutboxPost.sent_at.is_(None), OutboxPost.id != post.id
+                    )
+                )
+                waiting = f" {blocked or 0} more posts of that ticket wait for its card."
             if report_to and post.channel != report_to:
                 enqueue(
                     session,
@@ -325,7 +340,7 @@ class Outbox:
                     now,
                     channel=report_to,
                     text=f"⚠️ Casedesk gave up on a Slack post ({post.kind.value}, outbox row {post.id}) after "
-                    f"{post.attempts + 1} attempts: Slack answered `{error[:80]}`. `python -m bot outbox dead` lists it.",
+                    f"{post.attempts + 1} attempts: Slack answered `{error[:80]}`.{waiting} `python -m bot outbox dead` lists it.",
                 )
 
     def dead(self, limit: int = 50) -> list[tuple[int, str, str | None, str | None, datetime | None]]:
@@ -345,7 +360,7 @@ class Outbox:
             result = session.execute(
                 update(OutboxPost)
                 .where(OutboxPost.dead_at.is_not(None))
-                .values(dead_at=None, attempts=0, due_at=now, claimed_at=None)
+                .values(dead_at=None, attempts=0, due_at=now)
             )
             session.info[_PENDING] = True
             return int(result.rowcount)  # type: ignore[attr-defined]

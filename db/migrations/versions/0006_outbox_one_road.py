@@ -6,6 +6,8 @@ Revision ID: 0006
 Revises: 0005
 """
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -28,6 +30,23 @@ def upgrade() -> None:
         batch.add_column(sa.Column("blocks", sa.Text))
     with op.batch_alter_table("outbound_emails") as batch:
         batch.add_column(sa.Column("dead_at", UTCDateTime))
+    # The card-repair job is gone: a card Slack never took before this release is owed
+    # through the outbox instead (its channel is decided when it is sent).
+    now = datetime.now(UTC)
+    outbox, tickets = sa.table("outbox", *_columns("id", "kind", "ticket_id", "created_at", "due_at", "attempts", "sent_at")), sa.table(
+        "tickets", sa.column("id"), sa.column("card_ts")
+    )
+    waiting_card = sa.exists().where(
+        outbox.c.ticket_id == tickets.c.id, outbox.c.kind == "card", outbox.c.sent_at.is_(None)
+    )
+    missing = sa.select(
+        sa.literal("card"), tickets.c.id, sa.literal(now, UTCDateTime), sa.literal(now, UTCDateTime), sa.literal(0)
+    ).where(tickets.c.card_ts.is_(None), ~waiting_card)
+    op.execute(outbox.insert().from_select(["kind", "ticket_id", "created_at", "due_at", "attempts"], missing))
+
+
+def _columns(*names: str) -> list[sa.ColumnClause[object]]:
+    return [sa.column(n) for n in names]
 
 
 def downgrade() -> None:
