@@ -27,11 +27,15 @@ def start_bot(double: SlackDouble, engine: Engine, cwd: Path) -> subprocess.Pope
         OUTBOX_CLAIM_SECONDS="3",  # a dead process's claims run out soon
         SCHEDULER_ENABLED="false",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot"], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
-    )
+    log = open(cwd / f"bot-{len(list(cwd.glob('bot-*.log')))}.log", "w")  # noqa: SIM115 - the process writes it
+    proc = subprocess.Popen([sys.executable, "-m", "bot"], env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, text=True)
     double.wait_for(lambda: double.socket.connection_count() > 0, timeout=30, what="the bot to connect")
     return proc
+
+
+def bot_logs(cwd: Path) -> str:
+    """What the bot processes wrote, for a failure's message."""
+    return " | ".join(p.read_text()[-2000:] for p in sorted(cwd.glob("bot-*.log")))
 
 
 def submissions(double: SlackDouble, people: People) -> list[dict[str, object]]:
@@ -58,7 +62,10 @@ def test_kill_9_mid_burst_loses_no_acked_ticket_and_posts_no_card_twice(
         # Slack takes the first card but its answer is held: the bot dies knowing nothing of it.
         double.web_api.hold_answers("chat.postMessage", 30.0)
         sent: list[Envelope] = [double.socket.send("interactive", p) for p in payloads[: BURST // 2]]
-        held_card = double.wait_message(SUPPORT, "TCK-000001", timeout=15)
+        try:
+            held_card = double.wait_for(lambda: next(iter(double.messages(SUPPORT)), None), timeout=30, what="the first card")
+        except TimeoutError as err:
+            raise AssertionError(f"no card; the bot wrote: {bot_logs(tmp_path)}") from err
         sent += [double.socket.send("interactive", p) for p in payloads[BURST // 2 :]]
         first.kill()
         first.wait(timeout=10)
@@ -99,7 +106,8 @@ def test_kill_9_mid_burst_loses_no_acked_ticket_and_posts_no_card_twice(
         number = f"TCK-{n:06d}"
         assert len([m for m in double.messages(SUPPORT) if number in m.text]) == 1, number
     with Database(engine).read() as session:
-        assert session.scalar(select(Ticket.card_ts).where(Ticket.id == 1)) == held_card.ts
+        held_number = int(held_card.text.split(" ")[1].removeprefix("TCK-"))
+        assert session.scalar(select(Ticket.card_ts).where(Ticket.id == held_number)) == held_card.ts
     assert [c for c in double.workspace.calls_to("conversations.history") if c.ok], "the held card was looked for"
     for i in range(BURST):
         assert len(double.person(f"U0BURST{i:02d}").dms()) == 1
