@@ -93,7 +93,8 @@ class OutboxSender:
         self._sent = 0
         self._pass_tickets: dict[int, TicketRecord] = {}
         self._done: list[tuple[int, Landed]] = []
-        self._pass_deadline = clock()
+        self._pass_deadline = 0.0
+        self._left_over = False
 
     @property
     def outbox(self) -> Outbox:
@@ -148,9 +149,9 @@ class OutboxSender:
         (0: go again at once). Rows of one channel (or one ticket's card and tabs) go out in
         order, one lane each; lanes go out side by side."""
         now = self._clock()
-        self._pass_tickets, self._done = {}, []
-        claim = self._outbox.claim_for
-        self._pass_deadline = now + claim - min(timedelta(seconds=10), claim / 3)
+        self._pass_tickets, self._done, self._left_over = {}, [], False
+        claim = self._outbox.claim_for.total_seconds()
+        self._pass_deadline = time.monotonic() + claim - min(10.0, claim / 3)  # how long this pass's claims hold
         paused = {ch for ch, bucket in self._buckets.items() if bucket.available() < 1}
         lanes: dict[str, list[Pending]] = {}
         planned: dict[str, int] = {}
@@ -185,7 +186,7 @@ class OutboxSender:
             finally:
                 self._outbox.hand_back(held_back)
         self._sent += sent
-        if sent:
+        if sent or self._left_over:
             return 0.0
         pacing = min((self._buckets[ch].wait() for ch in paused if ch in self._buckets), default=IDLE_WAKE)
         return max(0.01, min(pacing, self._until_next_due()))
@@ -215,9 +216,10 @@ class OutboxSender:
 
     def _deliver(self, post: Pending, bucket: TokenBucket) -> bool:
         now = self._clock()
-        if now > self._pass_deadline:
+        if time.monotonic() > self._pass_deadline:
             # This pass outlived its claim (Slack slow, 429s waited out): another process may
             # hold the row now. Leave it; whoever claims it next looks in Slack first.
+            self._left_over = True
             return False
         try:
             landed = self._send(post, bucket)
