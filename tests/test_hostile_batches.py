@@ -14,28 +14,13 @@ from sqlalchemy import Engine, insert, select, update
 from bot.app import Casedesk, create_app
 from bot.jobs.email_poll import email_poll
 from bot.mail.smtp_send import DEAD_AFTER
-from bot.settings import Settings, load_settings
+from bot.settings import load_settings
 from db.models import InboundEmail, OutboundEmail, OutboxPost
 from slack_double import SlackDouble
 from tests.conftest import ADMIN, base_env, connected, email_env
 from tests.mail_samples import CUSTOMER, TRUSTED_AUTHSERV, mail, raw
 from tests.mail_servers import ImapServer, SmtpServer, free_port
-from tests.test_email_intake import count
-
-
-@pytest.fixture
-def settings(double: SlackDouble, mail_servers: tuple[ImapServer, SmtpServer]) -> Settings:
-    return load_settings(base_env(double.api_url) | email_env(*mail_servers) | {"EMAIL_TRUSTED_AUTHSERV": TRUSTED_AUTHSERV})
-
-
-@pytest.fixture
-def imap(mail_servers: tuple[ImapServer, SmtpServer]) -> ImapServer:
-    return mail_servers[0]
-
-
-@pytest.fixture
-def smtp(mail_servers: tuple[ImapServer, SmtpServer]) -> SmtpServer:
-    return mail_servers[1]
+from tests.test_email_intake import count, imap, settings, smtp  # noqa: F401 - fixtures, used by name
 
 
 def test_a_control_character_sender_is_quarantined_and_the_next_mail_is_acknowledged(
