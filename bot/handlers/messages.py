@@ -126,7 +126,6 @@ def store_before_ack(
     cannot hold the answer past the wait; a store still running finishes on its own."""
     deps, event = deps_of(context), body.get("event") or {}
     work: Future[None] = deps.store_first.submit(store, deps, event)
-    work.add_done_callback(lambda _: deps.sender.poke())  # what it stored may owe posts
     try:
         work.result(timeout=STORE_WAIT)
     except (FutureTimeout, OperationalError, InterfaceError) as err:

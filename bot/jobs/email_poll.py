@@ -12,7 +12,6 @@ def email_poll(deps: Deps) -> str:
     parts = []
     if mail.poller is not None:
         parts.append(mail.poller.poll().summary())
-        deps.sender.poke()
     if mail.mailer is not None:
         parts.append(f"{mail.mailer.send_due(report_to=deps.settings.admin_channel)} sent")
     return "email-poll: " + "; ".join(parts)

@@ -10,6 +10,5 @@ BATCH = 100  # cases per transaction
 def escalate(deps: Deps) -> str:
     due = deps.escalations.due()
     done = [e for start in range(0, len(due), BATCH) for e in deps.escalations.escalate_many(due[start : start + BATCH])]
-    deps.sender.poke()
     listed = ", ".join(f"{e.ticket.number} ({'+'.join(e.reasons)})" for e in done[:20])
     return f"escalate: {len(done)} escalated" + (f": {listed}" if listed else "")

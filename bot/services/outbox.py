@@ -296,9 +296,6 @@ class Outbox:
                     .values(claimed_until=None, claimed_at=post.claimed_before)
                 )
 
-    def sent(self, post_id: int, now: datetime, *, channel: str | None = None, ts: str | None = None) -> None:
-        self.sent_all([(post_id, (channel, ts))], now)
-
     def sent_all(self, done: list[tuple[int, tuple[str | None, str | None]]], now: datetime) -> None:
         if not done:
             return
