@@ -35,7 +35,7 @@ from bot.services.tickets import TicketService
 from bot.settings.email import ImapSettings
 from db.models import Base, InboundEmail, Ticket
 from db.session import Database, make_engine
-from tests.mail_servers import MAILBOX_PASSWORD, MAILBOX_USER, ImapServer
+from mail_double.servers import MAILBOX_PASSWORD, MAILBOX_USER, ImapServer
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 160
 

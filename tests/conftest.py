@@ -17,8 +17,8 @@ from bot.slack.socket_mode import CasedeskSocketModeHandler
 from db.migrate import upgrade
 from db.models import Base
 from db.session import make_engine
+from mail_double.servers import MAILBOX_PASSWORD, MAILBOX_USER, ImapServer, SmtpServer
 from slack_double import Person, SlackDouble
-from tests.mail_servers import MAILBOX_PASSWORD, MAILBOX_USER, ImapServer, SmtpServer
 
 SUPPORT = "C0SUPPORT"
 ADMIN = "C0ADMINS"

@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+from mail_double.servers import ImapServer, SmtpServer
 from slack_double import SlackDouble
 from tests.conftest import SUPPORT, base_env, email_env
 from tests.mail_samples import NO_MESSAGE_ID, mail
-from tests.mail_servers import ImapServer, SmtpServer
 
 
 def run_bot(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -15,6 +15,7 @@ from bot.services.status import Status
 from bot.settings import Settings, load_settings
 from bot.views.timeline import event_line
 from db.models import Attachment, CaseMessage, InboundEmail, Ticket, TicketEvent
+from mail_double.servers import ImapServer, Received, SmtpServer
 from slack_double import Message, SlackDouble
 from tests.conftest import ADMIN, SUPPORT, base_env, email_env
 from tests.mail_samples import (
@@ -34,7 +35,6 @@ from tests.mail_samples import (
     passed,
     raw,
 )
-from tests.mail_servers import ImapServer, Received, SmtpServer
 
 
 @pytest.fixture

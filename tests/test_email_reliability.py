@@ -18,10 +18,10 @@ from bot.app import Casedesk, create_app
 from bot.jobs.email_poll import email_poll
 from bot.settings import load_settings
 from db.models import InboundEmail, OutboundEmail, Ticket
+from mail_double.servers import ImapServer, SmtpServer, TlsListener, self_signed
 from slack_double import SlackDouble
 from tests.conftest import ADMIN, SUPPORT, base_env, connected, email_env
 from tests.mail_samples import mail
-from tests.mail_servers import ImapServer, SmtpServer, TlsListener, self_signed
 from tests.test_email_intake import count
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "email" / "corpus-flanker"

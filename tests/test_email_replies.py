@@ -12,10 +12,10 @@ from bot.app import Casedesk
 from bot.jobs.email_poll import email_poll
 from bot.settings import Settings, load_settings
 from db.models import OutboundEmail
+from mail_double.servers import ImapServer, SmtpServer
 from slack_double import Message, SlackDouble
 from tests.conftest import AGENT, SUPPORT, People, base_env, email_env
 from tests.mail_samples import CUSTOMER, KEYED_TOKEN, mail
-from tests.mail_servers import ImapServer, SmtpServer
 from tests.test_email_intake import count
 from tests.test_ticket_flow import file_ticket
 

@@ -16,10 +16,10 @@ from bot.jobs.email_poll import email_poll
 from bot.mail.smtp_send import DEAD_AFTER
 from bot.settings import load_settings
 from db.models import InboundEmail, OutboundEmail, OutboxPost
+from mail_double.servers import ImapServer, SmtpServer, free_port
 from slack_double import SlackDouble
 from tests.conftest import ADMIN, base_env, connected, email_env
 from tests.mail_samples import CUSTOMER, TRUSTED_AUTHSERV, mail, raw
-from tests.mail_servers import ImapServer, SmtpServer, free_port
 from tests.test_email_intake import count, imap, settings, smtp  # noqa: F401 - fixtures, used by name
 
 

@@ -20,10 +20,10 @@ from bot.settings.email import load_rules
 from bot.settings.values import ConfigError
 from db.models import CaseMessage, InboundEmail
 from db.session import Database
+from mail_double.servers import ImapServer, SmtpServer
 from slack_double import SlackDouble
 from tests.conftest import AGENT, REPORTER, SUPPORT, base_env, email_env
 from tests.mail_samples import TRUSTED_AUTHSERV, mail
-from tests.mail_servers import ImapServer, SmtpServer
 from tests.test_email_intake import count
 
 ADMIN_MAIL = "Boss <boss@example.com>"

@@ -18,10 +18,10 @@ from bot.mail.parse import parse_mail
 from bot.services.email_intake import Where
 from bot.settings import Settings, load_settings
 from db.models import InboundEmail, Ticket
+from mail_double.servers import ImapServer, SmtpServer
 from slack_double import SlackDouble
 from tests.conftest import ADMIN, People, base_env, connected, email_env
 from tests.mail_samples import mail
-from tests.mail_servers import ImapServer, SmtpServer
 from tests.test_email_intake import count
 
 MB = 1 << 20

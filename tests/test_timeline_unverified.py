@@ -8,10 +8,10 @@ import pytest
 from bot.app import Casedesk
 from bot.jobs.email_poll import email_poll
 from bot.settings import Settings, load_settings
+from mail_double.servers import ImapServer, SmtpServer
 from slack_double import SlackDouble
 from tests.conftest import SUPPORT, People, base_env, email_env
 from tests.mail_samples import TRUSTED_AUTHSERV, mail
-from tests.mail_servers import ImapServer, SmtpServer
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Real mail servers on loopback for the email tests: pymap (IMAP) in its own process and
-aiosmtpd (SMTP) in a thread, each on a free port, and a seeding IMAP client."""
+"""Real mail servers on loopback: pymap (IMAP) in its own process and aiosmtpd (SMTP) in a
+thread, each on a free port, a seeding IMAP client, and TLS listeners for the tests."""
 
 from __future__ import annotations
 
