@@ -1,5 +1,6 @@
 """Command line: `python -m bot` runs the bot; `check` is the setup doctor; `db upgrade` migrates;
-`jobs list|run NAME` shows or runs the scheduled jobs; `mail` and `outbox` show what was kept or given up.
+`jobs list|run NAME` shows or runs the scheduled jobs; `mail` and `outbox` show what was kept or given up;
+`sandbox` starts the offline sandbox (a local Slack in the browser, no account).
 
 Whatever fails, the operator sees one line naming the setting and the fix and a non-zero
 exit; the traceback only with LOG_LEVEL=DEBUG.
@@ -51,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     outbox_sub.add_parser("status", help="count the posts not sent yet and the given-up ones")
     outbox_sub.add_parser("dead", help="list the posts given up after Slack kept refusing them")
     outbox_sub.add_parser("retry", help="give every given-up post another round")
+    sandbox = sub.add_parser("sandbox", help="try the desk in a browser: a local Slack, mail and demo data, no account")
+    sandbox.add_argument("--port", type=int, default=8000, help="the page's port on 127.0.0.1 (default 8000)")
+    sandbox.add_argument("--data-dir", default=".sandbox", help="where its database and the bot's log go (default .sandbox)")
+    sandbox.add_argument("--database", help="a database URL of its own (default: a SQLite file in the data folder)")
     return parser
 
 
@@ -79,6 +84,10 @@ def _config_problems(err: ConfigError) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "sandbox":  # needs no settings: it makes its own
+        from sandbox.main import run_sandbox
+
+        return run_sandbox(args.port, Path(args.data_dir), args.database)
     try:
         settings = _settings(_needs_slack(args))
     except ConfigError as err:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
@@ -89,12 +90,17 @@ class Received:
 class _Collector:
     received: list[Received] = field(default_factory=list)
     refuse: bool = False
+    # Called after each mail is kept (from the server's thread): the sandbox page's live stream.
+    listeners: list[Callable[[Received], None]] = field(default_factory=list)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.refuse:
             return "451 4.3.0 try again later"
         raw = envelope.original_content or b""
-        self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), email.message_from_bytes(raw)))
+        kept = Received(str(envelope.mail_from), list(envelope.rcpt_tos), email.message_from_bytes(raw))
+        self.received.append(kept)
+        for listener in self.listeners:
+            listener(kept)
         return "250 OK"
 
 
@@ -107,6 +113,9 @@ class SmtpServer:
     @property
     def received(self) -> list[Received]:
         return self._collector.received
+
+    def on_receive(self, listener: Callable[[Received], None]) -> None:
+        self._collector.listeners.append(listener)
 
     def refuse(self, refuse: bool = True) -> None:
         self._collector.refuse = refuse

@@ -14,6 +14,60 @@ if TYPE_CHECKING:
     from slack_double import SlackDouble
 
 
+def uploaded_file(double: SlackDouble, user_id: str, name: str) -> dict[str, Any]:
+    """The file object Slack hands the bot for a file a person uploaded in a file input."""
+    file_id = double.workspace.next_id("F")
+    base = double.base_url
+    return {
+        "id": file_id,
+        "name": name,
+        "title": name,
+        "mimetype": "image/png",
+        "filetype": "png",
+        "size": 2048,
+        "url_private": f"{base}files-pri/{TEAM_ID}-{file_id}/{name}",
+        "url_private_download": f"{base}files-pri/{TEAM_ID}-{file_id}/download/{name}",
+        "permalink": f"{base}files/{user_id}/{file_id}/{name}",
+    }
+
+
+def block_actions(
+    double: SlackDouble,
+    person: Person,
+    container: dict[str, Any],
+    block: dict[str, Any],
+    action: dict[str, Any],
+    *,
+    message: Message | None = None,
+    view: OpenView | None = None,
+) -> dict[str, Any]:
+    """The ``block_actions`` payload Slack sends when a person uses an element of ``block``:
+    on a message (its channel, the message, a response_url), in a modal or on the Home tab
+    (the view with its inputs' state)."""
+    ws = double.workspace
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "user": person.user_object(),
+        "api_app_id": APP_ID,
+        "token": "legacy-verification-token",
+        "container": container,
+        "trigger_id": ws.issue_trigger(person.id),
+        "team": {"id": TEAM_ID, "domain": "casedesk-test"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "actions": [{**action, "block_id": block.get("block_id", ""), "action_ts": f"{time.time():.6f}"}],
+    }
+    if message is not None:
+        ch = ws.channels[message.channel]
+        payload["channel"] = {"id": ch.id, "name": ch.name}
+        payload["message"] = message.as_payload()
+        payload["state"] = {"values": {}}
+        payload["response_url"] = f"{double.base_url}respond/{message.channel}/{person.id}/{message.ts}"
+    if view is not None:
+        payload["view"] = double.web_api.view_payload(view)
+    return payload
+
+
 class Modal:
     """An open modal as the person sees it: fill inputs by their label, then submit."""
 
@@ -73,26 +127,7 @@ class Modal:
         return self
 
     def attach(self, label: str, name: str) -> Modal:
-        file_id = self.double.workspace.next_id("F")
-        base = self.double.base_url
-        self._set(
-            self._input(label),
-            {
-                "files": [
-                    {
-                        "id": file_id,
-                        "name": name,
-                        "title": name,
-                        "mimetype": "image/png",
-                        "filetype": "png",
-                        "size": 2048,
-                        "url_private": f"{base}files-pri/{TEAM_ID}-{file_id}/{name}",
-                        "url_private_download": f"{base}files-pri/{TEAM_ID}-{file_id}/download/{name}",
-                        "permalink": f"{base}files/{self.person.id}/{file_id}/{name}",
-                    }
-                ]
-            },
-        )
+        self._set(self._input(label), {"files": [uploaded_file(self.double, self.person.id, name)]})
         return self
 
     def buttons(self) -> list[str]:
@@ -105,19 +140,7 @@ class Modal:
         ]
 
     def _action_payload(self, block: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "type": "block_actions",
-            "user": self.person.user_object(),
-            "api_app_id": APP_ID,
-            "token": "legacy-verification-token",
-            "container": {"type": "view", "view_id": self.opened.id},
-            "trigger_id": self.double.workspace.issue_trigger(self.person.id),
-            "team": {"id": TEAM_ID, "domain": "casedesk-test"},
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "view": self.double.web_api.view_payload(self.opened),
-            "actions": [{**action, "block_id": block.get("block_id", ""), "action_ts": f"{time.time():.6f}"}],
-        }
+        return block_actions(self.double, self.person, {"type": "view", "view_id": self.opened.id}, block, action, view=self.opened)
 
     def _act(self, payload: dict[str, Any], timeout: float) -> Envelope:
         hash_before = self.opened.hash
@@ -166,17 +189,25 @@ class Modal:
         self.double.socket.wait_ack(env, timeout)
         ack = env.ack_payload or None
         self.last_ack = ack
-        with self.double.workspace.changed:
+        ws = self.double.workspace
+        with ws.changed:
             action = (ack or {}).get("response_action")
             if action == "errors":
                 self.opened.errors = dict(ack["errors"])  # type: ignore[index]
             elif action == "update":
                 self.opened.view = ack["view"]  # type: ignore[index]
                 self.opened.errors = {}
+            elif action == "push":
+                self.opened.errors = {}
+                self.double.web_api.store_view(self.person.id, ack["view"], None)  # type: ignore[index]
+            elif action == "clear":
+                for opened in ws.views.values():
+                    if opened.user == self.person.id:
+                        opened.closed = True
             else:
                 self.opened.closed = True
                 self.opened.errors = {}
-            self.double.workspace.changed.notify_all()
+            ws.changed.notify_all()
         return ack
 
 
@@ -230,32 +261,9 @@ class Person:
                 break
         else:
             raise KeyError(f"no button {label!r} on the message; it has {message.button_labels()}")
-        ch = self.double.workspace.channels[message.channel]
-        return {
-            "type": "block_actions",
-            "user": self.user_object(),
-            "api_app_id": APP_ID,
-            "token": "legacy-verification-token",
-            "container": {"type": "message", "message_ts": message.ts, "channel_id": message.channel, "is_ephemeral": False},
-            "trigger_id": self.double.workspace.issue_trigger(self.id),
-            "team": {"id": TEAM_ID, "domain": "casedesk-test"},
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "channel": {"id": ch.id, "name": ch.name},
-            "message": message.as_payload(),
-            "state": {"values": {}},
-            "response_url": f"{self.double.base_url}respond/{message.channel}/{self.id}/{message.ts}",
-            "actions": [
-                {
-                    "action_id": element["action_id"],
-                    "block_id": block.get("block_id", ""),
-                    "text": element["text"],
-                    "value": element.get("value", ""),
-                    "type": "button",
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
-        }
+        action = {"action_id": element["action_id"], "text": element["text"], "value": element.get("value", ""), "type": "button"}
+        container = {"type": "message", "message_ts": message.ts, "channel_id": message.channel, "is_ephemeral": False}
+        return block_actions(self.double, self, container, block, action, message=message)
 
     def click(self, message: Message, label: str, timeout: float = 5.0, *, as_shown: bool = False) -> Envelope:
         """Click the button with this label on the message as it is now, or, with

@@ -361,7 +361,7 @@ class WebApi:
             raise ApiError("user_not_found")
         return {"user": user}
 
-    def _store_view(self, user: str, view: dict[str, Any], trigger_id: str | None) -> OpenView:
+    def store_view(self, user: str, view: dict[str, Any], trigger_id: str | None) -> OpenView:
         errors = view_errors(view)
         if errors:
             raise ApiError("invalid_arguments", response_metadata={"messages": errors})
@@ -391,7 +391,7 @@ class WebApi:
         user, error = self.ws.use_trigger(trigger_id)
         if error or user is None:
             raise ApiError(error or "invalid_trigger_id")
-        return {"view": self.view_payload(self._store_view(user, args.get("view") or {}, trigger_id))}
+        return {"view": self.view_payload(self.store_view(user, args.get("view") or {}, trigger_id))}
 
     def m_views_push(self, args: dict[str, Any]) -> Result:
         return self.m_views_open(args)

@@ -124,10 +124,29 @@ class Channel:
     im_user: str | None = None
 
 
+class Changes(threading.Condition):
+    """The workspace's condition, counting its changes: a watcher (the sandbox page's live
+    stream) waits for the count to move instead of comparing state."""
+
+    def __init__(self, lock: threading.RLock) -> None:
+        super().__init__(lock)
+        self.version = 0
+
+    def notify_all(self) -> None:
+        self.version += 1  # callers hold the lock
+        super().notify_all()
+
+    def wait_past(self, version: int, timeout: float) -> int:
+        """The count once it is past ``version``, or as it is after ``timeout`` seconds."""
+        with self:
+            self.wait_for(lambda: self.version != version, timeout)
+            return self.version
+
+
 class Workspace:
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self.changed = threading.Condition(self.lock)
+        self.changed = Changes(self.lock)
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, Channel] = {}
         self.messages: dict[str, list[Message]] = {}
@@ -147,6 +166,20 @@ class Workspace:
         self._counter = itertools.count(random.randrange(1, 9_000_000) * 10)
         self._last_ts = 0
         self.add_user(BOT_USER_ID, "casedesk", is_bot=True)
+
+    def clear(self) -> None:
+        """Forget every message, view, pin and call; keep the people and the channels."""
+        with self.changed:
+            for channel in [c for c in self.channels.values() if c.im_user]:
+                del self.channels[channel.id]
+                self.messages.pop(channel.id, None)
+            for messages in self.messages.values():
+                messages.clear()
+            for kept in (self.ephemerals, self.calls):
+                kept.clear()
+            for table in (self.views, self.home_views, self.triggers, self.views_by_trigger, self._view_opened, self.pins):
+                table.clear()
+            self.changed.notify_all()
 
     # ---- setup ---------------------------------------------------------------
 
