@@ -53,8 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     outbox_sub.add_parser("dead", help="list the posts given up after Slack kept refusing them")
     outbox_sub.add_parser("retry", help="give every given-up post another round")
     sandbox = sub.add_parser("sandbox", help="try the desk in a browser: a local Slack, mail and demo data, no account")
-    sandbox.add_argument("--port", type=int, default=8000, help="the page's port on 127.0.0.1 (default 8000)")
-    sandbox.add_argument("--data-dir", default=".sandbox", help="where its database and the bot's log go (default .sandbox)")
+    sandbox.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT") or 8000),
+                         help="the page's port on 127.0.0.1 (default 8000, or SANDBOX_PORT)")
+    sandbox.add_argument("--data-dir", default=os.environ.get("SANDBOX_DATA_DIR") or ".sandbox",
+                         help="where its database and the bot's log go (default .sandbox, or SANDBOX_DATA_DIR)")
     sandbox.add_argument("--database", help="a database URL of its own (default: a SQLite file in the data folder)")
     return parser
 
