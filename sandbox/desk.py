@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 from pathlib import Path
@@ -71,6 +72,7 @@ class Sandbox:
         self._bot: subprocess.Popen[bytes] | None = None
         self._engine: Engine | None = None
         self._busy = threading.Lock()  # one reset (or job) at a time
+        self._started: list[Callable[[], None]] = []  # how to stop each part that did start
 
     # ---- life --------------------------------------------------------------------
 
@@ -84,9 +86,12 @@ class Sandbox:
         refuse_real_data(engine, self.database_url)
         imap_up = threading.Thread(target=self.imap.start, name="sandbox-imap", daemon=True)
         imap_up.start()  # pymap takes a moment: it starts while the database is made
+        self._started.append(self.imap.stop)
         self.double.start()
+        self._started.append(self.double.stop)
         self._furnish()
         self.smtp.start()
+        self._started.append(self.smtp.stop)
         self.smtp.on_receive(self._mail_changed)
         self._fresh_database()
         imap_up.join()
@@ -96,7 +101,8 @@ class Sandbox:
 
     def stop(self) -> None:
         self._stop_bot()
-        for stop in (self.double.stop, self.smtp.stop, self.imap.stop):
+        while self._started:
+            stop = self._started.pop()
             try:
                 stop()
             except Exception:  # a half-started sandbox stops what it has
