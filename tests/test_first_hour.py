@@ -257,7 +257,7 @@ def test_the_license_is_mit() -> None:
 
 
 @pytest.mark.parametrize(
-    "path", [".env", ".venv/bin/python", "casedesk.db", "casedesk.db.lock", "casedesk.db-wal", "casedesk.db-shm", "x/__pycache__/a.pyc"]
+    "path", [".env", ".venv/bin/python", "casedesk.db", "casedesk.db.lock", "casedesk.db-wal", "casedesk.db-shm", "x/__pycache__/a.pyc", ".sandbox/sandbox.db"]
 )
 def test_gitignore_keeps_local_files_out(path: str) -> None:
     ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", path], cwd=ROOT)
