@@ -18,7 +18,7 @@ from db.migrate import upgrade
 from db.session import make_engine
 from mail_double import free_port
 from sandbox import cast
-from tests.sandbox_process import ROOT, SandboxProcess, launch, running_sandbox, sandbox_command, sandbox_env
+from sandbox.client import ROOT, SandboxProcess, launch, running_sandbox, sandbox_command, sandbox_env
 
 REPORTER, AGENT, OUTSIDER = cast.REPORTER.id, cast.AGENT.id, cast.OUTSIDER.id
 SUPPORT, HELP = cast.SUPPORT.id, cast.HELP.id

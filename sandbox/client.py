@@ -1,5 +1,6 @@
-"""The sandbox as a person starts it (``python -m bot sandbox`` in a process of its own),
-and a small client of its JSON API that waits on the live stream, never on a timer."""
+"""A client of a running sandbox, for its tests and benchmark: start it as a person does
+(``python -m bot sandbox`` in a process of its own) and use its JSON API, waiting on the
+live stream, never on a timer."""
 
 from __future__ import annotations
 
