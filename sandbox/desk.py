@@ -113,7 +113,7 @@ class Sandbox:
     def reset(self) -> None:
         """Back to the demo data: a new database, an empty workspace and mailbox, the bot restarted."""
         with self._busy:
-            self._stop_bot()
+            self._stop_bot(at_once=True)  # all it holds is thrown away: no need to let it drain
             self.double.workspace.clear()
             self.imap.clear()
             self.smtp.clear()
@@ -185,11 +185,14 @@ class Sandbox:
         if bot.poll() is not None:
             raise BotFailed(f"the bot stopped (exit {bot.returncode}); {self._log_tail()}")
 
-    def _stop_bot(self) -> None:
+    def _stop_bot(self, *, at_once: bool = False) -> None:
         bot, self._bot = self._bot, None
         if bot is None or bot.poll() is not None:
             return
-        bot.terminate()
+        if at_once:
+            bot.kill()
+        else:
+            bot.terminate()
         try:
             bot.wait(10)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,138 @@
+"""Benchmark of the offline sandbox: how soon it is up, and how soon a click shows.
+
+1. Start: from the command (``python -m bot sandbox``, a new data folder each time) to the
+   printed address (page served, bot connected), and to "demo data in": every demo card,
+   the escalation alert and the mail's case visible through the page's API.
+2. A click reflected: an agent clicks Assign to Me on a card through the page's API; the
+   time until the state the page reads shows the card In Progress, woken by the live
+   stream as the page is (never polled). Also a message typed in a thread until it shows.
+3. Reset: from the Reset request until the demo cards are all back.
+
+Usage: python -m bench.sandbox [--starts 5] [--clicks 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.foundation import pct
+from mail_double import free_port
+from sandbox import cast
+from sandbox.client import SandboxProcess, launch, sandbox_command
+
+SUPPORT = cast.SUPPORT.id
+DEMO = ("Open", "In Progress", "Resolved", "Closed", "Email")
+
+
+def cards(state: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in state["messages"][SUPPORT] if m["blocks"] and "TCK-" in m["text"]]
+
+
+def demo_in(state: dict[str, Any]) -> bool:
+    shown = cards(state)
+    alerted = any("escalated" in m["text"] for m in state["messages"][cast.ALERTS.id])
+    return alerted and all(any(word in m["text"] for m in shown) for word in DEMO)
+
+
+def starts(count: int) -> list[str]:
+    printed, ready = [], []
+    for _ in range(count):
+        with tempfile.TemporaryDirectory() as folder:
+            began = time.perf_counter()
+            box = launch(sandbox_command(free_port(), Path(folder)))
+            printed.append(time.perf_counter() - began)
+            try:
+                box.wait(cast.AGENT.id, lambda s: demo_in(s) or None, "the demo data", timeout=30)
+                ready.append(time.perf_counter() - began)
+            finally:
+                box.stop()
+    return [
+        f"start → address printed (page served, bot connected): median {statistics.median(printed):.2f} s, max {max(printed):.2f} s",
+        f"start → demo data in (cards, alert, the mail's case):  median {statistics.median(ready):.2f} s, max {max(ready):.2f} s",
+    ]
+
+
+def file_tickets(box: SandboxProcess, count: int) -> list[dict[str, Any]]:
+    reporter = cast.REPORTER.id
+    for n in range(count):
+        box.ok("/api/say", {"as": reporter, "channel": SUPPORT, "text": "/new-ticket"})
+        modal = box.wait(reporter, lambda s: s["views"][-1] if s["views"] else None, "the modal")
+        values: dict[str, Any] = {}
+        for block in modal["view"]["blocks"]:
+            element = block.get("element", {})
+            if element.get("type") == "static_select":
+                values[block["block_id"]] = {element["action_id"]: {"type": "static_select", "selected_option": element["options"][0]}}
+            elif element.get("type") == "plain_text_input":
+                values[block["block_id"]] = {element["action_id"]: {"type": "plain_text_input", "value": f"bench ticket {n}"}}
+        box.ok("/api/view/submit", {"as": reporter, "view_id": modal["id"], "values": values})
+    def all_filed(state: dict[str, Any]) -> list[dict[str, Any]] | None:
+        filed = [m for m in cards(state) if "bench ticket" in str(m["blocks"])]
+        return filed if len(filed) >= count else None
+
+    return box.wait(cast.AGENT.id, all_filed, "the bench cards", timeout=60)
+
+
+def assign_button(card: dict[str, Any]) -> dict[str, str]:
+    for block in card["blocks"]:
+        for element in block.get("elements", []) if block["type"] == "actions" else []:
+            if element["text"]["text"] == "Assign to Me":
+                return {"block_id": block["block_id"], "action_id": element["action_id"]}
+    raise AssertionError("no Assign to Me")
+
+
+def clicks(box: SandboxProcess, count: int) -> list[str]:
+    agent = cast.AGENT.id
+    took = []
+    for card in file_tickets(box, count):
+        began = time.perf_counter()
+        box.ok("/api/action", {"as": agent, "container": {"type": "message", "channel": SUPPORT, "ts": card["ts"]}, **assign_button(card)})
+        box.wait(agent, lambda s, ts=card["ts"]: next((m for m in cards(s) if m["ts"] == ts and "In Progress" in m["text"]), None),
+                 "the card to change")
+        took.append(time.perf_counter() - began)
+    typed = []
+    parent = box.state(agent)["messages"][SUPPORT][0]["ts"]
+    for n in range(count):
+        began = time.perf_counter()
+        box.ok("/api/say", {"as": agent, "channel": SUPPORT, "text": f"note {n}", "thread_ts": parent})
+        box.wait(agent, lambda s, n=n: any(m["text"] == f"note {n}" for m in s["threads"].get(f"{SUPPORT}:{parent}", [])), "the reply")
+        typed.append(time.perf_counter() - began)
+    return [
+        f"click Assign to Me → card shows In Progress: p50 {pct(took, 0.5):.0f} ms, p95 {pct(took, 0.95):.0f} ms, max {max(took) * 1000:.0f} ms ({count} clicks)",
+        f"reply typed in a thread → shown:            p50 {pct(typed, 0.5):.0f} ms, p95 {pct(typed, 0.95):.0f} ms, max {max(typed) * 1000:.0f} ms",
+    ]
+
+
+def resets(box: SandboxProcess, count: int) -> list[str]:
+    took = []
+    for _ in range(count):
+        began = time.perf_counter()
+        box.ok("/api/reset")
+        box.wait(cast.AGENT.id, lambda s: demo_in(s) or None, "the demo data", timeout=30)
+        took.append(time.perf_counter() - began)
+    return [f"reset → demo data in again: median {statistics.median(took):.2f} s, max {max(took):.2f} s ({count} resets)"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--clicks", type=int, default=30)
+    args = parser.parse_args()
+    for line in starts(args.starts):
+        print(line, flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        box = launch(sandbox_command(free_port(), Path(folder)))
+        try:
+            box.wait(cast.AGENT.id, lambda s: demo_in(s) or None, "the demo data", timeout=30)
+            for line in clicks(box, args.clicks) + resets(box, 3):
+                print(line, flush=True)
+        finally:
+            box.stop()
+
+
+if __name__ == "__main__":
+    main()
