@@ -85,21 +85,28 @@ def assign_button(card: dict[str, Any]) -> dict[str, str]:
     raise AssertionError("no Assign to Me")
 
 
+def in_progress(state: dict[str, Any], ts: str) -> dict[str, Any] | None:
+    return next((m for m in cards(state) if m["ts"] == ts and "In Progress" in m["text"]), None)
+
+
+def shown_in(state: dict[str, Any], parent: str, text: str) -> bool:
+    return any(m["text"] == text for m in state["threads"].get(f"{SUPPORT}:{parent}", []))
+
+
 def clicks(box: SandboxProcess, count: int) -> list[str]:
     agent = cast.AGENT.id
     took = []
     for card in file_tickets(box, count):
         began = time.perf_counter()
         box.ok("/api/action", {"as": agent, "container": {"type": "message", "channel": SUPPORT, "ts": card["ts"]}, **assign_button(card)})
-        box.wait(agent, lambda s, ts=card["ts"]: next((m for m in cards(s) if m["ts"] == ts and "In Progress" in m["text"]), None),
-                 "the card to change")
+        box.wait(agent, lambda s: in_progress(s, card["ts"]), "the card to change")
         took.append(time.perf_counter() - began)
     typed = []
     parent = box.state(agent)["messages"][SUPPORT][0]["ts"]
     for n in range(count):
         began = time.perf_counter()
         box.ok("/api/say", {"as": agent, "channel": SUPPORT, "text": f"note {n}", "thread_ts": parent})
-        box.wait(agent, lambda s, n=n: any(m["text"] == f"note {n}" for m in s["threads"].get(f"{SUPPORT}:{parent}", [])), "the reply")
+        box.wait(agent, lambda s: shown_in(s, parent, f"note {n}"), "the reply")
         typed.append(time.perf_counter() - began)
     return [
         f"click Assign to Me → card shows In Progress: p50 {pct(took, 0.5):.0f} ms, p95 {pct(took, 0.95):.0f} ms, max {max(took) * 1000:.0f} ms ({count} clicks)",
