@@ -18,6 +18,7 @@ from bot.deps import CONTEXT_KEY, Deps, MailDesk
 from bot.mail.imap_poll import MailPoller
 from bot.mail.smtp_send import Mailer
 from bot.services.conversations import ConversationService
+from bot.services.directory import Directory, LiveAgents
 from bot.services.effects import Channels
 from bot.services.email_intake import EmailIntake, MailPolicy
 from bot.services.email_replies import EmailReplies
@@ -93,22 +94,25 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     client = client or build_web_client(settings)
     db = Database(engine)
+    directory = Directory(db, settings.system_users, clock=clock)
+    directory.bootstrap()  # SYSTEM_USERS are the admins of a desk that has none
+    agents = LiveAgents(directory)
     tickets = TicketService(
         db,
-        settings.system_users,
+        agents,
         campaigns=settings.campaigns,
         issue_types=settings.issue_types,
         channels=Channels(support=settings.support_channel, admin=settings.admin_channel),
         clock=clock,
     )
     reporter = ErrorReporter(client, settings.admin_channel, clock)
-    queries = TicketQueries(db, settings.system_users)
+    queries = TicketQueries(db, agents)
     conversations = ConversationService(
         db, tickets, support_channel=settings.support_channel, keywords=Keywords(settings.escalation_keywords), clock=clock
     )
     workspace_url = WorkspaceUrl()
     mail = _mail_desk(settings, db, tickets, clock)
-    home = HomeTab(queries, settings.system_users)
+    home = HomeTab(queries, agents)
     sender = OutboxSender(
         client, settings, db, tickets, conversations, home, workspace_url, clock, posts_per_second=settings.slack_posts_per_second
     )
@@ -116,7 +120,8 @@ def create_app(
         settings=settings,
         tickets=tickets,
         queries=queries,
-        summaries=SummaryQueries(db, settings.system_users),
+        summaries=SummaryQueries(db, agents),
+        directory=directory,
         errors=reporter,
         home=home,
         conversations=conversations,

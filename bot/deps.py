@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot.delivery.slack import OutboxSender
 from bot.services.conversations import ConversationService
+from bot.services.directory import Directory
 from bot.services.email_intake import EmailIntake
 from bot.services.email_replies import EmailReplies
 from bot.services.escalation import EscalationService
@@ -60,6 +61,7 @@ class Deps:
     ledger: JobRunLedger
     state: BotStateStore
     mail: MailDesk
+    directory: Directory
     workspace_url: WorkspaceUrl = field(default_factory=WorkspaceUrl)
     # Runs the storing a listener does before its ack, so the ack waits a bounded time.
     store_first: ThreadPoolExecutor = field(

@@ -1,12 +1,12 @@
 """The ticket data model: tickets, their audit events, comments, the case's messages
-(Slack and email), attachments, the outbox of Slack posts still to send, and the mail
-received and owed."""
+(Slack and email), attachments, the outbox of Slack posts still to send, the mail
+received and owed; and the desk's people, teams, routing rules and assignees."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from db.types import UTCDateTime
@@ -56,6 +56,10 @@ class Ticket(Base):
     # Reasons already alerted in this episode (comma-separated); cleared by an agent's response.
     escalated_reasons: Mapped[str] = mapped_column(String(100), default="")
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The team whose queue holds the ticket (routing decides; None only before migration 0009).
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    # Extra addresses told of its creation and resolution (comma-separated), from the form.
+    notify_emails: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(default=1)
 
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
@@ -74,6 +78,8 @@ class Ticket(Base):
         Index("ix_tickets_origin", "origin_channel", "origin_ts"),
         Index("ix_tickets_status_waiting", "status", "waiting_since"),
         Index("ix_tickets_status_updated", "status", "updated_at"),
+        Index("ix_tickets_team_created", "team_id", "created_at"),
+        Index("ix_tickets_team_status", "team_id", "status"),
         # Partial indexes of the escalation candidates: created in migration 0004.
     )
 
@@ -279,3 +285,113 @@ class OutboundEmail(Base):
         Index("ix_outbound_emails_pending", "sent_at", "due_at"),
         Index("ix_outbound_emails_created", "created_at"),  # acknowledgements of the last hour
     )
+
+
+# ---- people, teams, routing ----------------------------------------------------------------
+
+
+class Person(Base):
+    """Someone with a role at the desk: an agent, or an admin (who is an agent too).
+    Everyone else files and follows their own tickets and has no row here."""
+
+    __tablename__ = "people"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    role: Mapped[str] = mapped_column(String(10))  # "agent" or "admin"
+    # Away: nothing new is routed or assigned to them; until a time, or until they return.
+    away: Mapped[bool] = mapped_column(Boolean, default=False)
+    away_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_people_role", "role"),)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    # Where its cards are posted; None: the support channel.
+    triage_channel: Mapped[str | None] = mapped_column(String(32))
+    # Told of each new and resolved ticket (comma-separated addresses).
+    notify_emails: Mapped[str] = mapped_column(Text, default="")
+    lead_id: Mapped[str | None] = mapped_column(String(32))
+    # "off", "round_robin" or "least_open"
+    auto_assign: Mapped[str] = mapped_column(String(20), default="off")
+    # Round-robin's place: the member given the last ticket.
+    last_assigned_id: Mapped[str | None] = mapped_column(String(32))
+    # The team that catches what no rule routes; exactly one.
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("people.user_id", ondelete="CASCADE"), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_team_members_user", "user_id"),)
+
+
+class RoutingRule(Base):
+    """Tickets whose ``field`` equals ``value`` go to ``team_id``; the lowest position that
+    matches wins, the default team catches the rest."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column()
+    field: Mapped[str] = mapped_column(String(20))  # issue_type, campaign, intake_channel, mailbox
+    value: Mapped[str] = mapped_column(String(320))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_routing_rules_position", "position"),)
+
+
+class TicketAssignee(Base):
+    """Everyone assigned to a ticket; the owner is also ``tickets.assignee_id``."""
+
+    __tablename__ = "ticket_assignees"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    is_owner: Mapped[bool] = mapped_column(Boolean, default=False)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_ticket_assignees_user", "user_id", "ticket_id"),)
+
+
+class DeskEvent(Base):
+    """The audit trail of the desk itself: people, roles, teams, rules and settings changed."""
+
+    __tablename__ = "desk_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(320))
+    from_value: Mapped[str | None] = mapped_column(Text)
+    to_value: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_desk_events_created", "created_at"),)
+
+
+class DeskSetting(Base):
+    """Settings admins change from Slack, by name (e.g. the CC list of notification mails)."""
+
+    __tablename__ = "desk_settings"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}

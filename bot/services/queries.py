@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import Select, case, func, or_, select
@@ -87,7 +88,7 @@ def open_by_priority(session: Session) -> dict[Priority, int]:
 
 
 class TicketQueries:
-    def __init__(self, db: Database, system_users: frozenset[str]) -> None:
+    def __init__(self, db: Database, system_users: Collection[str]) -> None:
         self._db = db
         self._system_users = system_users
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -69,7 +70,7 @@ def finished_between(session: Session, since: datetime, until: datetime | None =
 
 
 class SummaryQueries:
-    def __init__(self, db: Database, system_users: frozenset[str]) -> None:
+    def __init__(self, db: Database, system_users: Collection[str]) -> None:
         self._db = db
         self._system_users = system_users
 

@@ -8,7 +8,7 @@ and the row's version column as a last line).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -73,7 +73,7 @@ class TicketService:
     def __init__(
         self,
         db: Database,
-        system_users: frozenset[str],
+        system_users: Collection[str],
         *,
         campaigns: tuple[str, ...],
         issue_types: tuple[str, ...],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 
 from slack_sdk import WebClient
 
@@ -15,7 +16,7 @@ SHOWN = 10
 
 
 class HomeTab:
-    def __init__(self, queries: TicketQueries, system_users: frozenset[str]) -> None:
+    def __init__(self, queries: TicketQueries, system_users: Collection[str]) -> None:
         self._queries = queries
         self._agents = system_users
         # Who has opened the tab since the bot started: only their tabs are kept fresh.
