@@ -573,20 +573,22 @@ function renderModal() {
     const values = collectValues(registry);
     S.viewValues.set(top.id, values);
     S.localErrors.delete(top.id);
+    const gone = [];
     try {
       const result = await api("/api/view/submit", { as: S.me, view_id: top.id, values });
       if (result.result === "errors") {
         S.localErrors.set(top.id, result.errors || {});
         modalSig = "";
       } else if (result.result === "closed" || result.result === "cleared") {
-        S.closing.add(top.id);
-        if (result.result === "cleared") (S.state.views || []).forEach((v) => S.closing.add(v.id));
+        gone.push(...(result.result === "cleared" ? (S.state.views || []).map((v) => v.id) : [top.id]));
+        gone.forEach((id) => S.closing.add(id));
       }
+      renderModal();
       await refresh();
     } catch (err) {
       toast(`Submitting failed: ${err.message}`, { error: true });
     } finally {
-      S.closing.clear();
+      gone.forEach((id) => S.closing.delete(id));
       submit.disabled = false;
       renderModal();
     }
@@ -673,7 +675,7 @@ function setReplying(mail) {
 function mailNode(mail, fromDesk) {
   return el("article", { class: "mail", "aria-label": `${fromDesk ? "From the desk" : "To the desk"}: ${mail.subject}` },
     el("div", { class: "mail-subject" }, mail.subject || "(no subject)"),
-    el("div", { class: "mail-meta" }, `${mail.from} → ${mail.to}`),
+    el("div", { class: "mail-meta" }, `${mail.from ?? mail.sender ?? ""} → ${mail.to ?? ""}`),
     mail.date ? el("div", { class: "mail-meta" }, mail.date) : null,
     el("div", { class: "mail-body" }, mail.body || ""),
     fromDesk ? el("button", { type: "button", class: "link-button", onclick: () => setReplying(mail) }, "Reply") : null);
