@@ -18,7 +18,7 @@ class Role:
 
 
 REPORTER = Role("U0REPORTR", "rita", "Rita Reyes", "reporter", "files tickets, follows her own")
-AGENT = Role("U0AGENTAL", "alice", "Alice Agent", "agent", "support agent")
+AGENT = Role("U0AGENTAL", "alice", "Alice Agent", "agent", "support agent and the desk's admin")
 AGENT2 = Role("U0AGENTBO", "bob", "Bob Builder", "agent", "support agent")
 OUTSIDER = Role("U0OUTSIDR", "oscar", "Oscar Outsider", "outsider", "not an agent: watch the refusals")
 PEOPLE = (REPORTER, AGENT, AGENT2, OUTSIDER)

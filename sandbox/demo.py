@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from bot.app import create_app
 from bot.services.conversations import SlackMessage
+from bot.services.directory import Role
 from bot.services.tickets import NewTicket, utcnow
 from bot.settings import load_settings
 from mail_double import MAILBOX_USER
@@ -44,6 +45,8 @@ def seed(engine: Engine, env: dict[str, str], double: SlackDouble) -> None:
     clock = PastClock()
     deps = create_app(load_settings(env), engine=engine, clock=clock).deps
     tickets = deps.tickets
+    # Both agents start as admins (SYSTEM_USERS); Alice keeps it, Bob is an agent alone.
+    deps.directory.set_role(AGENT.id, AGENT2.id, Role.AGENT)
 
     def form(ago_hours: float, campaign: str, issue_type: str, priority: str, details: str) -> int:
         clock.ago(hours=ago_hours)
