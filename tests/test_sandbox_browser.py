@@ -217,6 +217,6 @@ def test_reset_brings_back_the_demo_desk(page: Page) -> None:
     go_to(page, "support-tickets")
     expect(card_with(page, "The export button does nothing in Firefox")).to_have_count(0)
     first = card(page, "TCK-000001")
-    expect(first).to_contain_text("unassigned")
+    expect(first).to_contain_text("unassigned", timeout=30_000)  # the demo cards come through the bot's outbox
     expect(first.get_by_role("button", name="Assign to Me")).to_be_visible()
 
