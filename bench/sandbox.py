@@ -67,7 +67,7 @@ def file_tickets(box: SandboxProcess, count: int) -> list[dict[str, Any]]:
             element = block.get("element", {})
             if element.get("type") == "static_select":
                 values[block["block_id"]] = {element["action_id"]: {"type": "static_select", "selected_option": element["options"][0]}}
-            elif element.get("type") == "plain_text_input":
+            elif block["block_id"] == "details":
                 values[block["block_id"]] = {element["action_id"]: {"type": "plain_text_input", "value": f"bench ticket {n}"}}
         box.ok("/api/view/submit", {"as": reporter, "view_id": modal["id"], "values": values})
     def all_filed(state: dict[str, Any]) -> list[dict[str, Any]] | None:

@@ -5,8 +5,10 @@ and the last one resets the desk."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -27,12 +29,17 @@ from tests.browser import (
     run_job,
     say,
     send_mail,
+    skip_on_postgresql,
     skip_without_chromium,
 )
 
 skip_without_chromium()
+skip_on_postgresql()
 
+# The README's picture: rewritten when SANDBOX_SCREENSHOT=1 (or when it is missing), so an
+# ordinary test run leaves the checkout as it found it.
 SCREENSHOT = ROOT / "docs" / "sandbox.png"
+UPDATE_SCREENSHOT = os.environ.get("SANDBOX_SCREENSHOT") == "1" or not SCREENSHOT.exists()
 HOSTILE = "<script>alert(1)</script> <!channel> <img src=x onerror=alert(2)> &amp; Tom & Jerry"
 
 expect.set_options(timeout=10_000)
@@ -65,7 +72,7 @@ def page(watched: tuple[Page, Watch]) -> Page:
     return watched[0]
 
 
-def test_the_demo_desk_with_its_cards_and_a_thread_is_what_the_readme_shows(page: Page) -> None:
+def test_the_demo_desk_with_its_cards_and_a_thread_is_what_the_readme_shows(page: Page, tmp_path: Path) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("#support-tickets")
     for number in ("TCK-000001", "TCK-000002", "TCK-000003"):
         expect(card(page, number)).to_be_visible()
@@ -78,9 +85,10 @@ def test_the_demo_desk_with_its_cards_and_a_thread_is_what_the_readme_shows(page
     expect(thread.get_by_text("assigned TCK-000002 to themselves")).to_be_visible()
     expect(page.get_by_role("textbox", name="Reply in thread")).to_be_focused()
     card(page, "TCK-000001").scroll_into_view_if_needed()
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
-    assert SCREENSHOT.stat().st_size > 20_000
+    shot = SCREENSHOT if UPDATE_SCREENSHOT else tmp_path / "sandbox.png"
+    shot.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
 
 
 def test_a_reporter_files_a_ticket_through_the_modal_and_sees_its_card(page: Page) -> None:
