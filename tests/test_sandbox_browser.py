@@ -163,6 +163,44 @@ def test_an_email_from_the_inbox_opens_a_case_and_the_desk_writes_back(page: Pag
     expect(inbox.get_by_role("article", name=re.compile(rf"^From the desk: Re: {re.escape(subject)}"))).to_be_visible(timeout=MAIL_SECONDS * 1000)
 
 
+def test_an_email_case_is_worked_from_filing_to_closing_in_the_page(page: Page) -> None:
+    """The newcomer's whole tour by email: the customer writes, an agent takes the case and
+    answers by mail, the customer answers back, the agent resolves and closes it."""
+    act_as(page, cast.AGENT.id)
+    subject = "Locked out after the update"
+    inbox = send_mail(page, subject, "Since the update my account says it is locked.")
+    case = card_with(page, subject)
+    expect(case).to_be_visible(timeout=MAIL_SECONDS * 1000)
+    case.get_by_role("button", name="Assign to Me").click()
+    expect(case).to_contain_text("In Progress")
+
+    case.get_by_role("button", name="Reply by email").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Your reply").fill("Unlocked it: please sign in again and tell us if it works.")
+    dialog.get_by_role("button", name=re.compile("^Send")).click()
+    expect(dialog).to_be_hidden()
+    answer = inbox.get_by_role("article", name=re.compile(rf"^From the desk: .*{re.escape(subject)}")).filter(
+        has_text="please sign in again"
+    )
+    expect(answer).to_be_visible(timeout=MAIL_SECONDS * 1000)
+
+    answer.get_by_role("button", name="Reply").click()
+    inbox.get_by_label("Message", exact=True).fill("It works again, thank you!")
+    inbox.get_by_role("button", name="Send email").click()
+    case.get_by_role("button", name="Reply", exact=True).click()
+    thread = page.get_by_role("complementary", name="Thread")
+    expect(thread.get_by_text("It works again, thank you!")).to_be_visible(timeout=MAIL_SECONDS * 1000)
+
+    case.get_by_role("button", name="Resolve").click()
+    dialog = page.get_by_role("dialog", name=re.compile("^Resolve TCK-"))
+    dialog.get_by_label("Resolution note").fill("Account unlocked.")
+    dialog.get_by_role("button", name="Resolve").click()
+    expect(case).to_contain_text("Resolved")
+    case.get_by_role("button", name="Close").click()
+    expect(case).to_contain_text("Closed")
+    expect(case.get_by_role("button", name="Reopen")).to_be_visible()
+
+
 def test_the_escalation_job_alerts_on_an_urgent_case_from_help(page: Page) -> None:
     go_to(page, "help")
     say(page, "help", "The VPN drops every five minutes for the whole team, urgent")
