@@ -6,7 +6,10 @@
 2. A click reflected: an agent clicks Assign to Me on a card through the page's API; the
    time until the state the page reads shows the card In Progress, woken by the live
    stream as the page is (never polled). Also a message typed in a thread until it shows.
-3. Reset: from the Reset request until the demo cards are all back.
+3. In the page itself (headless Chromium, when installed): a click on Assign to Me until
+   the card on screen reads In Progress — the request, the bot, the live stream, the
+   page's fetch and its drawing, all of it.
+4. Reset: from the Reset request until the demo cards are all back.
 
 Usage: python -m bench.sandbox [--starts 5] [--clicks 30]
 """
@@ -57,7 +60,7 @@ def starts(count: int) -> list[str]:
     ]
 
 
-def file_tickets(box: SandboxProcess, count: int) -> list[dict[str, Any]]:
+def file_tickets(box: SandboxProcess, count: int, tag: str = "bench ticket") -> list[dict[str, Any]]:
     reporter = cast.REPORTER.id
     for n in range(count):
         box.ok("/api/say", {"as": reporter, "channel": SUPPORT, "text": "/new-ticket"})
@@ -68,10 +71,10 @@ def file_tickets(box: SandboxProcess, count: int) -> list[dict[str, Any]]:
             if element.get("type") == "static_select":
                 values[block["block_id"]] = {element["action_id"]: {"type": "static_select", "selected_option": element["options"][0]}}
             elif block["block_id"] == "details":
-                values[block["block_id"]] = {element["action_id"]: {"type": "plain_text_input", "value": f"bench ticket {n}"}}
+                values[block["block_id"]] = {element["action_id"]: {"type": "plain_text_input", "value": f"{tag} {n}."}}
         box.ok("/api/view/submit", {"as": reporter, "view_id": modal["id"], "values": values})
     def all_filed(state: dict[str, Any]) -> list[dict[str, Any]] | None:
-        filed = [m for m in cards(state) if "bench ticket" in str(m["blocks"])]
+        filed = [m for m in cards(state) if f"{tag} " in str(m["blocks"])]
         return filed if len(filed) >= count else None
 
     return box.wait(cast.AGENT.id, all_filed, "the bench cards", timeout=60)
@@ -114,6 +117,33 @@ def clicks(box: SandboxProcess, count: int) -> list[str]:
     ]
 
 
+def page_clicks(box: SandboxProcess, count: int) -> list[str]:
+    from playwright.sync_api import expect
+
+    from tests.browser import CHROMIUM, act_as, card, chromium
+
+    if not CHROMIUM.exists():
+        return ["in the page: skipped (no Chromium)"]
+    numbers = [m["text"].split(" · ")[0].split()[-1] for m in file_tickets(box, count, "page ticket")]
+    took = []
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(box.url)
+        act_as(page, cast.AGENT.id)
+        for number in numbers:
+            shown = card(page, number)
+            button = shown.get_by_role("button", name="Assign to Me")
+            expect(button).to_be_visible()
+            began = time.perf_counter()
+            button.click()
+            expect(shown).to_contain_text("In Progress", timeout=5_000)
+            took.append(time.perf_counter() - began)
+    return [
+        f"in the page: click Assign to Me → card on screen In Progress: p50 {pct(took, 0.5):.0f} ms, "
+        f"p95 {pct(took, 0.95):.0f} ms, max {max(took) * 1000:.0f} ms ({count} clicks)"
+    ]
+
+
 def resets(box: SandboxProcess, count: int) -> list[str]:
     took = []
     for _ in range(count):
@@ -135,7 +165,7 @@ def main() -> None:
         box = launch(sandbox_command(free_port(), Path(folder)))
         try:
             box.wait(cast.AGENT.id, lambda s: demo_in(s) or None, "the demo data", timeout=30)
-            for line in clicks(box, args.clicks) + resets(box, 3):
+            for line in clicks(box, args.clicks) + page_clicks(box, args.clicks) + resets(box, 3):
                 print(line, flush=True)
         finally:
             box.stop()

@@ -69,6 +69,7 @@ class Sandbox:
         self.imap = ImapServer()
         self.smtp = SmtpServer()
         self.mailroom = Mailroom()
+        self._sent: list[CustomerMail] = []
         self._bot: subprocess.Popen[bytes] | None = None
         self._engine: Engine | None = None
         self._busy = threading.Lock()  # one reset (or job) at a time
@@ -117,6 +118,7 @@ class Sandbox:
             self.double.workspace.clear()
             self.imap.clear()
             self.smtp.clear()
+            self._sent.clear()
             self.mailroom.to_desk.clear()
             self._furnish()
             self._fresh_database()
@@ -238,7 +240,12 @@ class Sandbox:
             self.double.workspace.changed.notify_all()
 
     def mail_from_desk(self) -> list[CustomerMail]:
-        return [as_customer_mail(f"out-{n}", bytes(r.message)) for n, r in enumerate(list(self.smtp.received), 1)]
+        received = list(self.smtp.received)
+        if len(received) < len(self._sent):  # the server was cleared (a reset)
+            self._sent.clear()
+        for n, kept in enumerate(received[len(self._sent):], len(self._sent) + 1):
+            self._sent.append(as_customer_mail(f"out-{n}", bytes(kept.message)))  # parsed once, read at every refresh
+        return list(self._sent)
 
 
 def stop_with_parent() -> None:
