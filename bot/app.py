@@ -16,7 +16,9 @@ from bot import handlers
 from bot.delivery.slack import OutboxSender
 from bot.deps import CONTEXT_KEY, Deps, MailDesk
 from bot.mail.imap_poll import MailPoller
+from bot.mail.notice_send import NoticeFinisher
 from bot.mail.smtp_send import Mailer
+from bot.services import notifications
 from bot.services.conversations import ConversationService
 from bot.services.directory import Directory, LiveAgents
 from bot.services.effects import Channels
@@ -56,7 +58,9 @@ def build_web_client(settings: Settings) -> WebClient:
     )
 
 
-def _mail_desk(settings: Settings, db: Database, tickets: TicketService, clock: Clock) -> MailDesk:
+def _mail_desk(
+    settings: Settings, db: Database, tickets: TicketService, clock: Clock, client: WebClient, workspace_url: WorkspaceUrl
+) -> MailDesk:
     policy = MailPolicy(
         support_channel=settings.support_channel,
         admin_channel=settings.admin_channel,
@@ -71,7 +75,9 @@ def _mail_desk(settings: Settings, db: Database, tickets: TicketService, clock: 
         intake=intake,
         replies=EmailReplies(db, tickets, settings.support_channel, clock),
         poller=MailPoller(settings.imap, intake) if settings.imap else None,
-        mailer=Mailer(settings.smtp, MailOutbox(db), clock) if settings.smtp else None,
+        mailer=Mailer(
+            settings.smtp, MailOutbox(db), clock, finish=NoticeFinisher(db, client, workspace_url, settings.own_addresses, clock)
+        ) if settings.smtp else None,
     )
 
 
@@ -111,7 +117,11 @@ def create_app(
         db, tickets, support_channel=settings.support_channel, keywords=Keywords(settings.escalation_keywords), clock=clock
     )
     workspace_url = WorkspaceUrl()
-    mail = _mail_desk(settings, db, tickets, clock)
+    mail = _mail_desk(settings, db, tickets, clock, client, workspace_url)
+    # With SMTP, a ticket's creation and resolution owe notification mails, in their own transaction.
+    notifications.serve(
+        db, notifications.NoticePolicy(settings.smtp.from_addr, settings.own_addresses, clock) if settings.smtp else None
+    )
     home = HomeTab(queries, agents)
     sender = OutboxSender(
         client, settings, db, tickets, conversations, home, workspace_url, clock, posts_per_second=settings.slack_posts_per_second

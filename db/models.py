@@ -258,15 +258,22 @@ class InboundEmail(Base):
 
 
 class OutboundEmail(Base):
-    """A mail to a customer (an agent's reply, an acknowledgement), sent after the commit
-    that decided it and retried until the SMTP server takes it."""
+    """A mail owed (an agent's reply, an acknowledgement, a notice of a new or resolved
+    ticket), sent after the commit that decided it and retried until the SMTP server takes it."""
 
     __tablename__ = "outbound_emails"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     message_id: Mapped[str] = mapped_column(String(998))
-    to_addr: Mapped[str] = mapped_column(String(320))
+    # "reply" (an agent's), "ack" (an acknowledgement), or a notice of a ticket's creation or
+    # resolution: "notice" (the team, the assignees, the CC list) or "requester" (the customer).
+    kind: Mapped[str] = mapped_column(String(20), default="reply")
+    # Comma-separated; a notice's To and Cc are the addresses it went to once it is sent.
+    to_addr: Mapped[str] = mapped_column(Text)
+    cc_addrs: Mapped[str | None] = mapped_column(Text)
+    # Slack users (comma-separated IDs) whose profile address joins To when the notice is sent.
+    to_users: Mapped[str | None] = mapped_column(Text)
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     in_reply_to: Mapped[str | None] = mapped_column(String(998))

@@ -92,6 +92,10 @@ class Database:
         """A session for reads only (on SQLite it never takes the write lock)."""
         return self._reads()
 
+    def mark_writes(self, **info: Any) -> None:
+        """Values every later write session carries in its ``info`` (for hooks on its events)."""
+        self._writes.configure(info=dict(info))
+
 
 class SecondProcess(Exception):
     """Another bot process already uses this SQLite file."""

@@ -29,7 +29,7 @@ def file_ticket(
 def test_new_ticket_opens_the_form_with_configured_choices(desk: Casedesk, double: SlackDouble, people: People) -> None:
     modal = people.reporter.open_modal("/new-ticket")
     assert modal.title == "New ticket"
-    assert modal.labels() == ["Campaign", "Issue type", "Priority", "Details", "Screenshot"]
+    assert modal.labels() == ["Campaign", "Issue type", "Priority", "Details", "Screenshot", "Notify (emails)"]
     assert modal.options("Campaign") == list(desk.deps.settings.campaigns)
     assert modal.options("Priority") == ["🔴 High", "🟡 Medium", "🔵 Low"]
     opened = double.workspace.calls_to("views.open")

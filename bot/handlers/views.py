@@ -46,6 +46,7 @@ def submit_new_ticket(ack: Ack, body: dict[str, Any], view: dict[str, Any], clie
         source_key=f"slack-view:{view['id']}",
         screenshot_name=screenshot.get("name") or screenshot.get("title"),
         screenshot_url=screenshot.get("permalink"),
+        notify_emails=text_value(view, "notify_emails") or None,
     )
     errors = validate_new_ticket(new, deps.settings.campaigns, deps.settings.issue_types)
     if errors:

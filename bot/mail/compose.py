@@ -1,6 +1,6 @@
 """Mail the desk writes: subjects carrying the case's token (its number and reply key),
-the acknowledgement's words, and the finished message with the headers that thread
-replies and stop loops."""
+the acknowledgement's and the notices' words, and the finished message with the headers
+that thread replies and stop loops."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from bot.services.mail_outbox import PendingMail
+from bot.services.mail_outbox import NOTICES, PendingMail
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|vs|fw|fwd|wg)\s*:\s*)+", re.IGNORECASE)
 # ``[TCK-000123]`` or ``[TCK-000123-k3y…]``: the number, and the reply key when there is one.
@@ -45,6 +45,8 @@ def build_message(mail: PendingMail, from_addr: str, sent_at: datetime) -> Email
     msg = EmailMessage()
     msg["From"] = from_addr
     msg["To"] = mail.to_addr
+    if mail.cc_addrs:
+        msg["Cc"] = mail.cc_addrs
     msg["Subject"] = mail.subject
     msg["Date"] = format_datetime(sent_at)
     msg["Message-ID"] = mail.message_id
@@ -54,8 +56,53 @@ def build_message(mail: PendingMail, from_addr: str, sent_at: datetime) -> Email
         msg["References"] = mail.references
     # Our own mail, if it ever comes back to the mailbox, is recognised and never answered.
     msg["X-Loop"] = from_addr
-    if mail.automatic:
+    if mail.kind in NOTICES:
+        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: a notice nobody asked for; not to be answered by machines
+        msg["X-Auto-Response-Suppress"] = "All"
+    elif mail.automatic:
         msg["Auto-Submitted"] = "auto-replied"  # RFC 3834: other desks must not answer it
         msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(mail.body)
     return msg
+
+
+# ---- notices of a new or resolved ticket ----------------------------------------------------
+
+
+def notice_subject(number: str, event: str, headline: str) -> str:
+    """``New ticket TCK-000123: <headline>``; the token with its reply key is added when it is sent."""
+    what = "New ticket" if event == "created" else "Resolved"
+    return f"{what} {number}: {' '.join(headline.split())[:200]}"
+
+
+def notice_body(number: str, event: str, lines: list[tuple[str, str]], text: str, note: str | None) -> str:
+    """The team's notice: what happened, the ticket's fields, its text (and the resolution
+    note); the card's link is added when it is sent."""
+    head = f"{number} was filed." if event == "created" else f"{number} was resolved."
+    fields = "\n".join(f"{label}: {value}" for label, value in lines if value)
+    parts = [head, fields, _quoted(text)]
+    if note:
+        parts.append("Resolution note:\n" + _quoted(note))
+    parts.append("This is an automatic message from the support desk.")
+    return "\n\n".join(p for p in parts if p)
+
+
+def requester_body(number: str, note: str | None) -> str:
+    """The customer's notice that their case is resolved (no internal details)."""
+    parts = [f"Hello,\n\nYour request, case {number}, has been resolved."]
+    if note:
+        parts.append("Our note:\n" + _quoted(note))
+    parts.append("If it is not solved for you, reply to this mail and the case is opened again.")
+    parts.append("This is an automatic message.")
+    return "\n\n".join(parts)
+
+
+def with_link(body: str, link: str | None) -> str:
+    return f"{body}\n\nThe ticket in Slack: {link}" if link else body
+
+
+def _quoted(text: str, limit: int = 4000) -> str:
+    cut = text.strip()
+    if len(cut) > limit:
+        cut = cut[: limit - 1] + "…"
+    return "\n".join(f"> {line}" for line in cut.splitlines())

@@ -1,4 +1,4 @@
-"""Sends the mail owed to customers over SMTP: STARTTLS by default, certificates verified
+"""Sends the mail owed (to customers, and the notices of new and resolved tickets) over SMTP: STARTTLS by default, certificates verified
 (an explicit default SSL context: without one, smtplib does not check the server), and
 retried with backoff while the server refuses or is down.
 
@@ -13,9 +13,11 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Callable
 from datetime import timedelta
 
 from bot.mail.compose import build_message
+from bot.mail.notice_send import NotReady
 from bot.services.mail_outbox import MailOutbox, PendingMail
 from bot.services.tickets import Clock, utcnow
 from bot.settings.email import SmtpSettings
@@ -27,33 +29,64 @@ MAX_BACKOFF = timedelta(hours=1)
 DEAD_AFTER = 8  # failed attempts of one mail (about an hour of retrying) before it is given up
 
 
+# Makes a mail ready as it is sent (a notice's Slack users' addresses, its card's link);
+# None: no one is left to mail; NotReady: wait.
+Finish = Callable[[PendingMail], PendingMail | None]
+
+
 class Mailer:
-    def __init__(self, smtp: SmtpSettings, outbox: MailOutbox, clock: Clock = utcnow, timeout: float = 30) -> None:
+    def __init__(
+        self, smtp: SmtpSettings, outbox: MailOutbox, clock: Clock = utcnow, timeout: float = 30, finish: Finish | None = None
+    ) -> None:
         self.smtp = smtp
         self._outbox = outbox
         self._clock = clock
         self._timeout = timeout
+        self._finish = finish
 
     def send_due(self, report_to: str | None = None) -> int:
         """Send every mail due now; returns how many the server took. ``report_to``: the
         channel told of each mail given up (without it, none is given up this time)."""
         sent = 0
         while True:
-            due = self._outbox.claim(self._clock(), BATCH)
-            if not due:
+            claimed = self._outbox.claim(self._clock(), BATCH)
+            if not claimed:
                 return sent
+            due = self._ready(claimed, report_to)  # before connecting: no SMTP session is held while Slack is asked
+            if due:
+                try:
+                    connection = self._connect()
+                except (OSError, smtplib.SMTPException) as err:
+                    for mail in due:
+                        self._later(mail, err, counted=False)
+                    return sent
+                try:
+                    sent += self._send_batch(connection, due, report_to)
+                finally:
+                    _close(connection)
+            if len(claimed) < BATCH:
+                return sent
+
+    def _ready(self, claimed: list[PendingMail], report_to: str | None) -> list[PendingMail]:
+        if self._finish is None:
+            return claimed
+        ready = []
+        for mail in claimed:
             try:
-                connection = self._connect()
-            except (OSError, smtplib.SMTPException) as err:
-                for mail in due:
-                    self._later(mail, err, counted=False)
-                return sent
-            try:
-                sent += self._send_batch(connection, due, report_to)
-            finally:
-                _close(connection)
-            if len(due) < BATCH:
-                return sent
+                finished = self._finish(mail)
+            except NotReady as err:
+                self._later(mail, err, counted=False)
+                continue
+            except Exception as err:  # this mail alone cannot be made ready: counted, like a refusal
+                log.exception("mail %s could not be made ready", mail.id)
+                self._failed(mail, err, report_to)
+                continue
+            if finished is None:
+                log.info("mail %s: no recipient has an address; not sent", mail.id)
+                self._outbox.nobody(mail.id, self._clock(), "no recipient has an address")
+                continue
+            ready.append(finished)
+        return ready
 
     def _send_batch(self, connection: smtplib.SMTP, due: list[PendingMail], report_to: str | None) -> int:
         sent = 0
@@ -69,7 +102,7 @@ class Mailer:
             except Exception as err:  # this mail alone: a refused address, one that cannot be written
                 self._failed(mail, err, report_to)
                 continue
-            self._outbox.sent(mail.id, self._clock())
+            self._outbox.sent(mail, self._clock(), actor=self.smtp.from_addr)
             sent += 1
         return sent
 

@@ -1,5 +1,5 @@
-"""Mail owed to customers (agents' replies, acknowledgements), stored in the transaction
-that decided it and sent after it commits. The SMTP server being down delays a mail; none
+"""Mail owed (agents' replies, acknowledgements, notices of new and resolved tickets),
+stored in the transaction that decided it and sent after it commits. The SMTP server being down delays a mail; none
 is lost, and a claim left by a crashed process runs out and is taken again. A mail that
 keeps failing on its own is given up (``dead_at``) and reported once, in the same
 transaction."""
@@ -15,10 +15,13 @@ from sqlalchemy.orm import Session
 from bot.services.claims import claim_due
 from bot.services.outbox import PostKind, enqueue
 from bot.services.records import format_number
-from db.models import OutboundEmail
+from db.models import OutboundEmail, TicketEvent
 from db.session import Database
 
 CLAIM = timedelta(minutes=2)
+# What each kind of mail is called where a given-up one is reported.
+WHAT = {"reply": "agent's reply", "ack": "acknowledgement", "notice": "notification mail", "requester": "notification mail"}
+NOTICES = frozenset({"notice", "requester"})
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,10 @@ class PendingMail:
     references: str | None
     automatic: bool
     attempts: int
+    kind: str = "reply"
+    cc_addrs: str | None = None
+    to_users: str | None = None
+    created_at: datetime | None = None
 
 
 def queue_mail(
@@ -47,12 +54,18 @@ def queue_mail(
     in_reply_to: str | None,
     references: str | None,
     automatic: bool,
+    kind: str | None = None,
+    cc_addrs: str | None = None,
+    to_users: str | None = None,
 ) -> None:
     session.add(
         OutboundEmail(
             ticket_id=ticket_id,
             message_id=message_id,
+            kind=kind or ("ack" if automatic else "reply"),
             to_addr=to_addr,
+            cc_addrs=cc_addrs or None,
+            to_users=to_users or None,
             subject=subject[:300],
             body=body,
             in_reply_to=in_reply_to,
@@ -72,9 +85,25 @@ class MailOutbox:
     def claim(self, now: datetime, limit: int) -> list[PendingMail]:
         return claim_due(self._db, OutboundEmail, now, CLAIM, limit, _pending)
 
-    def sent(self, mail_id: int, now: datetime) -> None:
+    def sent(self, mail: PendingMail, now: datetime, *, actor: str = "") -> None:
+        """The server took ``mail`` (as finally addressed): a notice is listed in its ticket's
+        timeline, in the transaction that records it sent."""
         with self._db.write() as session:
-            session.execute(update(OutboundEmail).where(OutboundEmail.id == mail_id).values(sent_at=now, error=None))
+            session.execute(
+                update(OutboundEmail)
+                .where(OutboundEmail.id == mail.id)
+                .values(sent_at=now, error=None, to_addr=mail.to_addr, cc_addrs=mail.cc_addrs)
+            )
+            if mail.kind in NOTICES:
+                session.add(TicketEvent(
+                    ticket_id=mail.ticket_id, actor_id=actor[:320] or "casedesk", kind="mailed", from_value=mail.kind,
+                    to_value=mail.to_addr, note=f"Cc: {mail.cc_addrs}" if mail.cc_addrs else None, created_at=now,
+                ))
+
+    def nobody(self, mail_id: int, now: datetime, why: str) -> None:
+        """A notice with no one left to mail (no address could be found): done, never sent."""
+        with self._db.write() as session:
+            session.execute(update(OutboundEmail).where(OutboundEmail.id == mail_id).values(sent_at=now, error=why[:500]))
 
     def later(self, mail_id: int, due: datetime, error: str, *, counted: bool = True) -> None:
         """Try again at ``due``; ``counted``: the failure was this mail's, not the server's."""
@@ -97,15 +126,17 @@ class MailOutbox:
                 .values(dead_at=now, claimed_until=None, error=error[:500], attempts=OutboundEmail.attempts + 1)
             )
             if report_to:
-                what = "acknowledgement" if mail.automatic else "agent's reply"
+                what = WHAT.get(mail.kind, "mail")
+                who = "Its recipients have" if mail.kind == "notice" else "The customer has"
                 enqueue(
                     session, PostKind.POST, now, channel=report_to,
                     text=f"✉️ An {what} on {format_number(mail.ticket_id)} was given up after {mail.attempts + 1} failed "
-                    f"attempts ({kind}). The customer has not received it; it is kept as outbound mail #{mail.id}.",
+                    f"attempts ({kind}). {who} not received it; it is kept as outbound mail #{mail.id}.",
                 )
 
 
 def _pending(r: OutboundEmail) -> PendingMail:
     return PendingMail(
-        r.id, r.ticket_id, r.message_id, r.to_addr, r.subject, r.body, r.in_reply_to, r.references, r.automatic, r.attempts
+        r.id, r.ticket_id, r.message_id, r.to_addr, r.subject, r.body, r.in_reply_to, r.references, r.automatic, r.attempts,
+        r.kind, r.cc_addrs, r.to_users, r.created_at,
     )

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.mail.addresses import address_errors, normalised
 from bot.services.effects import Channels, owe_card_refresh, owe_change, owe_new_ticket
 from bot.services.errors import ActionNotAllowed, PermissionDenied, TicketNotFound
 from bot.services.records import Change, EventRecord, TicketRecord
@@ -44,6 +45,8 @@ class NewTicket:
     source_key: str | None = None
     screenshot_name: str | None = None
     screenshot_url: str | None = None
+    # Extra addresses told of its creation and resolution (the form's "Notify (emails)").
+    notify_emails: str | None = None
 
 
 class InvalidTicket(ValueError):
@@ -66,6 +69,9 @@ def validate_new_ticket(new: NewTicket, campaigns: tuple[str, ...], issue_types:
         errors["details"] = "Describe the problem: details cannot be empty."
     elif len(details) > MAX_DETAILS:
         errors["details"] = f"Keep the details under {MAX_DETAILS:,} characters (attach a file for logs)."
+    bad_addresses = address_errors(new.notify_emails)
+    if bad_addresses:
+        errors["notify_emails"] = bad_addresses
     return errors
 
 
@@ -139,6 +145,7 @@ class TicketService:
                     source_key=new.source_key,
                     screenshot_name=new.screenshot_name,
                     screenshot_url=new.screenshot_url,
+                    notify_emails=normalised(new.notify_emails) or None,
                     waiting_since=now,  # waiting for an agent's first response
                     created_at=now,
                     updated_at=now,

@@ -33,6 +33,7 @@ FEATURE_SCOPES: dict[str, str] = {
     "groups:read": "checking private channels (conversations.info)",
     "channels:history": "messages in public intake channels and case threads (message.channels)",
     "groups:history": "messages in private intake channels and case threads (message.groups)",
+    "users:read.email": "the assignees' and Slack requesters' addresses for notification mails (users.info)",
 }
 
 REQUIRED_SCOPES: frozenset[str] = frozenset({s for s in METHOD_SCOPES.values() if s} | set(FEATURE_SCOPES))

@@ -69,6 +69,19 @@ def new_ticket_modal(campaigns: tuple[str, ...], issue_types: tuple[str, ...], c
                     "filetypes": ["png", "jpg", "jpeg", "gif", "webp", "pdf"],
                 },
             },
+            {
+                "type": "input",
+                "block_id": "notify_emails",
+                "optional": True,
+                "label": _plain("Notify (emails)"),
+                "hint": _plain("Addresses told when this ticket is filed and resolved, separated by commas."),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": VALUE,
+                    "max_length": 2000,
+                    "placeholder": _plain("name@example.com, other@example.com"),
+                },
+            },
         ],
     }
 

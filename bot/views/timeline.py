@@ -54,11 +54,15 @@ def event_line(ev: EventRecord, number: str, tz: ZoneInfo) -> str:
         text = f"⏱️ First response by {who}"
     elif ev.kind == "commented":
         text = f"📝 {who} commented"
+    elif ev.kind == "mailed":
+        what = "Notification" if ev.from_value == "notice" else "The requester's notification"
+        cc = f" ({escape(ev.note)})" if ev.note else ""
+        text = f"📧 {what} mailed to {escape(ev.to_value or '')}{cc}"
     elif ev.kind == "priority":
         text = f"🔺 Priority {escape(ev.from_value or '')} → {escape(ev.to_value or '')}"
     else:
         text = f"{escape(ev.kind)} by {who}"
-    note = f"\n> {escaped_within(ev.note, 1500)}" if ev.note and ev.kind != "flagged" else ""
+    note = f"\n> {escaped_within(ev.note, 1500)}" if ev.note and ev.kind not in ("flagged", "mailed") else ""
     return f"{text} · {at}{note}"
 
 
