@@ -47,7 +47,11 @@ class SlackDouble:
 
     def start(self) -> SlackDouble:
         self.socket.start()
-        self._http_thread = threading.Thread(target=self._http.serve_forever, name="double-web-api", daemon=True)
+        # shutdown() waits for the serving loop to notice: polled every 0.5 s by default, which
+        # was half a second at the end of every test.
+        self._http_thread = threading.Thread(
+            target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, name="double-web-api", daemon=True
+        )
         self._http_thread.start()
         return self
 
