@@ -9,14 +9,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from bot.app import Casedesk, create_app
+from bot.delivery import slack as sender_module
 from bot.settings import Settings, load_settings
 from bot.slack.socket_mode import CasedeskSocketModeHandler
 from db.migrate import upgrade
 from db.models import Base
-from db.session import make_engine
+from db.session import make_engine, normalise_database_url
 from mail_double.servers import MAILBOX_PASSWORD, MAILBOX_USER, ImapServer, SmtpServer
 from slack_double import Person, SlackDouble
 
@@ -29,9 +31,54 @@ REPORTER = "U0REPORTR"
 OUTSIDER = "U0OUTSIDR"
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Workers for ``-n auto`` (pytest.ini). Most tests wait on sockets, subprocesses and
+    backoffs rather than compute, so four even on two cores; none when the command line
+    names single tests (``tests/test_x.py::test_y``), which then run in this process.
+    PYTEST_XDIST_AUTO_NUM_WORKERS still wins, as it does without this hook."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
+    if config.args and all("::" in arg for arg in config.args):
+        return 0
+    return 4
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup`` (pytest.ini), a module whose tests share a module-scoped
+    fixture (a sandbox, a browser) runs on one worker, so the fixture is set up once."""
+    for item in items:
+        definitions = getattr(item, "_fixtureinfo", None)
+        if definitions is None:
+            continue
+        scopes = {d.scope for defs in definitions.name2fixturedefs.values() for d in defs}
+        if scopes & {"module", "package", "class"}:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+def postgres_test_url() -> str | None:
+    """TEST_DATABASE_URL, or under pytest-xdist this worker's own database beside it
+    (``<name>_gw0``, ``<name>_gw1``, ..., created if missing): workers never share tables."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base = make_url(normalise_database_url(url))
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first():
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'casedesk.db'}"
+    # SQLite: tmp_path_factory's directory is already this worker's own.
+    url = postgres_test_url() or f"sqlite:///{tmp_path_factory.mktemp('db') / 'casedesk.db'}"
     eng = make_engine(url)
     if eng.dialect.name == "postgresql":
         with eng.begin() as conn:
@@ -121,6 +168,16 @@ def connected(built: Casedesk, double: SlackDouble) -> Iterator[Casedesk]:
     # threads; the double stops first, so nothing new reaches this bot meanwhile.
     double.stop()
     threading.Thread(target=handler.close, daemon=True).start()
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outbox retries a fifth of a second apart instead of 2, 4, 8 s, and a burst per channel
+    those retries cannot use up (each attempt takes a token): for tests of what a retry does
+    (lands once, loses nothing), not of how long it waits."""
+    monkeypatch.setattr(sender_module, "MAX_TRANSIENT_BACKOFF", 0.2)
+    monkeypatch.setattr(sender_module, "MAX_BACKOFF", 0.2)
+    monkeypatch.setattr(sender_module, "POST_BURST", 100)
 
 
 @pytest.fixture(scope="session")

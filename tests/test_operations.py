@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from bot.app import Casedesk
 from bot.ops.health import HealthServer
@@ -25,7 +26,7 @@ from bot.settings.logs import RedactSecrets
 from db.migrate import upgrade
 from db.session import make_engine, normalise_database_url
 from slack_double import SlackDouble
-from tests.conftest import ADMIN, GENERAL, SUPPORT, People, base_env
+from tests.conftest import ADMIN, GENERAL, SUPPORT, People, base_env, postgres_test_url
 from tests.test_ticket_flow import file_ticket
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,13 +151,15 @@ def test_health_and_ready_while_the_bot_runs(workspace: SlackDouble, tmp_path: P
 
 
 def test_ready_fails_when_the_database_goes_away(tmp_path: Path) -> None:
-    pg = os.environ.get("TEST_DATABASE_URL")
+    pg = postgres_test_url()
     if pg:
+        # A database of its own, named after this run's (and this worker's) test database.
+        doomed = f"{make_url(normalise_database_url(pg)).database}_ready"
         admin = create_engine(normalise_database_url(pg), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS casedesk_ready"))
-            conn.execute(text("CREATE DATABASE casedesk_ready"))
-        engine = make_engine(pg.rsplit("/", 1)[0] + "/casedesk_ready")
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{doomed}"'))
+            conn.execute(text(f'CREATE DATABASE "{doomed}"'))
+        engine = make_engine(pg.rsplit("/", 1)[0] + "/" + doomed)
     else:
         (tmp_path / "volume").mkdir()
         engine = make_engine(f"sqlite:///{tmp_path / 'volume' / 'casedesk.db'}")
@@ -167,7 +170,7 @@ def test_ready_fails_when_the_database_goes_away(tmp_path: Path) -> None:
         assert get(url)[0] == 200
         if pg:
             with admin.connect() as conn:
-                conn.execute(text("DROP DATABASE casedesk_ready WITH (FORCE)"))
+                conn.execute(text(f'DROP DATABASE "{doomed}" WITH (FORCE)'))
         else:
             engine.dispose()
             shutil.rmtree(tmp_path / "volume")  # the volume is gone
