@@ -95,6 +95,7 @@ class OutboxSender:
         self._done: list[tuple[int, Landed]] = []
         self._pass_deadline = 0.0
         self._left_over = False
+        self._put_off = False
 
     @property
     def outbox(self) -> Outbox:
@@ -149,7 +150,7 @@ class OutboxSender:
         (0: go again at once). Rows of one channel (or one ticket's card and tabs) go out in
         order, one lane each; lanes go out side by side."""
         now = self._clock()
-        self._pass_tickets, self._done, self._left_over = {}, [], False
+        self._pass_tickets, self._done, self._left_over, self._put_off = {}, [], False, False
         claim = self._outbox.claim_for.total_seconds()
         self._pass_deadline = time.monotonic() + claim - min(10.0, claim / 3)  # how long this pass's claims hold
         paused = {ch for ch, bucket in self._buckets.items() if bucket.available() < 1}
@@ -186,7 +187,10 @@ class OutboxSender:
             finally:
                 self._outbox.hand_back(held_back)
         self._sent += sent
-        if sent or self._left_over:
+        # A row put off may fall due before its pass ends (the failed call itself waited out
+        # 429s, say) and would then wait for IDLE_WAKE: look again at once; the next pass sends
+        # it or sleeps till it is due.
+        if sent or self._left_over or self._put_off:
             return 0.0
         pacing = min((self._buckets[ch].wait() for ch in paused if ch in self._buckets), default=IDLE_WAKE)
         return max(0.01, min(pacing, self._until_next_due()))
@@ -254,6 +258,7 @@ class OutboxSender:
         report("outbox row %s (%s) failed: %s; retrying in %.0f s", post.id, post.kind, error, delay)
         # A row that may have landed before keeps looking first, whatever this attempt met.
         landed = maybe_landed or post.claimed_before is not None
+        self._put_off = True
         self._outbox.later(post.id, now + timedelta(seconds=delay), error=error, landed=landed)
 
     # ---- rendering and sending -----------------------------------------------------
