@@ -267,8 +267,10 @@ def test_only_agents_see_the_timeline(desk: Casedesk, double: SlackDouble, peopl
     assert not double.workspace.calls_to("views.open")
 
 
-def test_posts_survive_slack_refusing_and_rate_limiting(desk: Casedesk, double: SlackDouble, people: People) -> None:
-    double.web_api.rate_limit("chat.postMessage", times=1, retry_after=1)
+def test_posts_survive_slack_refusing_and_rate_limiting(
+    desk: Casedesk, double: SlackDouble, people: People, quick_retries: None
+) -> None:
+    double.web_api.rate_limit("chat.postMessage", times=1, retry_after=0)
     double.web_api.fail("chat.postMessage", "internal_error", times=2)  # then refusals: retried with backoff
     asked = people.reporter.say(INTAKE, "Slack is having a bad day.")
     card = double.wait_message(SUPPORT, "TCK-000001", timeout=20)

@@ -25,6 +25,7 @@ def start_bot(double: SlackDouble, engine: Engine, cwd: Path) -> subprocess.Pope
         double,
         DATABASE_URL=engine.url.render_as_string(hide_password=False),
         OUTBOX_CLAIM_SECONDS="3",  # a dead process's claims run out soon
+        SLACK_POSTS_PER_SECOND="20",  # the twelve cards need not wait out Slack's pace
         SCHEDULER_ENABLED="false",
     )
     log = open(cwd / f"bot-{len(list(cwd.glob('bot-*.log')))}.log", "w")  # noqa: SIM115 - the process writes it

@@ -48,10 +48,14 @@ def test_a_thread_line_whose_answer_was_lost_is_not_written_twice(
     assert [m.text for m in double.thread(card)].count(f"👤 <@{AGENT}> assigned TCK-000001 to themselves.") == 1
 
 
-def test_a_card_update_through_repeated_429s_lands(desk: Casedesk, double: SlackDouble, people: People) -> None:
+def test_a_card_update_through_repeated_429s_lands(
+    desk: Casedesk, double: SlackDouble, people: People, quick_retries: None
+) -> None:
     card = file_ticket(double, people)
     # More 429s in a row than the client waits out by itself: the outbox tries again.
-    double.web_api.rate_limit("chat.update", times=5, retry_after=1)
+    # (Retry-After: 0: the client still waits up to a second each; waiting it out is
+    # test_rate_limited_post_is_retried_after_retry_after's subject.)
+    double.web_api.rate_limit("chat.update", times=5, retry_after=0)
     people.agent.click(card, "Assign to Me")
     shown = double.wait_for(
         lambda: shown if "In Progress" in (shown := double.current(card)).text else None, timeout=30, what="the card update"
@@ -60,14 +64,16 @@ def test_a_card_update_through_repeated_429s_lands(desk: Casedesk, double: Slack
     assert [c.error for c in double.workspace.calls_to("chat.update")].count("ratelimited") == 5
 
 
-def test_a_slack_outage_delays_every_post_and_loses_none(desk: Casedesk, double: SlackDouble, people: People) -> None:
+def test_a_slack_outage_delays_every_post_and_loses_none(
+    desk: Casedesk, double: SlackDouble, people: People, quick_retries: None
+) -> None:
     first = file_ticket(double, people)
     modals = []
     for _ in range(3):
         modal = people.reporter.open_modal("/new-ticket")
         modal.choose("Campaign", "Billing").choose("Issue type", "Bug").choose("Priority", "🟡 Medium").type("Details", "y")
         modals.append(modal)
-    double.web_api.outage(4.0)
+    double.web_api.outage(2.5)
     for modal in modals:
         assert modal.submit() is None  # stored and acked while Slack's Web API is down
     people.agent.click(first, "Close")
@@ -91,6 +97,8 @@ def test_a_post_slack_keeps_refusing_is_given_up_and_reported_once(
     desk: Casedesk, double: SlackDouble, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sender_module, "MAX_BACKOFF", 0.05)
+    # Every attempt within the channel's burst: the count given up after is the subject, not the pace.
+    monkeypatch.setattr(sender_module, "POST_BURST", sender_module.DEAD_AFTER)
     with Database(engine).write() as session:  # a post to a channel that does not exist
         enqueue(session, PostKind.POST, desk.deps.clock(), channel="C0NOWHERE", text="hello")
     report = double.wait_message(ADMIN, "gave up on a Slack post", timeout=30)
