@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -43,17 +44,23 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return 4
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``--dist loadgroup`` (pytest.ini), a module whose tests share a module-scoped
-    fixture (a sandbox, a browser) runs on one worker, so the fixture is set up once."""
-    for item in items:
-        definitions = getattr(item, "_fixtureinfo", None)
-        if definitions is None:
-            continue
-        scopes = {d.scope for defs in definitions.name2fixturedefs.values() for d in defs}
-        if scopes & {"module", "package", "class"}:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Tests go to whichever worker is free, one by one, except that a module with a
+    module-scoped fixture (a sandbox, a browser) runs whole on one worker, so the fixture is
+    set up once. (xdist's own --dist loadgroup does not group under this pytest.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    shared: dict[str, bool] = {}
+
+    class SharedModulesTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::")[0]
+            if module not in shared:
+                path = Path(str(config.rootpath)) / module
+                shared[module] = path.is_file() and 'scope="module"' in path.read_text()
+            return module if shared[module] else nodeid
+
+    return SharedModulesTogether(config, log)  # type: ignore[arg-type]
 
 
 def postgres_test_url() -> str | None:
