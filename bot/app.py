@@ -101,7 +101,7 @@ def create_app(
     client = client or build_web_client(settings)
     db = Database(engine)
     directory = Directory(db, settings.system_users, clock=clock)
-    directory.bootstrap()  # SYSTEM_USERS are the admins of a desk that has none
+    directory.bootstrap_soon()  # SYSTEM_USERS are the admins of a desk that has none
     agents = LiveAgents(directory)
     tickets = TicketService(
         db,
@@ -122,7 +122,7 @@ def create_app(
     notifications.serve(
         db, notifications.NoticePolicy(settings.smtp.from_addr, settings.own_addresses, clock) if settings.smtp else None
     )
-    home = HomeTab(queries, agents)
+    home = HomeTab(queries, agents, directory, settings.tz)
     sender = OutboxSender(
         client, settings, db, tickets, conversations, home, workspace_url, clock, posts_per_second=settings.slack_posts_per_second
     )

@@ -4,6 +4,7 @@ the way a Slack client would, with payloads shaped as Slack sends them."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from slack_double import events
@@ -126,6 +127,27 @@ class Modal:
         self._set(self._input(label), {"selected_user": user_id})
         return self
 
+    def pick_users(self, label: str, user_ids: list[str]) -> Modal:
+        """A multi_users_select: these people, replacing what it held."""
+        self._set(self._input(label), {"selected_users": list(user_ids)})
+        return self
+
+    def pick_channel(self, label: str, channel_id: str | None) -> Modal:
+        """A conversations_select or channels_select (None: cleared)."""
+        block = self._input(label)
+        key = "selected_channel" if block["element"]["type"] == "channels_select" else "selected_conversation"
+        self._set(block, {key: channel_id})
+        return self
+
+    def choose_many(self, label: str, option_texts: list[str]) -> Modal:
+        """A multi_static_select: these options (by text or value), replacing what it held."""
+        block = self._input(label)
+        chosen = [o for o in block["element"]["options"] if o["text"]["text"] in option_texts or o["value"] in option_texts]
+        if len(chosen) != len(option_texts):
+            raise KeyError(f"{label!r} lacks some of {option_texts!r}")
+        self._set(block, {"selected_options": chosen})
+        return self
+
     def attach(self, label: str, name: str) -> Modal:
         self._set(self._input(label), {"files": [uploaded_file(self.double, self.person.id, name)]})
         return self
@@ -149,10 +171,11 @@ class Modal:
         self.double.workspace.wait_for(lambda: self.opened.hash != hash_before, timeout, what="views.update")
         return env
 
-    def click(self, label: str, timeout: float = 5.0) -> Envelope:
-        """Click a button inside the modal and wait for the bot to update the view."""
+    def click(self, label: str, timeout: float = 5.0, *, near: str | None = None) -> Envelope:
+        """Click a button inside the modal (with ``near``, the one beside a section whose
+        text holds it) and wait for the bot to update the view."""
         for block in self.view.get("blocks", []):
-            for el in block.get("elements", []) if block.get("type") == "actions" else []:
+            for el in _elements(block, near):
                 if el.get("type") == "button" and el["text"]["text"] == label:
                     action = {"action_id": el["action_id"], "text": el["text"], "value": el.get("value", ""), "type": "button"}
                     return self._act(self._action_payload(block, action), timeout)
@@ -209,6 +232,17 @@ class Modal:
                 self.opened.errors = {}
             ws.changed.notify_all()
         return ack
+
+
+def _elements(block: dict[str, Any], near: str | None) -> list[dict[str, Any]]:
+    """The interactive elements of a block; with ``near``, only a section's accessory whose
+    text holds ``near``."""
+    if block.get("type") == "actions" and near is None:
+        return list(block.get("elements", []))
+    is_near = near is None or near in str(block.get("text", {}).get("text", ""))
+    if block.get("type") == "section" and "accessory" in block and is_near:
+        return [block["accessory"]]
+    return []
 
 
 class Person:
@@ -339,6 +373,56 @@ class Person:
 
     def home(self) -> dict[str, Any] | None:
         return self.double.workspace.home_views.get(self.id)
+
+    def _use_home(self, find: Callable[[dict[str, Any]], dict[str, Any] | None], near: str | None,
+                  timeout: float, what: str) -> Envelope:
+        home = self.home()
+        if home is None:
+            raise KeyError("the Home tab was never published for this person: open_home() first")
+        for block in home.get("blocks", []):
+            for el in _elements(block, near):
+                action = find(el)
+                if action is not None:
+                    view = {"id": "V0HOME" + self.id, "type": "home", "hash": "home", "state": {"values": {}}, **home}
+                    container = {"type": "view", "view_id": view["id"]}
+                    payload = block_actions(self.double, self, container, block, {"action_id": el.get("action_id", ""), **action})
+                    payload["view"] = view
+                    env = self.double.socket.send("interactive", payload)
+                    return self.double.socket.wait_ack(env, timeout)
+        raise KeyError(f"no {what} on the Home tab" + (f" beside {near!r}" if near else ""))
+
+    def click_home(self, label: str, *, near: str | None = None, timeout: float = 5.0) -> Envelope:
+        """Click a button on the Home tab as it is now (with ``near``: the one beside a
+        section whose text holds it); the envelope's payload carries the trigger_id."""
+
+        def find(el: dict[str, Any]) -> dict[str, Any] | None:
+            if el.get("type") == "button" and el["text"]["text"] == label:
+                return {"type": "button", "text": el["text"], "value": el.get("value", "")}
+            return None
+
+        return self._use_home(find, near, timeout, f"button {label!r}")
+
+    def home_menu(self, near: str, option: str, timeout: float = 5.0) -> Envelope:
+        """Choose an option of the overflow menu beside the Home tab section holding ``near``."""
+
+        def find(el: dict[str, Any]) -> dict[str, Any] | None:
+            if el.get("type") == "overflow":
+                for opt in el["options"]:
+                    if opt["text"]["text"] == option:
+                        return {"type": "overflow", "selected_option": opt}
+            return None
+
+        return self._use_home(find, near, timeout, f"menu option {option!r}")
+
+    def home_date(self, placeholder: str, day: str, timeout: float = 5.0) -> Envelope:
+        """Pick a day (YYYY-MM-DD) in the Home tab's datepicker with this placeholder."""
+
+        def find(el: dict[str, Any]) -> dict[str, Any] | None:
+            if el.get("type") == "datepicker" and (el.get("placeholder") or {}).get("text") == placeholder:
+                return {"type": "datepicker", "selected_date": day, "initial_date": el.get("initial_date")}
+            return None
+
+        return self._use_home(find, None, timeout, f"datepicker {placeholder!r}")
 
     # ---- reading -------------------------------------------------------------------------
 

@@ -366,6 +366,7 @@ class WebApi:
         if errors:
             raise ApiError("invalid_arguments", response_metadata={"messages": errors})
         opened = OpenView(self.ws.next_id("V"), user, view, self.ws.next_id("H"), trigger_id, time.perf_counter())
+        seed_initial_state(opened)
         self.ws.record_view(opened)
         return opened
 
@@ -410,6 +411,7 @@ class WebApi:
             if args.get("hash") and args["hash"] != target.hash:
                 raise ApiError("hash_conflict")
             target.view = view
+            seed_initial_state(target)
             target.hash = self.ws.next_id("H")
             target.updates.append(time.perf_counter())
             self.ws.changed.notify_all()
@@ -458,6 +460,30 @@ class WebApi:
             if msg and not msg.deleted:  # Slack drops the pin of a deleted message
                 items.append({"type": "message", "channel": channel, "message": msg.as_payload()})
         return {"items": items}
+
+
+_INITIAL = {
+    "initial_option": "selected_option",
+    "initial_options": "selected_options",
+    "initial_user": "selected_user",
+    "initial_users": "selected_users",
+    "initial_conversation": "selected_conversation",
+    "initial_channel": "selected_channel",
+    "initial_value": "value",
+    "initial_date": "selected_date",
+}
+
+
+def seed_initial_state(opened: OpenView) -> None:
+    """As Slack does, a view's state holds each input's initial value until the person
+    changes it; inputs kept across a views.update keep what the person entered."""
+    for block in opened.view.get("blocks", []):
+        element = block.get("element") if block.get("type") == "input" else None
+        if not isinstance(element, dict) or block.get("block_id") in opened.values:
+            continue
+        initial = {state: element[key] for key, state in _INITIAL.items() if key in element}
+        if initial:
+            opened.values[block["block_id"]] = {element.get("action_id", ""): {"type": element.get("type"), **initial}}
 
 
 def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.handlers import actions, commands, email_reply, events, messages, summary, ticket_lists, timeline, views
+from bot.handlers import actions, admin, commands, email_reply, events, messages, summary, ticket_lists, timeline, views
 
 
 def register(app: App) -> None:
@@ -17,3 +17,4 @@ def register(app: App) -> None:
     ticket_lists.register(app)
     summary.register(app)
     email_reply.register(app)
+    admin.register(app)

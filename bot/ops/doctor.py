@@ -18,10 +18,11 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine, text
 
 from bot.ops.failures import app_token_rejected, bot_token_rejected, describe, missing_folder, schema_newer, sqlite_file
+from bot.services.directory import Directory, RuleRecord, TeamRecord
 from bot.settings import Settings
 from bot.slack.scopes import REQUIRED_SCOPES
 from db.migrate import alembic_config
-from db.session import make_engine
+from db.session import Database, make_engine
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,63 @@ def _check_schema(engine: Engine) -> Check:
     return Check(True, "database schema is not current yet: will be migrated on first start")
 
 
+def check_desk(settings: Settings, client: WebClient) -> Iterator[Check]:
+    """The teams and routing rules, one line each: ✗ where a channel they name is one the
+    bot is not in (its cards or the messages it routes would go nowhere)."""
+    path = sqlite_file(settings.database_url)
+    if path is not None and not path.exists():
+        return
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current != ScriptDirectory.from_config(alembic_config(engine)).get_current_head():
+            return  # said above; the teams are read once the schema is current
+        directory = Directory(Database(engine), frozenset())
+        teams = directory.teams()
+        names = {t.id: t.name for t in teams}
+        if not teams:
+            yield Check(True, "no teams yet: the default team is made on first start")
+        for team in teams:
+            yield _check_team(client, team)
+        for rule in directory.rules():
+            yield _check_rule(client, rule, names.get(rule.team_id, "(a removed team)"))
+    finally:
+        engine.dispose()
+
+
+def _channel_line(client: WebClient, channel: str) -> tuple[bool, str]:
+    """(the bot is in it, how to name it and what to do)."""
+    try:
+        info = client.conversations_info(channel=channel)["channel"]
+    except SlackApiError as err:
+        if _error(err) == "channel_not_found":
+            return False, f"{channel}, which the bot cannot see: check it, or /invite @Casedesk there"
+        return False, f"{channel}, which could not be checked ({_error(err)})"
+    label = f"#{info.get('name', channel)}"
+    if not info.get("is_member"):
+        return False, f"{label}, where the bot is not a member: in {label}, type /invite @Casedesk"
+    return True, label
+
+
+def _check_team(client: WebClient, team: TeamRecord) -> Check:
+    about = (f"{len(team.members)} member{'s' if len(team.members) != 1 else ''}, lead {team.lead_id or 'none'}, "
+             f"automatic assignment {team.auto_assign.replace('_', '-')}")
+    default = " (default)" if team.is_default else ""
+    if not team.triage_channel:
+        return Check(True, f"team {team.name}{default}: cards in the support channel, {about}")
+    ok, where = _channel_line(client, team.triage_channel)
+    return Check(ok, f"team {team.name}{default}: cards in {where}" + (f", {about}" if ok else ""))
+
+
+def _check_rule(client: WebClient, rule: RuleRecord, team: str) -> Check:
+    field = rule.field.replace("_", " ")
+    if rule.field != "intake_channel":
+        return Check(True, f"routing rule {rule.position}: {field} {rule.value} → {team}")
+    ok, where = _channel_line(client, rule.value)
+    return Check(ok, f"routing rule {rule.position}: {field} {where} → {team}")
+
+
 def _isolated(group: Callable[[], Iterator[Check]], settings: Settings) -> list[Check]:
     """The group's checks; one that cannot finish ends it with a ✗ line saying why."""
     checks: list[Check] = []
@@ -145,4 +203,5 @@ def run_checks(settings: Settings, client: WebClient) -> list[Check]:
     return [
         *_isolated(lambda: check_slack(settings, client), settings),
         *_isolated(lambda: check_database(settings), settings),
+        *_isolated(lambda: check_desk(settings, client), settings),
     ]

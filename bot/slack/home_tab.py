@@ -1,51 +1,86 @@
-"""Publishing the App Home tab, and refreshing it when a ticket it shows changes."""
+"""Publishing the App Home tab, and refreshing it when a ticket or the desk it shows changes."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Collection
+from datetime import UTC, tzinfo
+from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.services.directory import Directory, PersonRecord, Role
 from bot.services.queries import TicketFilter, TicketQueries
 from bot.services.status import ACTIVE
 from bot.services.tickets import utcnow
+from bot.views.admin import CC_SETTING, admin_blocks, availability_blocks, my_teams_blocks
 from bot.views.home import home_view
 
 SHOWN = 10
 
 
 class HomeTab:
-    def __init__(self, queries: TicketQueries, system_users: Collection[str]) -> None:
+    def __init__(self, queries: TicketQueries, system_users: Collection[str], directory: Directory | None = None,
+                 tz: tzinfo = UTC) -> None:
         self._queries = queries
         self._agents = system_users
+        self._directory = directory
+        self._tz = tz
         # Who has opened the tab since the bot started: only their tabs are kept fresh.
         self._viewers: set[str] = set()
+        # The page of people and of teams each admin is looking at.
+        self._pages: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
+
+    def turn_page(self, user: str, kind: str, page: int) -> None:
+        with self._lock:
+            self._pages[(user, kind)] = max(page, 0)
 
     def publish(self, client: WebClient, user: str, team_url: str | None) -> None:
         with self._lock:
             self._viewers.add(user)
         active = tuple(ACTIVE)
+        now = utcnow()
         own = self._queries.page(user, TicketFilter(reporter_id=user, statuses=active), 0, SHOWN).tickets
-        view = (
-            home_view(
-                utcnow(),
-                team_url,
-                own,
-                assigned=self._queries.page(user, TicketFilter(assignee_id=user, statuses=active), 0, SHOWN).tickets,
-                queue=self._queries.unassigned_queue(user, SHOWN),
-                open_by_priority=self._queries.open_by_priority(),
-            )
-            if user in self._agents
-            else home_view(utcnow(), team_url, own)
+        person = self._directory.person(user) if self._directory is not None else None
+        if person is None and self._directory is None and user in self._agents:
+            person = PersonRecord(user, Role.AGENT, False, None)
+        if person is None:
+            client.views_publish(user_id=user, view=home_view(now, team_url, own))
+            return
+        view = home_view(
+            now,
+            team_url,
+            own,
+            assigned=self._queries.page(user, TicketFilter(assignee_id=user, statuses=active), 0, SHOWN).tickets,
+            queue=self._queries.unassigned_queue(user, SHOWN),
+            open_by_priority=self._queries.open_by_priority(),
+            desk=self._desk_blocks(person) if self._directory is not None else None,
+            admin=self._admin_blocks(user) if person.role is Role.ADMIN else None,
         )
         client.views_publish(user_id=user, view=view)
 
-    def refresh(self, client: WebClient, team_url: str | None, people: set[str]) -> None:
-        """Re-publish the tabs that show a ticket: its people's, and every agent's (the queue).
-        A Slack refusal raises, so the outbox row that asked for it is tried again."""
+    def _desk_blocks(self, person: PersonRecord) -> list[dict[str, Any]]:
+        assert self._directory is not None
+        return [*availability_blocks(person, utcnow(), self._tz), *my_teams_blocks(self._directory.teams_of(person.user_id), person.user_id)]
+
+    def _admin_blocks(self, user: str) -> list[dict[str, Any]] | None:
+        if self._directory is None:
+            return None
         with self._lock:
-            users = {u for u in self._viewers if u in people or u in self._agents}
+            people_page = self._pages.get((user, "people"), 0)
+            teams_page = self._pages.get((user, "teams"), 0)
+        directory = self._directory
+        cc, _version = directory.setting(CC_SETTING)
+        return admin_blocks(directory.people(), directory.teams(), len(directory.rules()), cc, utcnow(), self._tz,
+                            people_page, teams_page)
+
+    def refresh(self, client: WebClient, team_url: str | None, people: set[str]) -> None:
+        """Re-publish the tabs that show a ticket or the desk: these people's, and every
+        agent's (the queue, their teams, the admin section). A Slack refusal raises, so the
+        outbox row that asked for it is tried again."""
+        with self._lock:
+            viewers = set(self._viewers)
+        users = {u for u in viewers if u in people or u in self._agents}
         for user in sorted(users):
             self.publish(client, user, team_url)

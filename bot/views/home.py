@@ -1,4 +1,5 @@
-"""The App Home tab: your open tickets, and for agents their work and the queue."""
+"""The App Home tab: your open tickets; for agents their availability, teams, work and the
+queue; for admins the desk's people and teams."""
 
 from __future__ import annotations
 
@@ -28,8 +29,11 @@ def home_view(
     assigned: list[TicketRecord] | None = None,
     queue: list[TicketRecord] | None = None,
     open_by_priority: dict[Priority, int] | None = None,
+    desk: list[dict[str, Any]] | None = None,
+    admin: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """``assigned``, ``queue`` and ``open_by_priority`` are for agents only (None otherwise)."""
+    """``assigned``, ``queue`` and ``open_by_priority`` are for agents only (None otherwise),
+    as is ``desk`` (their availability and teams, shown first); ``admin`` for admins."""
     blocks: list[dict[str, Any]] = [
         {
             "type": "actions",
@@ -45,6 +49,7 @@ def home_view(
             ],
         }
     ]
+    blocks += desk or []
     blocks += _section("Your open tickets", own_open, "None open. File one with *New ticket*.", now, team_url)
     if assigned is not None:
         blocks += _section("Assigned to you", assigned, "Nothing assigned to you.", now, team_url)
@@ -53,4 +58,6 @@ def home_view(
     if open_by_priority is not None:
         counts = " · ".join(f"{PRIORITY_ICON[p]} {p.label}: {open_by_priority.get(p, 0)}" for p in Priority)
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"Open tickets: {counts}"}]})
+    if admin:
+        blocks += [{"type": "divider"}, *admin]
     return {"type": "home", "blocks": blocks}
