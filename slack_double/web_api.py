@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -21,10 +22,11 @@ from slack_double.workspace import (
     Ephemeral,
     Message,
     OpenView,
+    Upload,
     Workspace,
 )
 
-JSON_ARGS = ("blocks", "view", "attachments", "users", "metadata")
+JSON_ARGS = ("blocks", "view", "attachments", "users", "metadata", "files")
 DEFAULT_SCOPES = (
     "commands,chat:write,im:write,users:read,users:read.email,channels:read,groups:read,"
     "channels:history,groups:history,im:history,im:write,pins:write,pins:read,files:read,reactions:write"
@@ -461,6 +463,65 @@ class WebApi:
                 items.append({"type": "message", "channel": channel, "message": msg.as_payload()})
         return {"items": items}
 
+    # ---- files: files_upload_v2's three steps ------------------------------------------
+
+    def m_files_getUploadURLExternal(self, args: dict[str, Any]) -> Result:
+        filename = str(args.get("filename") or "")
+        length = str(args.get("length") or "")
+        if not filename or not length.isdigit() or int(length) < 1:
+            raise ApiError("invalid_arguments")
+        upload = Upload(
+            self.ws.next_id("F"), filename, int(length), secrets.token_hex(8), args.get("alt_txt"), args.get("snippet_type")
+        )
+        with self.ws.changed:
+            self.ws.uploads[upload.id] = upload
+            self.ws.changed.notify_all()
+        base = self._base_url().replace("/api/", "/")
+        return {"upload_url": f"{base}upload/v1/{upload.id}/{upload.key}", "file_id": upload.id}
+
+    def receive_upload(self, path: str, data: bytes) -> tuple[int, str]:
+        """The POST of a file's bytes to its upload URL: (HTTP status, body) as Slack answers."""
+        parts = path.split("?")[0].strip("/").split("/")  # upload/v1/<file ID>/<key>
+        file_id, key = parts[2:] if len(parts) == 4 else ("", "")
+        with self.ws.changed:
+            upload = self.ws.uploads.get(file_id)
+            if upload is None or not secrets.compare_digest(upload.key, key) or upload.completed:
+                return 404, "Not Found"
+            upload.data = data
+            self.ws.changed.notify_all()
+        return 200, f"OK - {len(data)}"
+
+    def m_files_completeUploadExternal(self, args: dict[str, Any]) -> Result:
+        wanted = args.get("files")
+        if not isinstance(wanted, list) or not wanted or not all(isinstance(f, dict) for f in wanted):
+            raise ApiError("invalid_arguments")
+        uploads = [self.ws.uploads.get(str(f.get("id", ""))) for f in wanted]
+        found = [u for u in uploads if u is not None and u.data is not None and not u.completed]
+        if len(found) != len(wanted):
+            raise ApiError("file_not_found")
+        channel = str(args.get("channel_id") or "").strip() or None
+        if channel is None and args.get("channels"):
+            channel = str(args["channels"]).split(",")[0].strip()
+        thread_ts = str(args.get("thread_ts") or "") or None
+        if channel is not None:
+            channel = self._channel_for_post(channel)
+            if thread_ts and self.ws.find_message(channel, thread_ts) is None:
+                raise ApiError("thread_not_found")
+        with self.ws.changed:
+            for upload, spec in zip(found, wanted, strict=True):
+                upload.completed, upload.title = True, str(spec.get("title") or upload.filename)
+                upload.channel, upload.thread_ts = channel, thread_ts if channel else None
+                upload.initial_comment = str(args.get("initial_comment") or "") or None
+            self.ws.changed.notify_all()
+        if channel is not None:  # shared: a message with the files, from the bot, as Slack posts it
+            text = found[0].initial_comment or ""
+            msg = Message(channel, self.ws.next_ts(), text, None, BOT_USER_ID, BOT_ID, thread_ts)
+            msg.files = [u.as_file() for u in found]
+            for upload in found:
+                upload.message_ts = msg.ts
+            self.ws.add_message(msg)
+        return {"files": [{"id": u.id, "title": u.title} for u in found]}
+
 
 _INITIAL = {
     "initial_option": "selected_option",
@@ -486,10 +547,13 @@ def seed_initial_state(opened: OpenView) -> None:
             opened.values[block["block_id"]] = {element.get("action_id", ""): {"type": element.get("type"), **initial}}
 
 
-def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:
+def _parse_body(content_type: str, raw: bytes, query: str = "") -> dict[str, Any]:
+    """The call's arguments: the body's, over those of the query string (where slack_sdk
+    puts some, as for files.getUploadURLExternal)."""
+    args: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
     if "application/json" in content_type:
-        return dict(json.loads(raw or b"{}"))
-    args: dict[str, Any] = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        return args | dict(json.loads(raw or b"{}"))
+    args |= dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
     for key in JSON_ARGS:
         value = args.get(key)
         if isinstance(value, str) and value[:1] in ("[", "{"):
@@ -511,11 +575,15 @@ def make_http_server(api: WebApi) -> ThreadingHTTPServer:
                 _, _, channel, user, _ = self.path.split("/", 4)
                 self._send(200, api.respond(channel, user, _parse_body(self.headers.get("Content-Type", ""), raw)))
                 return
+            if self.path.startswith("/upload/"):
+                status, text = api.receive_upload(self.path, raw)
+                self._send_text(status, text)
+                return
             if not self.path.startswith("/api/"):
                 self._send(404, {"ok": False, "error": "unknown_method"})
                 return
-            method = self.path[len("/api/"):].split("?")[0]
-            args = _parse_body(self.headers.get("Content-Type", ""), raw)
+            method, _, query = self.path[len("/api/"):].partition("?")
+            args = _parse_body(self.headers.get("Content-Type", ""), raw, query)
             auth = self.headers.get("Authorization", "")
             token = auth[len("Bearer "):] if auth.startswith("Bearer ") else args.pop("token", None)
             time.sleep(api.take_delay(method))
@@ -542,6 +610,14 @@ def make_http_server(api: WebApi) -> ThreadingHTTPServer:
             self._send(200, result, {"x-oauth-scopes": api.scopes})
 
         do_GET = do_POST
+
+        def _send_text(self, status: int, text: str) -> None:
+            data = text.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def _send(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode("utf-8")

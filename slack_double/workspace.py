@@ -7,6 +7,7 @@ can wait for what the bot does instead of sleeping.
 from __future__ import annotations
 
 import itertools
+import mimetypes
 import random
 import threading
 import time
@@ -37,6 +38,7 @@ class Message:
     posted_at: float = field(default_factory=time.perf_counter)
     edits: list[float] = field(default_factory=list)  # perf_counter of each chat.update
     metadata: dict[str, Any] | None = None  # Slack message metadata (event_type, event_payload)
+    files: list[dict[str, Any]] | None = None  # files shared with the message (files.completeUploadExternal)
 
     def as_payload(self) -> dict[str, Any]:
         body: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text, "team": TEAM_ID}
@@ -50,6 +52,8 @@ class Message:
             body["thread_ts"] = self.thread_ts
         if self.metadata is not None:
             body["metadata"] = self.metadata
+        if self.files is not None:
+            body["files"], body["upload"] = self.files, True
         return body
 
     def all_text(self) -> str:
@@ -107,6 +111,42 @@ class OpenView:
 
 
 @dataclass
+class Upload:
+    """A file sent as files_upload_v2 sends it: files.getUploadURLExternal, its bytes POSTed
+    to the upload URL, then files.completeUploadExternal shares it (or keeps it private)."""
+
+    id: str
+    filename: str
+    length: int
+    key: str  # the upload URL's secret part
+    alt_txt: str | None = None
+    snippet_type: str | None = None
+    data: bytes | None = None  # once POSTed to the upload URL
+    completed: bool = False
+    title: str | None = None
+    channel: str | None = None
+    thread_ts: str | None = None
+    initial_comment: str | None = None
+    message_ts: str | None = None  # the message that shared it
+
+    def as_file(self) -> dict[str, Any]:
+        """The file object as Slack returns it (the fields the desk may read)."""
+        ext = self.filename.rsplit(".", 1)[-1].lower() if "." in self.filename else ""
+        body: dict[str, Any] = {
+            "id": self.id,
+            "name": self.filename,
+            "title": self.title or self.filename,
+            "mimetype": mimetypes.guess_type(self.filename)[0] or "application/octet-stream",
+            "filetype": ext,
+            "size": len(self.data or b""),
+            "user": BOT_USER_ID,
+        }
+        if self.alt_txt:
+            body["alt_txt"] = self.alt_txt
+        return body
+
+
+@dataclass
 class ApiCall:
     method: str
     args: dict[str, Any]
@@ -157,6 +197,7 @@ class Workspace:
         self.views_by_trigger: dict[str, OpenView] = {}
         self._view_opened: dict[str, threading.Event] = {}
         self.pins: dict[str, list[str]] = {}
+        self.uploads: dict[str, Upload] = {}  # file ID → upload
         self.calls: list[ApiCall] = []
         # Called with each message the bot posts or edits, outside the lock; for
         # harnesses that must not scan every message on every change.
@@ -179,6 +220,7 @@ class Workspace:
                 kept.clear()
             for table in (self.views, self.home_views, self.triggers, self.views_by_trigger, self._view_opened, self.pins):
                 table.clear()
+            self.uploads.clear()
             self.changed.notify_all()
 
     # ---- setup ---------------------------------------------------------------
@@ -302,6 +344,11 @@ class Workspace:
     def ephemerals_for(self, user: str) -> list[Ephemeral]:
         with self.lock:
             return [e for e in self.ephemerals if e.user == user]
+
+    def files_in(self, channel: str) -> list[Upload]:
+        """The files shared in a channel (or its threads), oldest first."""
+        with self.lock:
+            return [u for u in self.uploads.values() if u.completed and u.channel == channel]
 
     def calls_to(self, method: str) -> list[ApiCall]:
         with self.lock:
