@@ -18,6 +18,7 @@ from bot.services.sla import (
     format_duration,
     normalise_pauses,
     sla_clock,
+    target_label,
 )
 
 NY = ZoneInfo("America/New_York")
@@ -182,6 +183,13 @@ def test_durations_read_as_a_card_shows_them() -> None:
     assert format_duration(timedelta(minutes=10, seconds=40)) == "11 m"
     assert format_duration(timedelta(minutes=10, seconds=40), floor=True) == "10 m"
     assert str(HIGH) == "1 h / 8 h"
+    assert [target_label(t) for t in (H, 8 * H, 30 * M, M, 90 * M)] == [
+        "1 business hour",
+        "8 business hours",
+        "30 business minutes",
+        "1 business minute",
+        "1 h 30 m of business time",
+    ]
     assert Target.FIRST_RESPONSE.label == "first response"
     with pytest.raises(ValueError):
         SlaPolicy(timedelta(0), H)

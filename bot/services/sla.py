@@ -225,6 +225,18 @@ def _in_pause(pauses: Sequence[Pause], at: datetime) -> bool:
     return any(begin <= at and (end is None or at < end) for begin, end in pauses)
 
 
+def target_label(span: timedelta) -> str:
+    """A target as a rule names it: ``1 business hour``, ``8 business hours``,
+    ``30 business minutes``, ``1 h 30 m of business time``."""
+    minutes = round(span.total_seconds() / 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} business hour" + ("" if hours == 1 else "s")
+    if minutes < 60:
+        return f"{minutes} business minute" + ("" if minutes == 1 else "s")
+    return f"{format_duration(span)} of business time"
+
+
 def format_duration(span: timedelta, *, floor: bool = False) -> str:
     """``2 h 10 m``, ``35 m``, ``8 h``; under a minute ``under 1 m``. Rounded to the
     nearest minute, or down with ``floor`` (time left is never overstated)."""
