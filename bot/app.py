@@ -111,6 +111,7 @@ def create_app(
         channels=Channels(support=settings.support_channel, admin=settings.admin_channel),
         clock=clock,
     )
+    directory.on_leave = tickets.hand_back  # someone leaving a team hands their tickets there back
     reporter = ErrorReporter(client, settings.admin_channel, clock)
     queries = TicketQueries(db, agents)
     conversations = ConversationService(

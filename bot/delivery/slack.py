@@ -272,6 +272,9 @@ class OutboxSender:
         if post.kind is PostKind.CARD_REFRESH:
             self._refresh(post)
             return (None, None)
+        if post.kind is PostKind.CARD_MOVED:  # the card a moved ticket left behind: says where it went
+            self._client.chat_update(channel=post.channel or "", ts=post.thread_ts or "", text=post.text or "", blocks=post.blocks)
+            return (None, None)
         if post.kind is PostKind.HOME:  # the row names the people (reporter, assignees) whose tabs show it
             people = {p for p in (post.text or "").split(",") if p}
             self._home.refresh(self._client, self._workspace_url.get(self._client), people)

@@ -13,16 +13,17 @@ from bot.handlers.outcome import apply_change
 from bot.services.errors import PermissionDenied
 from bot.services.records import Change, format_number
 from bot.slack.replies import tell
-from bot.views.modals import reassign_modal, resolve_modal
-from bot.views.ticket_card import ASSIGN_SELF, CLOSE, REASSIGN, REOPEN, RESOLVE
+from bot.views.modals import move_modal, reassign_modal, resolve_modal
+from bot.views.ticket_card import ASSIGN_SELF, CLOSE, MORE, MOVE, REASSIGN, REOPEN, RESOLVE
 
 
 def _click(body: dict[str, Any]) -> tuple[int, str, str | None, str | None]:
-    """(ticket id, clicker, card channel, card ts) of a button click."""
+    """(ticket id, clicker, card channel, card ts) of a button click or an overflow choice."""
     action = body["actions"][0]
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    return int(action["value"]), body["user"]["id"], channel, container.get("message_ts")
+    value = str(action.get("value") or (action.get("selected_option") or {}).get("value") or "")
+    return int(value.rpartition(":")[2]), body["user"]["id"], channel, container.get("message_ts")
 
 
 def _one_click(
@@ -53,8 +54,25 @@ def _open_modal(kind: str, body: dict[str, Any], client: WebClient, context: Bol
         # Checked again on submit; this only spares a non-agent a modal they cannot use.
         tell(client, channel, actor, str(PermissionDenied(kind)))
         return
-    build = reassign_modal if kind == "reassign" else resolve_modal
-    client.views_open(trigger_id=body["trigger_id"], view=build(ticket_id, format_number(ticket_id), channel or "", ts or ""))
+    refused = deps.tickets.refusal(ticket_id, actor)  # an agent of another team
+    if refused:
+        tell(client, channel, actor, refused)
+        return
+    number = format_number(ticket_id)
+    if kind == "reassign":
+        ticket = deps.tickets.get(ticket_id)
+        others = tuple(u for u in ticket.assignees if u != ticket.assignee_id)
+        view = reassign_modal(ticket_id, number, channel or "", ts or "", others)
+    elif kind == "move":
+        ticket = deps.tickets.get(ticket_id)
+        teams = [(t.id, t.name) for t in deps.directory.teams() if t.id != ticket.team_id]
+        if not teams:
+            tell(client, channel, actor, f"{number} is in the only team there is: an admin can add teams on the Home tab.")
+            return
+        view = move_modal(ticket_id, number, channel or "", ts or "", teams, ticket.team_name or "no team")
+    else:
+        view = resolve_modal(ticket_id, number, channel or "", ts or "")
+    client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
 def reassign(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -67,7 +85,16 @@ def resolve(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltCont
     _open_modal("resolve", body, client, context)
 
 
+def more(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """The card's overflow menu: Move to team…"""
+    ack()
+    choice = str((body["actions"][0].get("selected_option") or {}).get("value") or "")
+    if choice.startswith(f"{MOVE}:"):
+        _open_modal("move", body, client, context)
+
+
 def register(app: App) -> None:
+    app.action(MORE)(more)
     app.action(ASSIGN_SELF)(assign_to_me)
     app.action(REASSIGN)(reassign)
     app.action(RESOLVE)(resolve)

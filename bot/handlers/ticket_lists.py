@@ -14,7 +14,7 @@ from bot.services.queries import PAGE_SIZE, TicketFilter
 from bot.services.status import Priority, Status
 from bot.services.tickets import utcnow
 from bot.slack.replies import tell
-from bot.views.text import is_slack_user
+from bot.views.text import escape, is_slack_user
 from bot.views.ticket_list import (
     ALL_STATUSES,
     PAGE_NEXT,
@@ -38,9 +38,9 @@ PRIORITY_WORDS = {p.value: p for p in Priority}
 USAGE = {
     "mine": "Usage: `/agent-tickets [open|in-progress|resolved|closed] [assigned]`, e.g. `/agent-tickets closed`.",
     "all": "Usage: `/system-tickets [open|in-progress|resolved|closed] [high|medium|low] [campaign:NAME] "
-    "[type:NAME] [assignee:me|none|U…] [search words]`, e.g. `/system-tickets high open assignee:none`.",
+    "[type:NAME] [team:NAME] [assignee:me|none|U…] [search words]`, e.g. `/system-tickets high open assignee:none`.",
 }
-FIELD_WORDS = ("campaign:", "type:", "assignee:")
+FIELD_WORDS = ("campaign:", "type:", "assignee:", "team:")
 BAD_ASSIGNEE = (
     "`assignee:` takes `me`, `none`, a mention or a member ID such as `U0123456789` "
     "(profile → ⋮ → Copy member ID), e.g. `/system-tickets assignee:none`."
@@ -98,10 +98,17 @@ def parse_words(text: str, scope: str, viewer: str = "") -> ListState | None:
         issue_type=fields.get("type") or None,
         assignee=assignee,
         text=" ".join(rest) or None,
+        team=fields.get("team") or None,
     )
 
 
-def to_filter(state: ListState, viewer: str) -> TicketFilter:
+def unknown_team(deps: Deps, name: str) -> str:
+    """One line for a team:NAME that names no team, with the names that would do."""
+    known = ", ".join(f"`{t.name.replace(' ', '_')}`" for t in deps.directory.teams()) or "none yet"
+    return f"There is no team called “{escape(name)}”. Teams: {known}."
+
+
+def to_filter(state: ListState, viewer: str, team_id: int | None = None) -> TicketFilter:
     own = state.scope == "mine"
     assignee = viewer if own and state.tab == "assigned" else None
     if not own and state.assignee and state.assignee != "none":
@@ -115,16 +122,25 @@ def to_filter(state: ListState, viewer: str) -> TicketFilter:
         campaign=state.campaign,
         issue_type=state.issue_type,
         text=state.text,
+        team_id=team_id,
     )
 
 
+def _team_id(deps: Deps, state: ListState) -> int | None:
+    if not state.team:
+        return None
+    team = deps.directory.team_named(state.team)
+    return team.id if team else -1  # removed since the list opened: nothing is in it
+
+
 def render(deps: Deps, state: ListState, viewer: str, team_url: str | None) -> dict[str, Any]:
-    page = deps.queries.page(viewer, to_filter(state, viewer), state.offset)
+    team_id = _team_id(deps, state)
+    page = deps.queries.page(viewer, to_filter(state, viewer, team_id), state.offset)
     if not page.tickets and page.total and state.offset:
         # The list shrank under the viewer (tickets closed meanwhile): show the last page.
         last = max(0, (page.total - 1) // page.limit * page.limit)
         state = state.moved(last)
-        page = deps.queries.page(viewer, to_filter(state, viewer), state.offset)
+        page = deps.queries.page(viewer, to_filter(state, viewer, team_id), state.offset)
     return ticket_list_view(state, page, utcnow(), team_url)
 
 
@@ -142,6 +158,9 @@ def _open_list(scope: str, ack: Ack, command: dict[str, Any], client: WebClient,
         return
     if state is None:
         respond(text=USAGE[scope], response_type="ephemeral")
+        return
+    if state.team and deps.directory.team_named(state.team) is None:
+        respond(text=unknown_team(deps, state.team), response_type="ephemeral")
         return
     title = "All tickets" if scope == "all" else "My tickets"
     # A light view first, inside the trigger's 3 s; the query fills it in.

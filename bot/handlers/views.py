@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -12,7 +13,7 @@ from slack_sdk import WebClient
 from bot.deps import deps_of
 from bot.handlers.outcome import ACK_BUDGET, DB_RETRY_DELAYS, apply_change
 from bot.services.tickets import NewTicket, validate_new_ticket
-from bot.views.modals import NEW_TICKET, REASSIGN_TICKET, RESOLVE_TICKET, VALUE
+from bot.views.modals import MOVE_TICKET, NEW_TICKET, REASSIGN_TICKET, RESOLVE_TICKET, VALUE
 from db.retry import with_db_retries
 
 log = logging.getLogger(__name__)
@@ -84,10 +85,38 @@ def submit_reassign(ack: Ack, body: dict[str, Any], view: dict[str, Any], client
         ack(response_action="errors", errors={"assignee": "Choose who should take this ticket."})
         return
     deps = deps_of(context)
+    others = [str(u) for u in _state(view, "others").get("selected_users") or [] if u != assignee]
+    # Assignees must be agents: said in the form, where it can be fixed (the service checks
+    # again). Someone who is no agent themselves is refused by the service, as for any change.
+    errors = _not_agents(deps.directory.is_agent, assignee, others) if deps.directory.is_agent(body["user"]["id"]) else {}
+    if errors:
+        ack(response_action="errors", errors=errors)
+        return
     ticket_id, channel, _ts = metadata(view)
     actor = body["user"]["id"]
     comment = text_value(view, "comment")
-    apply_change(deps, ack, client, channel, actor, lambda: deps.tickets.reassign(ticket_id, actor, assignee, comment))
+    apply_change(deps, ack, client, channel, actor, lambda: deps.tickets.reassign(ticket_id, actor, assignee, comment, others))
+
+
+def _not_agents(is_agent: Callable[[str], bool], owner: str, others: list[str]) -> dict[str, str]:
+    if not is_agent(owner):
+        return {"assignee": f"<@{owner}> is not an agent: choose an agent as the owner."}
+    strangers = [u for u in others if not is_agent(u)]
+    if strangers:
+        who = ", ".join(f"<@{u}>" for u in strangers)
+        return {"others": f"{who} {'is not an agent' if len(strangers) == 1 else 'are not agents'}: only agents can be assigned."}
+    return {}
+
+
+def submit_move(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    chosen = _selected(view, "team")
+    if not chosen.isdigit():
+        ack(response_action="errors", errors={"team": "Choose the team to move the ticket to."})
+        return
+    deps = deps_of(context)
+    ticket_id, channel, _ts = metadata(view)
+    actor = body["user"]["id"]
+    apply_change(deps, ack, client, channel, actor, lambda: deps.tickets.move(ticket_id, actor, int(chosen)))
 
 
 def submit_resolve(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -102,3 +131,4 @@ def register(app: App) -> None:
     app.view(NEW_TICKET)(submit_new_ticket)
     app.view(REASSIGN_TICKET)(submit_reassign)
     app.view(RESOLVE_TICKET)(submit_resolve)
+    app.view(MOVE_TICKET)(submit_move)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from bot.services.outbox import PostKind, enqueue
 from bot.services.phrases import Keywords, is_closing_phrase
 from bot.services.records import Change, MessageRecord, TicketRecord
+from bot.services.routing import Criteria
 from bot.services.status import Priority, Status
 from bot.services.tickets import Clock, TicketService, audit_event, utcnow
 from db.models import Attachment, CaseMessage, Ticket
@@ -116,7 +117,8 @@ class ConversationService:
                     session.add(audit_event(row.id, msg.user, "flagged", None, keyword, "escalation keyword", now))
                 if msg.files:
                     self._attach(session, row.id, stored.id, msg.files)
-                enqueue(session, PostKind.CARD, now, ticket_id=row.id, channel=self._support)
+                card_channel = self._tickets.file_in(session, row, Criteria(intake_channel=msg.channel), now)
+                enqueue(session, PostKind.CARD, now, ticket_id=row.id, channel=card_channel)
                 enqueue(session, PostKind.ORIGIN_ACK, now, ticket_id=row.id, channel=msg.channel, thread_ts=msg.ts)
                 session.flush()
                 return Opened(TicketRecord.of(row), True)
@@ -178,6 +180,8 @@ class ConversationService:
     def _act_on(self, ticket: TicketRecord, user: str, text: str, is_agent: bool) -> Change | None:
         """Close on an agent's closing phrase; reopen a resolved case the reporter wrote on."""
         if is_agent and is_closing_phrase(text) and ticket.status is not Status.CLOSED:
+            if self._tickets.refusal(ticket.id, user):
+                return None  # an agent of another team: their words are stored, the case stays as it is
             return self._tickets.close(ticket.id, user, note="Closed in the case thread.")
         if not is_agent and user == ticket.reporter_id and ticket.status is Status.RESOLVED:
             return self._tickets.reopen(ticket.id, user, by_customer=True)

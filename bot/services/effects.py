@@ -24,10 +24,10 @@ class Channels:
     admin: str | None = None
 
 
-def owe_new_ticket(session: Session, row: Ticket, now: datetime, channels: Channels) -> None:
-    """A ticket filed from the form: its card, the admins' notice, the reporter's
-    confirmation and the Home tabs that list it."""
-    enqueue(session, PostKind.CARD, now, ticket_id=row.id, channel=channels.support)
+def owe_new_ticket(session: Session, row: Ticket, now: datetime, channels: Channels, card_channel: str | None = None) -> None:
+    """A ticket filed from the form: its card (in its team's channel), the admins' notice,
+    the reporter's confirmation and the Home tabs that list it."""
+    enqueue(session, PostKind.CARD, now, ticket_id=row.id, channel=card_channel or channels.support)
     if channels.admin:
         enqueue(session, PostKind.ADMIN_NEW, now, ticket_id=row.id, channel=channels.admin)
     enqueue(session, PostKind.FILED_DM, now, ticket_id=row.id, channel=row.reporter_id, user_id=row.reporter_id)
@@ -58,6 +58,45 @@ def owe_change(
         enqueue(
             session, PostKind.REOPENED_NOTE, now, ticket_id=row.id, channel=row.origin_channel, thread_ts=row.origin_ts
         )
+    owe_home(session, row, now, before_assignee)
+
+
+def owe_auto_assigned(session: Session, row: Ticket, main: TicketEvent, now: datetime, card_channel: str) -> None:
+    """A new ticket given to a team member automatically: they are told, and the card's thread says so."""
+    enqueue(session, PostKind.CHANGE_LINE, now, ticket_id=row.id, channel=card_channel, event_id=main.id)
+    owe_assignee_dm(session, row, main, main.to_value or "", now)
+
+
+def owe_assignee_dm(session: Session, row: Ticket, main: TicketEvent, user: str, now: datetime) -> None:
+    """``user`` told by DM that the ticket is theirs now (rendered from ``main``)."""
+    enqueue(session, PostKind.ASSIGNEE_DM, now, ticket_id=row.id, channel=user, user_id=user, event_id=main.id)
+
+
+def owe_line(session: Session, row: Ticket, main: TicketEvent, now: datetime, channels: Channels) -> None:
+    """A line in the card's thread rendered from ``main`` (a change beside the main one)."""
+    enqueue(session, PostKind.CHANGE_LINE, now, ticket_id=row.id, channel=row.card_channel or channels.support, event_id=main.id)
+
+
+def owe_move(
+    session: Session,
+    row: Ticket,
+    main: TicketEvent,
+    old_card: tuple[str, str] | None,
+    card_channel: str,
+    line: str,
+    now: datetime,
+    before_assignee: str | None,
+) -> None:
+    """A ticket moved to another team: the old card says where it went and its thread gets
+    ``line``; a new card is posted in the team's channel, with the same line in its thread."""
+    if old_card is not None:
+        channel, ts = old_card
+        moved = f"{line} Its card is now in <#{card_channel}>."
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": moved}}]
+        enqueue(session, PostKind.CARD_MOVED, now, ticket_id=row.id, channel=channel, thread_ts=ts, text=moved, blocks=blocks)
+        enqueue(session, PostKind.POST, now, ticket_id=row.id, channel=channel, thread_ts=ts, text=line)
+        enqueue(session, PostKind.CARD, now, ticket_id=row.id, channel=card_channel)
+    enqueue(session, PostKind.CHANGE_LINE, now, ticket_id=row.id, channel=card_channel, event_id=main.id, text=line)
     owe_home(session, row, now, before_assignee)
 
 

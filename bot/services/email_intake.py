@@ -21,6 +21,8 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
 from typing import Any
 
 from sqlalchemy import func, select, union_all
@@ -36,6 +38,7 @@ from bot.services.mail_outbox import queue_mail
 from bot.services.outbox import PostKind, enqueue
 from bot.services.phrases import Keywords, is_closing_phrase
 from bot.services.records import Change, TicketRecord, parse_number
+from bot.services.routing import Criteria
 from bot.services.status import Status
 from bot.services.tickets import MAX_DETAILS, Clock, TicketService, audit_event, utcnow
 from bot.settings.email import IntakeRules
@@ -200,7 +203,7 @@ class EmailIntake:
             self._report(session, record, f"its sender cannot be answered ({reason})", now)
             return Intake("quarantined", reason=reason)
         if ticket is None:
-            opened = self._open(session, mail, now, unthreaded)
+            opened = self._open(session, mail, now, unthreaded, recipients(raw))
             record.outcome, record.ticket_id = "opened", opened.id
             held = self._acknowledge(session, opened, mail, rules, now)
             if held and not record.note:
@@ -256,7 +259,7 @@ class EmailIntake:
                 return session.get(Ticket, found[message_id], with_for_update=True)
         return None
 
-    def _open(self, session: Session, mail: ParsedMail, now: datetime, unthreaded: str | None) -> Ticket:
+    def _open(self, session: Session, mail: ParsedMail, now: datetime, unthreaded: str | None, to: tuple[str, ...] = ()) -> Ticket:
         text = mail.text.strip() or "(no text)"
         keyword = self._keywords.find(f"{mail.subject}\n{text}")
         row = open_intake_case(
@@ -268,7 +271,8 @@ class EmailIntake:
         session.add(audit_event(row.id, mail.sender, "created", None, Status.OPEN.value, None, now))
         if keyword:
             session.add(audit_event(row.id, mail.sender, "flagged", None, keyword, "escalation keyword", now))
-        enqueue(session, PostKind.CARD, now, ticket_id=row.id, channel=self.policy.support_channel)
+        card_channel = self._tickets.file_in(session, row, Criteria(mailboxes=to), now)  # routed by the address it came to
+        enqueue(session, PostKind.CARD, now, ticket_id=row.id, channel=card_channel)
         if mail.problems:
             self._flag_for_review(session, row, mail, now)
         if unthreaded:
@@ -396,6 +400,27 @@ class EmailIntake:
             if by_id is not None or where.uid is None:
                 return by_id is not None
             return where.uid in self.known_uids(where, [where.uid])
+
+
+RECIPIENT_HEADERS = ("Delivered-To", "X-Original-To", "To", "Cc")
+MAX_RECIPIENTS = 50
+
+
+def recipients(raw: bytes) -> tuple[str, ...]:
+    """The addresses a mail was delivered or written to (lower-cased, the delivery headers
+    first): a mailbox routing rule matches any of them, so mail to an alias the desk reads
+    (billing@…) finds its team. Bounded: each header's first 2,000 characters, 50 addresses."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]  # the header alone
+    header = BytesHeaderParser().parsebytes(head)
+    found: list[str] = []
+    for name in RECIPIENT_HEADERS:
+        values = [str(v)[:2000] for v in header.get_all(name) or []]
+        try:
+            pairs = getaddresses(values)
+        except (RecursionError, ValueError):
+            continue
+        found.extend(a.strip().lower() for _, a in pairs if "@" in a)
+    return tuple(dict.fromkeys(found))[:MAX_RECIPIENTS]
 
 
 def _unthreaded(number: str, keyed: bool, row: Ticket, mail: ParsedMail) -> str:

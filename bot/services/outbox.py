@@ -49,6 +49,7 @@ class PostKind(StrEnum):
     POST = "post"  # text in a channel, optionally in a thread
     FOLLOW_UP = "follow_up"  # a customer's message, shown in the card's thread
     ALERT = "alert"  # an escalation alert with a link to the card
+    CARD_MOVED = "card_moved"  # chat.update of a card left behind by a move (channel, thread_ts: where it is)
 
 
 # Kinds that show or link the card: claimable only once the card is recorded.

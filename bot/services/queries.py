@@ -1,17 +1,19 @@
-"""Finding tickets: filtered, searched and paged in SQL, with who may see what enforced here."""
+"""Finding tickets: filtered, searched and paged in SQL, with who may see what enforced here:
+reporters see their own tickets; agents their teams' tickets and those assigned to them;
+admins all of them."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.services.errors import PermissionDenied
 from bot.services.records import TicketRecord, parse_number
 from bot.services.status import ACTIVE, Priority, Status
-from db.models import Ticket
+from db.models import Person, TeamMember, Ticket, TicketAssignee
 from db.session import Database
 
 PAGE_SIZE = 20
@@ -29,6 +31,7 @@ class TicketFilter:
     issue_type: str | None = None
     text: str | None = None
     unassigned: bool = False
+    team_id: int | None = None
 
     def is_own(self, viewer: str) -> bool:
         """Limited to tickets the viewer filed or is assigned."""
@@ -62,6 +65,8 @@ def _apply(query: Select[tuple[Ticket]], flt: TicketFilter) -> Select[tuple[Tick
         query = query.where(Ticket.status.in_([s.value for s in flt.statuses]))
     if flt.priorities:
         query = query.where(Ticket.priority.in_([p.value for p in flt.priorities]))
+    if flt.team_id is not None:
+        query = query.where(Ticket.team_id == flt.team_id)
     if flt.campaign:
         query = query.where(Ticket.campaign == flt.campaign)
     if flt.issue_type:
@@ -87,26 +92,51 @@ def open_by_priority(session: Session) -> dict[Priority, int]:
     return {p: int(rows.get(p.value, 0)) for p in Priority}
 
 
+def visible_to(user: str) -> ColumnElement[bool]:
+    """The tickets an agent (not an admin) may see: their teams', those assigned to them,
+    and their own. Each branch is an indexed lookup (team_members by user, ticket_assignees
+    by (user, ticket), tickets by assignee and by reporter)."""
+    return or_(
+        Ticket.team_id.in_(select(TeamMember.team_id).where(TeamMember.user_id == user)),
+        Ticket.assignee_id == user,
+        Ticket.id.in_(select(TicketAssignee.ticket_id).where(TicketAssignee.user_id == user)),
+        Ticket.reporter_id == user,
+    )
+
+
+def scope_of(session: Session, viewer: str, agents: Collection[str]) -> ColumnElement[bool] | None:
+    """What ``viewer`` may see beyond their own tickets: None for everything (an admin, or
+    an agent the directory does not hold); raises PermissionDenied for non-agents."""
+    role = session.scalar(select(Person.role).where(Person.user_id == viewer))
+    if role == "admin" or (role is None and viewer in agents):
+        return None
+    if role is None:
+        raise PermissionDenied("see all")
+    return visible_to(viewer)
+
+
 class TicketQueries:
     def __init__(self, db: Database, system_users: Collection[str]) -> None:
         self._db = db
         self._system_users = system_users
 
     def page(self, viewer: str, flt: TicketFilter, offset: int = 0, limit: int = PAGE_SIZE) -> Page:
-        """One page of tickets, newest first. Only agents may list beyond their own."""
-        if not flt.is_own(viewer) and viewer not in self._system_users:
-            raise PermissionDenied("see all")
+        """One page of tickets, newest first. Only agents may list beyond their own, and
+        agents only what they may see."""
         offset = max(0, offset)
         base = _apply(select(Ticket), flt)
         with self._db.read() as session:
+            if not flt.is_own(viewer):
+                scope = scope_of(session, viewer, self._system_users)
+                if scope is not None:
+                    base = base.where(scope)
             total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
             rows = session.scalars(base.order_by(Ticket.created_at.desc(), Ticket.id.desc()).offset(offset).limit(limit))
             return Page([TicketRecord.of(r) for r in rows], int(total), offset, limit)  # type: ignore[arg-type]
 
     def unassigned_queue(self, viewer: str, limit: int = 10) -> list[TicketRecord]:
-        """Open, unassigned tickets, highest priority first, then oldest first (agents only)."""
-        if viewer not in self._system_users:
-            raise PermissionDenied("see the queue of")
+        """Open, unassigned tickets, highest priority first, then oldest first (agents only:
+        their teams' queues; admins: every queue)."""
         rank = case({Priority.HIGH.value: 0, Priority.MEDIUM.value: 1}, value=Ticket.priority, else_=2)
         query = (
             select(Ticket)
@@ -115,6 +145,12 @@ class TicketQueries:
             .limit(limit)
         )
         with self._db.read() as session:
+            try:
+                scope = scope_of(session, viewer, self._system_users)
+            except PermissionDenied:
+                raise PermissionDenied("see the queue of") from None
+            if scope is not None:
+                query = query.where(Ticket.team_id.in_(select(TeamMember.team_id).where(TeamMember.user_id == viewer)))
             return [TicketRecord.of(r) for r in session.scalars(query)]
 
     def open_by_priority(self) -> dict[Priority, int]:

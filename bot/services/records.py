@@ -55,6 +55,11 @@ class TicketRecord:
     keyword: str | None = None
     escalated_reasons: tuple[str, ...] = ()
     escalated_at: datetime | None = None
+    team_id: int | None = None
+    # Filled where a ticket is shown whole (its card): the team's name and everyone
+    # assigned, the owner first. Lists leave them empty.
+    team_name: str | None = None
+    assignees: tuple[str, ...] = ()
 
     @property
     def number(self) -> str:
@@ -97,6 +102,7 @@ class TicketRecord:
             keyword=row.keyword,
             escalated_reasons=tuple(r for r in (row.escalated_reasons or "").split(",") if r),
             escalated_at=row.escalated_at,
+            team_id=row.team_id,
         )
 
 

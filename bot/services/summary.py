@@ -1,4 +1,6 @@
-"""The desk at a glance: counts and medians, all computed in SQL."""
+"""The desk at a glance: counts and medians, all computed in SQL, over what the viewer may
+see (an agent: their teams' tickets and those assigned to them; an admin: all), for one
+team when asked."""
 
 from __future__ import annotations
 
@@ -7,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, cast, func, select
+from sqlalchemy import ColumnElement, Float, and_, cast, func, select, true
 from sqlalchemy.orm import Session
 
 from bot.services.errors import PermissionDenied
-from bot.services.queries import open_by_priority
+from bot.services.queries import scope_of
 from bot.services.records import TicketRecord
 from bot.services.status import ACTIVE, Priority, Status
 from db.models import Ticket, TicketEvent
@@ -54,18 +56,21 @@ def median(session: Session, durations: Any) -> timedelta | None:
     return timedelta(seconds=round(sum(float(v) for v in middle) / len(middle)))
 
 
-def finished_between(session: Session, since: datetime, until: datetime | None = None) -> dict[str, int]:
-    """How many tickets were resolved and closed (status → count) in [since, until)."""
-    where = [
+def finished_between(
+    session: Session, since: datetime, until: datetime | None = None, scope: ColumnElement[bool] | None = None
+) -> dict[str, int]:
+    """How many tickets (of ``scope``) were resolved and closed (status → count) in [since, until)."""
+    where: list[ColumnElement[bool]] = [
         TicketEvent.kind == "status",
         TicketEvent.to_value.in_([Status.RESOLVED.value, Status.CLOSED.value]),
         TicketEvent.created_at >= since,
     ]
     if until is not None:
         where.append(TicketEvent.created_at < until)
-    rows = session.execute(
-        select(TicketEvent.to_value, func.count(func.distinct(TicketEvent.ticket_id))).where(*where).group_by(TicketEvent.to_value)
-    ).all()
+    query = select(TicketEvent.to_value, func.count(func.distinct(TicketEvent.ticket_id))).where(*where)
+    if scope is not None:
+        query = query.join(Ticket, Ticket.id == TicketEvent.ticket_id).where(scope)
+    rows = session.execute(query.group_by(TicketEvent.to_value)).all()
     return {str(status): int(n) for status, n in rows}
 
 
@@ -74,27 +79,33 @@ class SummaryQueries:
         self._db = db
         self._system_users = system_users
 
-    def summary(self, viewer: str, now: datetime) -> Summary:
-        if viewer not in self._system_users:
-            raise PermissionDenied("see the summary of")
+    def summary(self, viewer: str, now: datetime, team_id: int | None = None) -> Summary:
+        """``team_id``: that team's tickets only."""
         active = [s.value for s in ACTIVE]
         week_ago, window = now - WEEK, now - MEDIAN_WINDOW
         with self._db.read() as s:
-            by_status = dict(s.execute(select(Ticket.status, func.count()).group_by(Ticket.status)).all())
+            try:
+                seen = scope_of(s, viewer, self._system_users)
+            except PermissionDenied:
+                raise PermissionDenied("see the summary of") from None
+            parts = [c for c in (seen, Ticket.team_id == team_id if team_id is not None else None) if c is not None]
+            scope = and_(*parts) if parts else None
+            mine: ColumnElement[bool] = scope if scope is not None else true()
+            by_status = dict(s.execute(select(Ticket.status, func.count()).where(mine).group_by(Ticket.status)).all())
             per_assignee = s.execute(
                 select(Ticket.assignee_id, func.count().label("n"))
-                .where(Ticket.status.in_(active), Ticket.assignee_id.is_not(None))
+                .where(mine, Ticket.status.in_(active), Ticket.assignee_id.is_not(None))
                 .group_by(Ticket.assignee_id)
                 .order_by(func.count().desc(), Ticket.assignee_id)
                 .limit(10)
             ).all()
             unassigned_high = s.scalar(
                 select(func.count()).where(
-                    Ticket.status.in_(active), Ticket.priority == Priority.HIGH.value, Ticket.assignee_id.is_(None)
+                    mine, Ticket.status.in_(active), Ticket.priority == Priority.HIGH.value, Ticket.assignee_id.is_(None)
                 )
             )
-            opened = s.scalar(select(func.count()).where(Ticket.created_at >= week_ago))
-            moved = finished_between(s, week_ago)
+            opened = s.scalar(select(func.count()).where(mine, Ticket.created_at >= week_ago))
+            moved = finished_between(s, week_ago, scope=scope)
             first = (
                 select(TicketEvent.ticket_id, func.min(TicketEvent.created_at).label("at"))
                 .where(TicketEvent.kind.in_(RESPONSE_KINDS), TicketEvent.actor_id.in_(sorted(self._system_users)))
@@ -104,19 +115,19 @@ class SummaryQueries:
             first_response = median(
                 s,
                 select(seconds_between(s, first.c.at, Ticket.created_at)).join(first, first.c.ticket_id == Ticket.id).where(
-                    Ticket.created_at >= window
+                    mine, Ticket.created_at >= window
                 ),
             )
             resolution = median(
                 s,
                 select(seconds_between(s, Ticket.resolved_at, Ticket.created_at)).where(
-                    Ticket.resolved_at.is_not(None), Ticket.created_at >= window
+                    mine, Ticket.resolved_at.is_not(None), Ticket.created_at >= window
                 ),
             )
-            oldest = s.scalars(select(Ticket).where(Ticket.status.in_(active)).order_by(Ticket.created_at, Ticket.id).limit(1)).first()
+            oldest = s.scalars(select(Ticket).where(mine, Ticket.status.in_(active)).order_by(Ticket.created_at, Ticket.id).limit(1)).first()
             return Summary(
                 by_status={st: int(by_status.get(st.value, 0)) for st in Status},
-                open_by_priority=open_by_priority(s),
+                open_by_priority=_open_by_priority(s, mine),
                 open_by_assignee=[(str(a), int(n)) for a, n in per_assignee],
                 unassigned_high=int(unassigned_high or 0),
                 opened_week=int(opened or 0),
@@ -126,3 +137,12 @@ class SummaryQueries:
                 median_resolution=resolution,
                 oldest_open=TicketRecord.of(oldest) if oldest else None,
             )
+
+
+def _open_by_priority(session: Session, scope: ColumnElement[bool]) -> dict[Priority, int]:
+    rows = dict(
+        session.execute(
+            select(Ticket.priority, func.count()).where(scope, Ticket.status.in_([st.value for st in ACTIVE])).group_by(Ticket.priority)
+        ).all()
+    )
+    return {p: int(rows.get(p.value, 0)) for p in Priority}

@@ -1,9 +1,11 @@
-"""TicketService: create, assign, reassign, resolve, close, reopen and comment.
+"""TicketService: create (routed to a team, maybe assigned at once), assign, reassign to
+several people, move to another team, resolve, close, reopen and comment.
 
-This is the one place that changes tickets. Each change checks permissions, applies
-the status machine, writes the audit event in the same transaction, and guards
-against lost updates (row lock on PostgreSQL, an immediate write lock on SQLite,
-and the row's version column as a last line).
+This is the one place that changes tickets. Each change checks permissions (agents act on
+their teams' tickets and those assigned to them, admins on all), applies the status
+machine, writes the audit event in the same transaction, and guards against lost updates
+(row lock on PostgreSQL, an immediate write lock on SQLite, and the row's version column
+as a last line).
 """
 
 from __future__ import annotations
@@ -12,17 +14,28 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.mail.addresses import address_errors, normalised
-from bot.services.effects import Channels, owe_card_refresh, owe_change, owe_new_ticket
-from bot.services.errors import ActionNotAllowed, PermissionDenied, TicketNotFound
+from bot.services.effects import (
+    Channels,
+    owe_assignee_dm,
+    owe_auto_assigned,
+    owe_card_refresh,
+    owe_change,
+    owe_line,
+    owe_move,
+    owe_new_ticket,
+)
+from bot.services.errors import ActionNotAllowed, PermissionDenied, ServiceError, TicketNotFound
+from bot.services.outbox import PostKind
 from bot.services.records import Change, EventRecord, TicketRecord
+from bot.services.routing import DESK, Criteria, Routed, choose_owner, route
 from bot.services.status import ACTIVE, Priority, Status, can_transition
-from db.models import Comment, Ticket, TicketEvent
+from db.models import Comment, OutboxPost, Person, Team, TeamMember, Ticket, TicketAssignee, TicketEvent
 from db.session import Database
 
 Clock = Callable[[], datetime]
@@ -32,6 +45,18 @@ PAST = {"assign": "assigned", "reassign": "reassigned", "resolve": "resolved", "
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class NotYours(ServiceError):
+    """An agent acting on a ticket of a team they are not in, and not assigned to it."""
+
+
+class NotAnAgent(ServiceError):
+    """Someone who is not an agent chosen as an assignee or owner."""
+
+
+class TeamGone(ServiceError):
+    """A team chosen in a form that was deleted meanwhile."""
 
 
 @dataclass(frozen=True)
@@ -96,11 +121,24 @@ class TicketService:
     # ---- reads -------------------------------------------------------------
 
     def get(self, ticket_id: int) -> TicketRecord:
+        """The ticket whole, as its card shows it: with its team's name and its assignees."""
         with self._db.read() as session:
             row = session.get(Ticket, ticket_id)
             if row is None:
                 raise TicketNotFound(ticket_id)
-            return TicketRecord.of(row)
+            team = session.get(Team, row.team_id) if row.team_id is not None else None
+            return replace(
+                TicketRecord.of(row), team_name=team.name if team else None, assignees=tuple(assignees_of(session, row.id))
+            )
+
+    def refusal(self, ticket_id: int, user: str) -> str | None:
+        """Why ``user`` may not work on the ticket (None: they may), for a button that opens
+        a modal; the change itself checks again."""
+        with self._db.read() as session:
+            row = self._load(session, ticket_id)
+            if not self.is_agent(user):
+                return str(PermissionDenied("change"))
+            return _outside(session, row, user)
 
     def change_of(self, event_id: int) -> Change:
         """A past change as it was made: the ticket with the status the event gave it."""
@@ -134,11 +172,15 @@ class TicketService:
         now = self._clock()
         try:
             with self._db.write() as session:
+                team = route(session, Criteria(issue_type=new.issue_type, campaign=new.campaign))
+                owner = choose_owner(session, team, now) if team else None
                 row = Ticket(
+                    team_id=team.team_id if team else None,
+                    assignee_id=owner,
                     campaign=new.campaign,
                     issue_type=new.issue_type,
                     priority=new.priority,
-                    status=Status.OPEN.value,
+                    status=(Status.IN_PROGRESS if owner else Status.OPEN).value,
                     details=new.details.strip(),
                     reporter_id=new.reporter_id,
                     source=new.source,
@@ -153,7 +195,11 @@ class TicketService:
                 session.add(row)
                 session.flush()
                 session.add(self._event(row, new.reporter_id, "created", None, Status.OPEN.value, None, now))
-                owe_new_ticket(session, row, now, self.channels)
+                auto = self._assigned(session, row, team, owner, now) if team and owner else None
+                channel = (team.channel if team else None) or self.channels.support
+                owe_new_ticket(session, row, now, self.channels, channel)
+                if auto is not None:
+                    owe_auto_assigned(session, row, auto, now, channel)
                 record = TicketRecord.of(row)
             return record, True
         except IntegrityError:
@@ -162,6 +208,38 @@ class TicketService:
             with self._db.read() as session:
                 existing = session.scalars(select(Ticket).where(Ticket.source_key == new.source_key)).one()
                 return TicketRecord.of(existing), False
+
+    def file_in(self, session: Session, row: Ticket, criteria: Criteria, now: datetime) -> str:
+        """Route a case opened without the form (a channel message, a mail) in the caller's
+        transaction, assigning it when its team does; returns the channel for its card."""
+        team = route(session, criteria)
+        if team is None:
+            return self.channels.support
+        row.team_id = team.team_id
+        auto = self._auto_assign(session, row, team, now)
+        channel = team.channel or self.channels.support
+        if auto is not None:
+            owe_auto_assigned(session, row, auto, now, channel)
+        return channel
+
+    def _auto_assign(self, session: Session, row: Ticket, team: Routed, now: datetime) -> TicketEvent | None:
+        owner = choose_owner(session, team, now)
+        if owner is None:
+            return None
+        row.assignee_id, row.status, row.updated_at = owner, Status.IN_PROGRESS.value, now
+        set_assignees(session, row.id, owner, [u for u in assignees_of(session, row.id) if u != owner], now)
+        return self._assigned(session, row, team, owner, now, new=False)
+
+    def _assigned(self, session: Session, row: Ticket, team: Routed, owner: str, now: datetime, *, new: bool = True) -> TicketEvent:
+        """The audit trail of an automatic assignment (``new``: of a ticket just filed, with no assignees yet)."""
+        if new:
+            session.add(TicketAssignee(ticket_id=row.id, user_id=owner, is_owner=True, added_at=now))
+        mode = "round-robin" if team.auto_assign == "round_robin" else "fewest open tickets"
+        main = self._event(row, DESK, "auto_assigned", None, owner, f"{team.name} · {mode}", now)
+        session.add(main)
+        session.add(self._event(row, DESK, "status", Status.OPEN.value, Status.IN_PROGRESS.value, None, now))
+        session.flush()
+        return main
 
     def record_card(self, ticket_id: int, channel: str, ts: str) -> TicketRecord:
         """Remember where the ticket's card is; returns the ticket as stored."""
@@ -189,21 +267,128 @@ class TicketService:
                 raise ActionNotAllowed(
                     f"{rec.number} is already assigned to <@{rec.assignee_id}>. Use Reassign to take it over.", rec
                 )
+            session = _session(row)
+            others = [u for u in assignees_of(session, row.id)[1:] if u not in (actor, rec.assignee_id)]
+            set_assignees(session, row.id, actor, others, self._clock())
             row.assignee_id = actor
             return "assigned", rec.assignee_id, actor, None
 
         return self._change(ticket_id, actor, "assign", apply, to_status=Status.IN_PROGRESS)
 
-    def reassign(self, ticket_id: int, actor: str, assignee: str, comment: str | None = None) -> Change:
+    def reassign(
+        self, ticket_id: int, actor: str, assignee: str, comment: str | None = None, others: Collection[str] | None = None
+    ) -> Change:
+        """Give the ticket to ``assignee`` (its owner) with ``others`` assigned beside them
+        (None: keep those assigned now). Everyone newly assigned is told by DM."""
         comment = (comment or "").strip() or None
+        added: list[str] = []
+        before_others: list[str] = []
+        wanted: list[str] = []
 
         def apply(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | None, str | None]:
-            if rec.assignee_id == assignee and rec.status is Status.IN_PROGRESS:
+            session = _session(row)
+            current = assignees_of(session, row.id)
+            before_others[:] = [u for u in current if u != rec.assignee_id]
+            chosen = before_others if others is None else list(others)
+            wanted[:] = [u for u in dict.fromkeys(chosen) if u != assignee]
+            self._require_agents(session, [assignee, *wanted])
+            same_owner = rec.assignee_id == assignee and rec.status is Status.IN_PROGRESS
+            if same_owner and set(wanted) == set(before_others):
                 raise ActionNotAllowed(f"{rec.number} is already assigned to <@{assignee}>.", rec)
+            added[:] = [u for u in set_assignees(session, row.id, assignee, wanted, self._clock()) if u != assignee]
             row.assignee_id = assignee
+            if same_owner:
+                return "assignees", _csv(before_others), _csv(wanted), comment
             return "reassigned", rec.assignee_id, assignee, comment
 
-        return self._change(ticket_id, actor, "reassign", apply, to_status=Status.IN_PROGRESS, comment=comment)
+        def after(session: Session, row: Ticket, main: TicketEvent) -> None:
+            told = main
+            if main.kind == "reassigned" and set(wanted) != set(before_others):
+                told = self._event(row, actor, "assignees", _csv(before_others), _csv(wanted), None, main.created_at)
+                session.add(told)
+                session.flush()
+                owe_line(session, row, told, main.created_at, self.channels)
+            for user in added:
+                if user != actor:
+                    owe_assignee_dm(session, row, told, user, main.created_at)
+
+        return self._change(ticket_id, actor, "reassign", apply, to_status=Status.IN_PROGRESS, comment=comment, after=after)
+
+    def move(self, ticket_id: int, actor: str, team_id: int) -> Change:
+        """Put the ticket in another team's queue: its card moves to that team's channel and
+        both threads say so. Agents of its team, its assignees and admins may move it."""
+        if not self.is_agent(actor):
+            raise PermissionDenied("move")
+        now = self._clock()
+        with self._db.write() as session:
+            row = self._load(session, ticket_id, lock=True)
+            self._check(session, row, actor)
+            before = TicketRecord.of(row)
+            target = session.get(Team, team_id)
+            if target is None:
+                raise TeamGone("That team no longer exists: open Move to team again to see the teams there are.")
+            if row.team_id == team_id:
+                raise ActionNotAllowed(f"{before.number} is already in {target.name}. Nothing changed.", before)
+            source = session.get(Team, row.team_id) if row.team_id is not None else None
+            old_name = source.name if source else "no team"
+            channel = target.triage_channel or self.channels.support
+            old_card = (row.card_channel, row.card_ts) if row.card_channel and row.card_ts else None
+            row.team_id, row.updated_at = team_id, now
+            main = self._event(row, actor, "moved", old_name, target.name, None, now)
+            session.add(main)
+            if old_card is not None:
+                row.card_channel = row.card_ts = None  # a new card is posted in the team's channel
+            session.flush()
+            if old_card is None:  # the card is not posted yet: post it in the new team's channel instead
+                session.execute(
+                    update(OutboxPost)
+                    .where(OutboxPost.ticket_id == row.id, OutboxPost.kind == PostKind.CARD.value, OutboxPost.sent_at.is_(None))
+                    .values(channel=channel)
+                )
+            line = f"🔀 {before.number} moved from *{_mrkdwn(old_name)}* to *{_mrkdwn(target.name)}* by <@{actor}>."
+            owe_move(session, row, main, old_card, channel, line, now, before.assignee_id)
+            if row.assignee_id is None and row.status == Status.OPEN.value:
+                routed = Routed(target.id, target.name, target.triage_channel, target.auto_assign)
+                auto = self._auto_assign(session, row, routed, now)
+                if auto is not None:
+                    owe_auto_assigned(session, row, auto, now, channel)
+            return Change(TicketRecord.of(row), EventRecord.of(main))
+
+    def hand_back(self, session: Session, team_id: int, user_id: str, actor: str) -> None:
+        """``user_id`` left the team (the directory's on_leave, in its transaction): they are
+        no longer assigned to that team's open tickets. A ticket they owned goes to the next
+        person assigned to it, or, with nobody left, back to the team's queue (Open, no owner).
+        Each card's thread says so."""
+        now = self._clock()
+        team = session.get(Team, team_id)
+        theirs = select(TicketAssignee.ticket_id).where(TicketAssignee.user_id == user_id)
+        rows = session.scalars(
+            select(Ticket)
+            .where(
+                Ticket.team_id == team_id,
+                Ticket.status.in_([s.value for s in ACTIVE]),
+                or_(Ticket.assignee_id == user_id, Ticket.id.in_(theirs)),
+            )
+            .order_by(Ticket.id)
+            .with_for_update()
+        ).all()
+        for row in rows:
+            before = TicketRecord.of(row)
+            remaining = [u for u in assignees_of(session, row.id) if u != user_id]
+            owned = row.assignee_id == user_id
+            owner = (remaining[0] if remaining else None) if owned else row.assignee_id
+            set_assignees(session, row.id, owner, [u for u in remaining if u != owner], now)
+            row.assignee_id, row.updated_at = owner, now
+            kind = "handed_back" if owned else "assignee_left"
+            main = self._event(row, actor, kind, user_id, owner, team.name if team else None, now)
+            session.add(main)
+            if owned and owner is None and row.status != Status.OPEN.value:
+                row.status = Status.OPEN.value
+                session.add(self._event(row, actor, "status", before.status.value, Status.OPEN.value, None, now))
+            session.flush()
+            owe_change(session, row, main, before.assignee_id, now, self.channels)
+            if owned and owner is not None:
+                owe_assignee_dm(session, row, main, owner, now)
 
     def resolve(self, ticket_id: int, actor: str, note: str | None = None) -> Change:
         note = (note or "").strip() or None
@@ -247,6 +432,7 @@ class TicketService:
         now = self._clock()
         with self._db.write() as session:
             row = self._load(session, ticket_id)
+            self._check(session, row, author)
             session.add(Comment(ticket_id=row.id, author_id=author, body=body, created_at=now))
             session.add(self._event(row, author, "commented", None, None, body, now))
             row.updated_at = now
@@ -263,13 +449,16 @@ class TicketService:
         to_status: Status,
         comment: str | None = None,
         as_system: bool = False,
+        after: Callable[[Session, Ticket, TicketEvent], None] | None = None,
     ) -> Change:
         if not (as_system or self.is_agent(actor)):
             raise PermissionDenied(action)
         for _ in range(3):
             try:
                 with self._db.write() as session:
-                    return self._change_in(session, ticket_id, actor, action, apply, to_status, comment)
+                    return self._change_in(
+                        session, ticket_id, actor, action, apply, to_status, comment, check=not as_system, after=after
+                    )
             except StaleDataError:
                 continue  # someone else changed the row between our read and write: decide again
         raise ActionNotAllowed("The ticket is changing too quickly right now; try again.", self.get(ticket_id))
@@ -284,9 +473,14 @@ class TicketService:
         to_status: Status,
         comment: str | None,
         line: str | None = None,
+        *,
+        check: bool = False,
+        after: Callable[[Session, Ticket, TicketEvent], None] | None = None,
     ) -> Change:
         now = self._clock()
         row = self._load(session, ticket_id, lock=True)
+        if check:
+            self._check(session, row, actor)
         before = TicketRecord.of(row)
         if before.status is not to_status and not can_transition(before.status, to_status):
             hint = " Reopen it first." if action in ("assign", "reassign") else ""
@@ -307,7 +501,20 @@ class TicketService:
             session.add(Comment(ticket_id=row.id, author_id=actor, body=comment, created_at=now))
         session.flush()
         owe_change(session, row, main, before.assignee_id, now, self.channels, line)
+        if after is not None:
+            after(session, row, main)
         return Change(TicketRecord.of(row), EventRecord.of(main))
+
+    def _require_agents(self, session: Session, users: list[str]) -> None:
+        require_agents(session, users, self.is_agent)
+
+    def _check(self, session: Session, row: Ticket, actor: str) -> None:
+        """Agents work their teams' tickets and those assigned to them; admins work all."""
+        if not self.is_agent(actor):
+            raise PermissionDenied("change")
+        why = _outside(session, row, actor)
+        if why:
+            raise NotYours(why)
 
     @staticmethod
     def _load(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
@@ -328,6 +535,78 @@ def _reopening(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | N
         raise ActionNotAllowed(f"{rec.number} is already {rec.status.label}; nothing to reopen.", rec)
     row.resolved_at = row.resolved_by = row.resolution_note = row.closed_at = None
     return "status", rec.status.value, Status.OPEN.value, None
+
+
+def _session(row: Ticket) -> Session:
+    session = object_session(row)
+    assert session is not None
+    return session
+
+
+def _csv(users: list[str]) -> str | None:
+    return ",".join(users) or None
+
+
+def _mrkdwn(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("*", "")
+
+
+def _role(session: Session, user: str) -> str | None:
+    return session.scalar(select(Person.role).where(Person.user_id == user))
+
+
+def _outside(session: Session, row: Ticket, user: str) -> str | None:
+    """Why an agent may not work on this ticket (None: an admin, in its team, or assigned).
+    An agent the directory does not hold (a service given its agents by hand) has no team
+    to be kept to."""
+    role = _role(session, user)
+    if role in (None, "admin") or row.team_id is None or row.assignee_id == user:
+        return None
+    if session.get(TeamMember, (row.team_id, user)) is not None or session.get(TicketAssignee, (row.id, user)) is not None:
+        return None
+    team = session.get(Team, row.team_id)
+    name = team.name if team else "another team"
+    return (
+        f"{TicketRecord.of(row).number} is in the {name} queue: only its team's agents, the people "
+        "assigned to it and admins can work on it. Nothing changed."
+    )
+
+
+def assignees_of(session: Session, ticket_id: int) -> list[str]:
+    """Everyone assigned to the ticket, the owner first, then in the order they were added."""
+    return list(
+        session.scalars(
+            select(TicketAssignee.user_id)
+            .where(TicketAssignee.ticket_id == ticket_id)
+            .order_by(TicketAssignee.is_owner.desc(), TicketAssignee.added_at, TicketAssignee.user_id)
+        )
+    )
+
+
+def set_assignees(session: Session, ticket_id: int, owner: str | None, others: list[str], now: datetime) -> list[str]:
+    """Make ticket_assignees hold exactly ``owner`` and ``others``; returns who is new."""
+    held = {a.user_id: a for a in session.scalars(select(TicketAssignee).where(TicketAssignee.ticket_id == ticket_id))}
+    wanted = list(dict.fromkeys([*([owner] if owner else []), *others]))
+    for user, assigned in held.items():
+        if user not in wanted:
+            session.delete(assigned)
+    added = []
+    for user in wanted:
+        if user in held:
+            held[user].is_owner = user == owner
+        else:
+            session.add(TicketAssignee(ticket_id=ticket_id, user_id=user, is_owner=user == owner, added_at=now))
+            added.append(user)
+    session.flush()
+    return added
+
+
+def require_agents(session: Session, users: list[str], is_agent: Callable[[str], bool]) -> None:
+    known = set(session.scalars(select(Person.user_id).where(Person.user_id.in_(users))))
+    strangers = [u for u in users if u not in known and not is_agent(u)]
+    if strangers:
+        who = ", ".join(f"<@{u}>" for u in strangers)
+        raise NotAnAgent(f"{who} {'is not an agent' if len(strangers) == 1 else 'are not agents'}: choose agents of the desk.")
 
 
 def audit_event(

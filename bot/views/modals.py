@@ -1,4 +1,5 @@
-"""Modals: filing a ticket, reassigning it, resolving it, replying to its reporter by email."""
+"""Modals: filing a ticket, reassigning it, moving it to another team, resolving it,
+replying to its reporter by email."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.views.ticket_card import PRIORITY_ICON
 NEW_TICKET = "new_ticket"
 REASSIGN_TICKET = "reassign_ticket"
 RESOLVE_TICKET = "resolve_ticket"
+MOVE_TICKET = "move_ticket"
 EMAIL_REPLY_TICKET = "email_reply_ticket"
 EMAIL_REPLY_LIMIT = 3000  # a plain_text_input's max_length
 VALUE = "value"  # the action_id of every input element
@@ -90,7 +92,11 @@ def _ticket_metadata(ticket_id: int, channel: str, ts: str) -> str:
     return json.dumps({"ticket_id": ticket_id, "channel": channel, "ts": ts})
 
 
-def reassign_modal(ticket_id: int, number: str, channel: str, ts: str) -> dict[str, Any]:
+def reassign_modal(ticket_id: int, number: str, channel: str, ts: str, others: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The owner (one person, required) and whoever else works on it (optional, as assigned now)."""
+    also: dict[str, Any] = {"type": "multi_users_select", "action_id": VALUE, "max_selected_items": 10}
+    if others:
+        also["initial_users"] = list(others)
     return {
         "type": "modal",
         "callback_id": REASSIGN_TICKET,
@@ -103,7 +109,16 @@ def reassign_modal(ticket_id: int, number: str, channel: str, ts: str) -> dict[s
                 "type": "input",
                 "block_id": "assignee",
                 "label": _plain("New assignee"),
+                "hint": _plain("The owner: the ticket is theirs to see through."),
                 "element": {"type": "users_select", "action_id": VALUE},
+            },
+            {
+                "type": "input",
+                "block_id": "others",
+                "optional": True,
+                "label": _plain("Also assigned"),
+                "hint": _plain("Others who work on it with the owner; each newly added is told by DM."),
+                "element": also,
             },
             {
                 "type": "input",
@@ -112,6 +127,22 @@ def reassign_modal(ticket_id: int, number: str, channel: str, ts: str) -> dict[s
                 "label": _plain("Comment"),
                 "element": {"type": "plain_text_input", "action_id": VALUE, "multiline": True, "max_length": 2000},
             },
+        ],
+    }
+
+
+def move_modal(ticket_id: int, number: str, channel: str, ts: str, teams: list[tuple[int, str]], here: str) -> dict[str, Any]:
+    """Choose the team whose queue the ticket goes to (``teams``: the others, by id and name)."""
+    return {
+        "type": "modal",
+        "callback_id": MOVE_TICKET,
+        "title": _plain(plain_within(f"Move {number}", 24)),
+        "submit": _plain("Move"),
+        "close": _plain("Cancel"),
+        "private_metadata": _ticket_metadata(ticket_id, channel, ts),
+        "blocks": [
+            {"type": "context", "elements": [{"type": "plain_text", "text": plain_within(f"Now in: {here}", 2000)}]},
+            _select("team", "Team", [_option(name, str(team_id)) for team_id, name in teams[:100]]),
         ],
     }
 

@@ -16,6 +16,24 @@ def thread_line(change: Change) -> str:
         line = f"👤 {who} assigned {t.number} to themselves."
     elif ev.kind == "reassigned":
         line = f"👥 {who} reassigned {t.number} to {mention(ev.to_value)}."
+    elif ev.kind == "assignees":
+        others = _people(ev.to_value)
+        line = (
+            f"👥 {who} assigned {others} beside the owner of {t.number}."
+            if others
+            else f"👥 {who} left only the owner assigned to {t.number}."
+        )
+    elif ev.kind == "auto_assigned":
+        how = f" ({escape(ev.note)})" if ev.note else ""
+        return f"🎯 {t.number} was assigned to {mention(ev.to_value)} automatically{how}."
+    elif ev.kind == "moved":
+        line = f"🔀 {t.number} moved from *{escape(ev.from_value or '')}* to *{escape(ev.to_value or '')}* by {who}."
+    elif ev.kind == "handed_back":
+        team = escape(ev.note or "the team")
+        after = f"{mention(ev.to_value)} owns it now" if ev.to_value else "it is back in the team's queue, Open and unowned"
+        return f"↩️ {mention(ev.from_value)} left {team}, so {t.number} is no longer theirs: {after}."
+    elif ev.kind == "assignee_left":
+        return f"↩️ {mention(ev.from_value)} left {escape(ev.note or 'the team')} and is no longer assigned to {t.number}."
     elif ev.to_value == Status.RESOLVED.value:
         line = f"✅ {who} resolved {t.number}."
     elif ev.to_value == Status.CLOSED.value:
@@ -41,9 +59,19 @@ def reporter_update(change: Change, permalink: str | None) -> str | None:
     return None
 
 
+def _people(csv: str | None) -> str:
+    return ", ".join(mention(u) for u in (csv or "").split(",") if u)
+
+
 def assignee_notice(change: Change, permalink: str | None) -> str:
     t = change.ticket
     link = f" <{permalink}|Open the ticket>." if permalink else ""
+    ev = change.event
+    if ev.kind == "auto_assigned":
+        how = f" ({escape(ev.note)})" if ev.note else ""
+        return f"🎯 {PRIORITY_ICON[t.priority]} {t.number} was assigned to you automatically{how}.{link}"
+    if ev.kind == "handed_back":
+        return f"↩️ {PRIORITY_ICON[t.priority]} {t.number} is yours now: {mention(ev.from_value)} left {escape(ev.note or 'the team')}.{link}"
     note = f"\n> {escaped_within(change.event.note, 2000)}" if change.event.note else ""
     return (
         f"{mention(change.event.actor_id)} assigned {PRIORITY_ICON[t.priority]} {t.number} to you.{link}{note}"

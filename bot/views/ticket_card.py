@@ -25,6 +25,8 @@ CLOSE = "ticket_close"
 REOPEN = "ticket_reopen"
 TIMELINE = "ticket_timeline"
 EMAIL_REPLY = "ticket_email_reply"
+MORE = "ticket_more"  # the card's overflow menu; its options' values say what and which ticket
+MOVE = "move"
 BUTTON_LABELS = {
     ASSIGN_SELF: "Assign to Me",
     REASSIGN: "Reassign",
@@ -82,8 +84,10 @@ def ticket_card(ticket: TicketRecord, tz: ZoneInfo) -> list[dict[str, Any]]:
         f"*Campaign*\n{escape(ticket.campaign)}",
         f"*Issue type*\n{escape(ticket.issue_type)}",
         f"*Reporter*\n{mention(ticket.reporter_id)}",
-        f"*Assignee*\n{mention(ticket.assignee_id)}",
+        assignee_field(ticket),
     ]
+    if ticket.team_name:
+        fields.append(f"*Team*\n{escape(ticket.team_name)}")
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -116,10 +120,27 @@ def ticket_card(ticket: TicketRecord, tz: ZoneInfo) -> list[dict[str, Any]]:
             "elements": [
                 _button(a, ticket)
                 for a in [*buttons_for(ticket.status), *([EMAIL_REPLY] if ticket.by_email else []), TIMELINE]
-            ],
+            ]
+            + [more_menu(ticket)],
         }
     )
     return blocks
+
+
+def assignee_field(ticket: TicketRecord) -> str:
+    """The owner, and whoever else is assigned beside them."""
+    others = [u for u in ticket.assignees if u != ticket.assignee_id]
+    if not others:
+        return f"*Assignee*\n{mention(ticket.assignee_id)}"
+    return f"*Assignees*\n{mention(ticket.assignee_id)} (owner), " + ", ".join(mention(u) for u in others)
+
+
+def more_menu(ticket: TicketRecord) -> dict[str, Any]:
+    return {
+        "type": "overflow",
+        "action_id": MORE,
+        "options": [{"text": {"type": "plain_text", "text": "Move to team…"}, "value": f"{MOVE}:{ticket.id}"}],
+    }
 
 
 def _details(ticket: TicketRecord) -> str:

@@ -35,6 +35,7 @@ class ListState:
     text: str | None = None
     assignee: str | None = None  # a user ID, or "none" for unassigned
     offset: int = 0
+    team: str | None = None  # a team's name (team:NAME)
 
     def to_metadata(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))

@@ -39,6 +39,15 @@ def event_line(ev: EventRecord, number: str, tz: ZoneInfo) -> str:
         text = f"👤 {who} took the case"
     elif ev.kind == "reassigned":
         text = f"👥 {who} assigned it to {mention(ev.to_value)}"
+    elif ev.kind == "assignees":
+        others = ", ".join(mention(u) for u in (ev.to_value or "").split(",") if u) or "nobody"
+        text = f"👥 {who} set who is assigned beside the owner: {others}"
+    elif ev.kind == "auto_assigned":
+        text = f"🎯 Assigned to {mention(ev.to_value)} automatically ({escape(ev.note or '')})"
+    elif ev.kind == "moved":
+        text = f"🔀 {who} moved it from {escape(ev.from_value or '')} to {escape(ev.to_value or '')}"
+    elif ev.kind in ("handed_back", "assignee_left"):
+        text = f"↩️ {mention(ev.from_value)} left {escape(ev.note or 'the team')}; owner now {mention(ev.to_value)}"
     elif ev.kind == "status":
         label = Status(ev.to_value).label if ev.to_value in {s.value for s in Status} else ev.to_value
         text = f"🔀 {who} set the status to {label}"
