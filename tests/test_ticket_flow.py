@@ -95,8 +95,11 @@ def test_assign_to_me_moves_to_in_progress(desk: Casedesk, double: SlackDouble, 
     people.agent.click(card, "Assign to Me")
     line = double.wait_thread_reply(card, "assigned TCK-000001 to themselves")
     assert line.text.startswith(f"👤 <@{AGENT}>")
-    now = double.current(card).all_text()
-    assert "🛠️ In Progress" in now and f"*Assignee*\n<@{AGENT}>" in now
+    # The card's redraw is a post of its own: wait for it as for the thread line.
+    double.wait_for(
+        lambda: "🛠️ In Progress" in (now := double.current(card).all_text()) and f"*Assignee*\n<@{AGENT}>" in now,
+        what="the card to show the assignee",
+    )
     assert [e.kind for e in desk.deps.tickets.events(1)] == ["created", "assigned", "status"]
 
 
