@@ -15,6 +15,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
 
+from slack_double import workspace
 from slack_double.workspace import APP_ID, Workspace
 
 
@@ -164,6 +165,7 @@ class SocketModeServer:
             return [env for env in self.envelopes.values() if env.acked_at is None]
 
     def wait_ack(self, env: Envelope, timeout: float = 5.0) -> Envelope:
+        timeout = max(timeout, workspace.min_wait)
         if not env.acked.wait(timeout):
             raise TimeoutError(f"timed out after {timeout}s waiting for the ack of a {env.type} envelope")
         return env
