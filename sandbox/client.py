@@ -69,6 +69,20 @@ class SandboxProcess:
                 if not line:
                     raise AssertionError(f"the live stream ended while waiting for {what}")
 
+    def file_ticket(self, reporter: str, channel: str, details: str) -> dict[str, Any]:
+        """/new-ticket as ``reporter``, its modal filled (each menu's first option, the
+        details) and filed; the answer to the submission."""
+        self.ok("/api/say", {"as": reporter, "channel": channel, "text": "/new-ticket"})
+        modal = self.wait(reporter, lambda s: s["views"][-1] if s["views"] else None, "the New ticket modal")
+        values: dict[str, Any] = {}
+        for block in modal["view"]["blocks"]:
+            element = block.get("element", {})
+            if element.get("type") == "static_select":
+                values[block["block_id"]] = {element["action_id"]: {"type": "static_select", "selected_option": element["options"][0]}}
+            elif block["block_id"] == "details":
+                values[block["block_id"]] = {element["action_id"]: {"type": "plain_text_input", "value": details}}
+        return self.ok("/api/view/submit", {"as": reporter, "view_id": modal["id"], "values": values})
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.terminate()

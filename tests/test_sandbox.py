@@ -64,16 +64,7 @@ def click(sandbox: SandboxProcess, person: str, message: dict[str, Any], label: 
 
 
 def file_ticket(sandbox: SandboxProcess, details: str) -> None:
-    sandbox.ok("/api/say", {"as": REPORTER, "channel": SUPPORT, "text": "/new-ticket"})
-    modal = sandbox.wait(REPORTER, lambda s: s["views"][-1] if s["views"] else None, "the New ticket modal")
-    values: dict[str, Any] = {}
-    for block in modal["view"]["blocks"]:
-        element = block.get("element", {})
-        if element.get("type") == "static_select":
-            values[block["block_id"]] = {element["action_id"]: {"type": "static_select", "selected_option": element["options"][0]}}
-        elif block["block_id"] == "details":
-            values[block["block_id"]] = {element["action_id"]: {"type": "plain_text_input", "value": details}}
-    assert sandbox.ok("/api/view/submit", {"as": REPORTER, "view_id": modal["id"], "values": values})["result"] == "closed"
+    assert sandbox.file_ticket(REPORTER, SUPPORT, details)["result"] == "closed"
 
 
 def test_it_starts_with_demo_data_in_every_state(sandbox: SandboxProcess) -> None:
