@@ -25,13 +25,15 @@ def open_reply(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltC
     user = body["user"]["id"]
     container = body.get("container") or {}
     channel, ts = container.get("channel_id"), container.get("message_ts")
-    if not deps.tickets.is_agent(user):
-        tell(client, channel, user, str(PermissionDenied("reply by email on")))
+    ticket_id = int(body["actions"][0]["value"])
+    why = str(PermissionDenied("reply by email on")) if not deps.tickets.is_agent(user) else deps.tickets.refusal(ticket_id, user)
+    if why:
+        tell(client, channel, user, why)
         return
     if deps.mail.mailer is None:
         tell(client, channel, user, NOT_SET_UP)
         return
-    ticket = deps.tickets.get(int(body["actions"][0]["value"]))
+    ticket = deps.tickets.get(ticket_id)
     view = email_reply_modal(ticket.id, ticket.number, ticket.reporter_id, reply_subject(ticket.number, ticket.title), channel or "", ts or "")
     client.views_open(trigger_id=body["trigger_id"], view=view)
 

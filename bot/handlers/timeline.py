@@ -18,21 +18,24 @@ def open_timeline(ack: Ack, body: dict[str, Any], client: WebClient, context: Bo
     ack()
     deps = deps_of(context)
     user = body["user"]["id"]
-    if not deps.tickets.is_agent(user):
-        channel = (body.get("container") or {}).get("channel_id")
-        tell(client, channel, user, str(PermissionDenied("see the history of")))
+    ticket_id = int(body["actions"][0]["value"])
+    why = str(PermissionDenied("see the history of")) if not deps.tickets.is_agent(user) else deps.tickets.refusal(ticket_id, user)
+    if why:
+        tell(client, (body.get("container") or {}).get("channel_id"), user, why)
         return
-    page = deps.timeline.page(int(body["actions"][0]["value"]))
+    page = deps.timeline.page(ticket_id)
     client.views_open(trigger_id=body["trigger_id"], view=timeline_modal(page, deps.settings.tz))
 
 
 def turn_page(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     ack()
     deps = deps_of(context)
-    if not deps.tickets.is_agent(body["user"]["id"]):
-        return  # only agents were ever shown the modal; a forged click gets nothing
     view = body["view"]
-    page = deps.timeline.page(int(view["private_metadata"]), int(body["actions"][0]["value"]))
+    ticket_id = int(view["private_metadata"])
+    user = body["user"]["id"]
+    if not deps.tickets.is_agent(user) or deps.tickets.refusal(ticket_id, user):
+        return  # only those who may see it were shown the modal; a forged click gets nothing
+    page = deps.timeline.page(ticket_id, int(body["actions"][0]["value"]))
     client.views_update(view_id=view["id"], hash=view.get("hash"), view=timeline_modal(page, deps.settings.tz))
 
 

@@ -15,7 +15,7 @@ from bot.services.errors import ActionNotAllowed, PermissionDenied, TicketNotFou
 from bot.services.mail_outbox import queue_mail
 from bot.services.outbox import PostKind, enqueue
 from bot.services.records import MessageRecord, TicketRecord, format_number
-from bot.services.tickets import Clock, TicketService, utcnow
+from bot.services.tickets import Clock, NotYours, TicketService, _outside, utcnow
 from db.models import CaseMessage, Ticket
 from db.session import Database
 
@@ -48,6 +48,9 @@ class EmailReplies:
             if row is None:
                 raise TicketNotFound(ticket_id)
             record = TicketRecord.of(row)
+            why = _outside(session, row, agent)  # agents answer their teams' cases and their own; admins all
+            if why:
+                raise NotYours(why)
             if not record.by_email:
                 raise ActionNotAllowed(f"{record.number} did not come by email, so there is no address to reply to.", record)
             thread = session.execute(
