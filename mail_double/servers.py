@@ -4,6 +4,7 @@ thread, each on a free port, a seeding IMAP client, and TLS listeners for the te
 from __future__ import annotations
 
 import email
+import signal
 import socket
 import ssl
 import subprocess
@@ -21,6 +22,16 @@ from imap_tools import MailBoxUnencrypted
 
 MAILBOX_USER = "support@example.com"
 MAILBOX_PASSWORD = "mailbox-password"
+
+
+def stop_with_parent() -> None:
+    """Run in a child process before it starts: on Linux, SIGTERM it when the process that
+    started it dies, so a test run or sandbox killed outright leaves no server behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -41,7 +52,7 @@ class ImapServer:
         self._process = subprocess.Popen(
             [str(pymap), "--host", "127.0.0.1", "--port", str(self.port), "--no-tls", "dict",
              "--demo-user", MAILBOX_USER, "--demo-password", MAILBOX_PASSWORD],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=stop_with_parent,
         )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import logging
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from db.migrate import upgrade
 from db.models import Base
 from db.session import make_engine
 from mail_double import ImapServer, Received, SmtpServer
+from mail_double.servers import stop_with_parent
 from sandbox import cast, demo
 from slack_double import SlackDouble
 
@@ -246,16 +246,6 @@ class Sandbox:
         for n, kept in enumerate(received[len(self._sent):], len(self._sent) + 1):
             self._sent.append(as_customer_mail(f"out-{n}", bytes(kept.message)))  # parsed once, read at every refresh
         return list(self._sent)
-
-
-def stop_with_parent() -> None:
-    """In the bot's process before it starts: on Linux, a SIGTERM when the sandbox dies, so
-    a sandbox killed outright leaves no bot behind."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def as_customer_mail(mail_id: str, raw: bytes) -> CustomerMail:
