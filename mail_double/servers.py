@@ -48,12 +48,21 @@ class ImapServer:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ImapServer:
+        return self.launch().wait_ready()
+
+    def launch(self) -> ImapServer:
+        """Start pymap's process and return at once (it takes a moment to listen). Call it
+        from a thread that lives as long as the server: Linux's parent-death signal follows
+        the thread that started the process."""
         pymap = Path(sys.executable).with_name("pymap")
         self._process = subprocess.Popen(
             [str(pymap), "--host", "127.0.0.1", "--port", str(self.port), "--no-tls", "dict",
              "--demo-user", MAILBOX_USER, "--demo-password", MAILBOX_PASSWORD],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=stop_with_parent,
         )
+        return self
+
+    def wait_ready(self) -> ImapServer:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email import policy
 from pathlib import Path
@@ -73,6 +74,10 @@ class Sandbox:
         self._bot: subprocess.Popen[bytes] | None = None
         self._engine: Engine | None = None
         self._busy = threading.Lock()  # one reset (or job) at a time
+        # The bot's process is started from this one thread, alive as long as the sandbox:
+        # Linux's parent-death signal follows the thread that started a process, and the
+        # server's worker threads (a Reset runs in one) come and go.
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-spawn")
         self._started: list[Callable[[], None]] = []  # how to stop each part that did start
 
     # ---- life --------------------------------------------------------------------
@@ -85,8 +90,7 @@ class Sandbox:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         engine = self._engine = make_engine(self.database_url)
         refuse_real_data(engine, self.database_url)
-        imap_up = threading.Thread(target=self.imap.start, name="sandbox-imap", daemon=True)
-        imap_up.start()  # pymap takes a moment: it starts while the database is made
+        self.imap.launch()  # pymap takes a moment to listen: it starts while the database is made
         self._started.append(self.imap.stop)
         self.double.start()
         self._started.append(self.double.stop)
@@ -95,7 +99,7 @@ class Sandbox:
         self._started.append(self.smtp.stop)
         self.smtp.on_receive(self._mail_changed)
         self._fresh_database()
-        imap_up.join()
+        self.imap.wait_ready()
         self._seed()
         self._start_bot()
         return self
@@ -110,6 +114,7 @@ class Sandbox:
                 log.debug("stopping a sandbox part failed", exc_info=True)
         if self._engine is not None:
             self._engine.dispose()
+        self._spawner.shutdown(wait=False)
 
     def reset(self) -> None:
         """Back to the demo data: a new database, an empty workspace and mailbox, the bot restarted."""
@@ -171,10 +176,11 @@ class Sandbox:
 
     def _start_bot(self) -> None:
         with open(self.bot_log, "ab") as out:
-            self._bot = subprocess.Popen(
+            self._bot = self._spawner.submit(
+                subprocess.Popen,
                 [sys.executable, "-m", "bot", "run"], cwd=self.data_dir, env=self._bot_env(), stdout=out, stderr=subprocess.STDOUT,
                 preexec_fn=stop_with_parent,
-            )
+            ).result()
         bot = self._bot
         try:
             self.double.wait_for(
