@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, union, union_all
 from sqlalchemy.orm import Session
 
 from bot.services.errors import PermissionDenied
@@ -54,7 +55,7 @@ class Page:
         return self.offset > 0
 
 
-def _apply(query: Select[tuple[Ticket]], flt: TicketFilter) -> Select[tuple[Ticket]]:
+def _apply(query: Select[Any], flt: TicketFilter) -> Select[Any]:
     if flt.reporter_id:
         query = query.where(Ticket.reporter_id == flt.reporter_id)
     if flt.assignee_id:
@@ -83,25 +84,43 @@ def _apply(query: Select[tuple[Ticket]], flt: TicketFilter) -> Select[tuple[Tick
 
 
 def open_by_priority(session: Session) -> dict[Priority, int]:
-    """How many Open or In Progress tickets there are of each priority."""
-    rows = dict(
-        session.execute(
-            select(Ticket.priority, func.count()).where(Ticket.status.in_([s.value for s in ACTIVE])).group_by(Ticket.priority)
-        ).all()
-    )
-    return {p: int(rows.get(p.value, 0)) for p in Priority}
+    """How many Open or In Progress tickets there are of each priority. Grouped by status
+    and priority, so it is read from the (status, priority) index alone; grouped by priority
+    only, SQLite walked the priority index and read every ticket."""
+    counts = dict.fromkeys(Priority, 0)
+    rows = session.execute(
+        select(Ticket.status, Ticket.priority, func.count())
+        .where(Ticket.status.in_([s.value for s in ACTIVE]))
+        .group_by(Ticket.status, Ticket.priority)
+    ).all()
+    for _status, priority, n in rows:
+        if priority in {p.value for p in Priority}:
+            counts[Priority(priority)] += int(n)
+    return counts
+
+
+def _branches(user: str) -> list[ColumnElement[bool]]:
+    """What an agent may see, one indexed condition each: their teams' tickets, those they
+    own, those assigned to them beside the owner (the owner's own row is the ticket's
+    assignee_id), and those they filed."""
+    beside = select(TicketAssignee.ticket_id).where(TicketAssignee.user_id == user, TicketAssignee.is_owner.is_(False))
+    return [
+        Ticket.team_id.in_(select(TeamMember.team_id).where(TeamMember.user_id == user)),
+        Ticket.assignee_id == user,
+        Ticket.id.in_(beside),
+        Ticket.reporter_id == user,
+    ]
+
+
+def _newest(query: Select[Any]) -> Select[Any]:
+    return query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
 
 
 def visible_to(user: str) -> ColumnElement[bool]:
     """The tickets an agent (not an admin) may see: their teams', those assigned to them,
     and their own. Each branch is an indexed lookup (team_members by user, ticket_assignees
     by (user, ticket), tickets by assignee and by reporter)."""
-    return or_(
-        Ticket.team_id.in_(select(TeamMember.team_id).where(TeamMember.user_id == user)),
-        Ticket.assignee_id == user,
-        Ticket.id.in_(select(TicketAssignee.ticket_id).where(TicketAssignee.user_id == user)),
-        Ticket.reporter_id == user,
-    )
+    return or_(*_branches(user))
 
 
 def scope_of(session: Session, viewer: str, agents: Collection[str]) -> ColumnElement[bool] | None:
@@ -124,15 +143,36 @@ class TicketQueries:
         """One page of tickets, newest first. Only agents may list beyond their own, and
         agents only what they may see."""
         offset = max(0, offset)
-        base = _apply(select(Ticket), flt)
         with self._db.read() as session:
-            if not flt.is_own(viewer):
-                scope = scope_of(session, viewer, self._system_users)
-                if scope is not None:
-                    base = base.where(scope)
-            total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-            rows = session.scalars(base.order_by(Ticket.created_at.desc(), Ticket.id.desc()).offset(offset).limit(limit))
-            return Page([TicketRecord.of(r) for r in rows], int(total), offset, limit)  # type: ignore[arg-type]
+            scope = None if flt.is_own(viewer) else scope_of(session, viewer, self._system_users)
+            if scope is None:
+                base = _apply(select(Ticket), flt)
+                total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+                rows = session.scalars(_newest(base).offset(offset).limit(limit))
+                return Page([TicketRecord.of(r) for r in rows], int(total), offset, limit)
+            # An agent sees their teams' tickets and, outside those teams, the ones assigned
+            # to them or filed by them. An OR of these reads every ticket; apart, each is a
+            # range of one index. The parts are disjoint, so the total is the sum of their
+            # counts (the team part an index count); the page is the newest of each part's
+            # newest (offset + limit), which holds it.
+            teams = list(session.scalars(select(TeamMember.team_id).where(TeamMember.user_id == viewer)))
+            mine = _apply(select(Ticket.id), flt)
+            if flt.team_id is not None and flt.team_id in teams:
+                return self._page(session, [mine], [], offset, limit)  # one of their own teams: all theirs to see
+            outside = [or_(Ticket.team_id.is_(None), Ticket.team_id.not_in(teams))] if teams else []
+            others = [mine.where(branch, *outside) for branch in _branches(viewer)[1:]]
+            return self._page(session, [mine.where(Ticket.team_id.in_(teams))] if teams else [], others, offset, limit)
+
+    @staticmethod
+    def _page(session: Session, counted: list[Select[Any]], united: list[Select[Any]], offset: int, limit: int) -> Page:
+        """A page of the tickets of disjoint ``counted`` parts and the union of ``united``."""
+        total = sum(session.scalar(select(func.count()).select_from(p.subquery())) or 0 for p in counted)
+        if united:
+            total += session.scalar(select(func.count()).select_from(union(*united).subquery())) or 0
+        parts = [*counted, *united]
+        newest = union_all(*(select(_newest(p).limit(offset + limit).subquery().c.id) for p in parts))
+        rows = session.scalars(_newest(select(Ticket).where(Ticket.id.in_(newest))).offset(offset).limit(limit))
+        return Page([TicketRecord.of(r) for r in rows], int(total), offset, limit)
 
     def unassigned_queue(self, viewer: str, limit: int = 10) -> list[TicketRecord]:
         """Open, unassigned tickets, highest priority first, then oldest first (agents only:
