@@ -16,7 +16,7 @@ from bot.services.errors import PermissionDenied
 from bot.services.queries import scope_of
 from bot.services.records import TicketRecord
 from bot.services.status import ACTIVE, Priority, Status
-from db.models import Ticket, TicketEvent
+from db.models import Team, Ticket, TicketEvent
 from db.session import Database
 
 WEEK = timedelta(days=7)
@@ -36,6 +36,7 @@ class Summary:
     median_first_response: timedelta | None
     median_resolution: timedelta | None
     oldest_open: TicketRecord | None
+    team_name: str | None = None  # the team asked for (team:NAME); None: every team the viewer sees
 
 
 def seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElement[float]:
@@ -136,6 +137,7 @@ class SummaryQueries:
                 median_first_response=first_response,
                 median_resolution=resolution,
                 oldest_open=TicketRecord.of(oldest) if oldest else None,
+                team_name=s.scalar(select(Team.name).where(Team.id == team_id)) if team_id is not None else None,
             )
 
 

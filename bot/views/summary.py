@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.services.status import Priority, Status
 from bot.services.summary import Summary
-from bot.views.text import mention, when
+from bot.views.text import escape, mention, when
 from bot.views.ticket_card import PRIORITY_ICON, STATUS_BADGE
 from bot.views.ticket_list import age
 
@@ -30,7 +30,9 @@ def _fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def summary_view(s: Summary, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    scope = f"The *{escape(s.team_name)}* team's tickets" if s.team_name else "All the tickets you can see"
     blocks: list[dict[str, Any]] = [
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": scope}]},
         {"type": "header", "text": {"type": "plain_text", "text": "By status"}},
         _fields([(STATUS_BADGE[st], str(s.by_status[st])) for st in Status]),
         {"type": "header", "text": {"type": "plain_text", "text": "Open, by priority"}},
