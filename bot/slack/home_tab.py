@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.services.directory import Directory, PersonRecord, Role
 from bot.services.queries import TicketFilter, TicketQueries
-from bot.services.status import ACTIVE
+from bot.services.status import ACTIVE, Priority
 from bot.services.tickets import utcnow
 from bot.views.admin import CC_SETTING, admin_blocks, availability_blocks, my_teams_blocks
 from bot.views.home import home_view
@@ -36,7 +36,11 @@ class HomeTab:
         with self._lock:
             self._pages[(user, kind)] = max(page, 0)
 
-    def publish(self, client: WebClient, user: str, team_url: str | None) -> None:
+    def publish(
+        self, client: WebClient, user: str, team_url: str | None, counts: dict[Priority, int] | None = None
+    ) -> None:
+        """``counts``: the desk's open tickets by priority, when the caller has them (a refresh
+        reads them once for every tab it publishes)."""
         with self._lock:
             self._viewers.add(user)
         active = tuple(ACTIVE)
@@ -54,7 +58,7 @@ class HomeTab:
             own,
             assigned=self._queries.page(user, TicketFilter(assignee_id=user, statuses=active), 0, SHOWN).tickets,
             queue=self._queries.unassigned_queue(user, SHOWN),
-            open_by_priority=self._queries.open_by_priority(),
+            open_by_priority=counts if counts is not None else self._queries.open_by_priority(),
             desk=self._desk_blocks(person) if self._directory is not None else None,
             admin=self._admin_blocks(user) if person.role is Role.ADMIN else None,
         )
@@ -82,5 +86,6 @@ class HomeTab:
         with self._lock:
             viewers = set(self._viewers)
         users = {u for u in viewers if u in people or u in self._agents}
+        counts = self._queries.open_by_priority() if users else None
         for user in sorted(users):
-            self.publish(client, user, team_url)
+            self.publish(client, user, team_url, counts)
