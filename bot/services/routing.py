@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, and_, case, false, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.services.status import ACTIVE
@@ -44,31 +44,75 @@ class Criteria:
 
 
 _COLUMNS = (Team.id, Team.name, Team.triage_channel, Team.auto_assign)
+_ACTIVE = [s.value for s in ACTIVE]
+
+# The statements are built once: on a filing's path, building and keying them cost more
+# than running them. A criterion the ticket does not have is NULL and matches no rule.
+_ROUTE = (
+    select(*_COLUMNS)
+    .select_from(Team)
+    .outerjoin(
+        RoutingRule,
+        and_(
+            RoutingRule.team_id == Team.id,
+            or_(
+                and_(RoutingRule.field == "issue_type", func.lower(RoutingRule.value) == bindparam("issue_type")),
+                and_(RoutingRule.field == "campaign", func.lower(RoutingRule.value) == bindparam("campaign")),
+                and_(RoutingRule.field == "intake_channel", func.lower(RoutingRule.value) == bindparam("intake_channel")),
+                and_(RoutingRule.field == "mailbox", func.lower(RoutingRule.value).in_(bindparam("mailboxes", expanding=True))),
+            ),
+        ),
+    )
+    .where(or_(RoutingRule.id.is_not(None), Team.is_default.is_(True)))
+    .order_by(case((RoutingRule.id.is_(None), 1), else_=0), RoutingRule.position, RoutingRule.id)
+    .limit(1)
+)
+# FOR NO KEY UPDATE on PostgreSQL: the ticket's insert already holds a key-share lock on
+# the team's row (its foreign key), which a plain FOR UPDATE would deadlock against. One
+# query locks the team and reads its available members.
+_MEMBERS = (
+    select(Team.last_assigned_id, Person.user_id)
+    .select_from(Team)
+    .outerjoin(TeamMember, TeamMember.team_id == Team.id)
+    .outerjoin(
+        Person,
+        and_(
+            Person.user_id == TeamMember.user_id,
+            Person.away.is_(False),
+            or_(Person.away_until.is_(None), Person.away_until <= bindparam("now")),
+        ),
+    )
+    .where(Team.id == bindparam("team_id"))
+    .with_for_update(of=Team, key_share=True)
+)
+# A Core update: the desk's own bookkeeping must not count as an admin's edit of the team
+# (the row's version guards admins' forms against each other).
+_PLACE = update(_TEAMS).where(_TEAMS.c.id == bindparam("team_id")).values(last_assigned_id=bindparam("chosen"))
+# Each member's Open or In Progress tickets: one grouped count over the
+# (assignee_id, status, ...) index, restricted to the members.
+_LOADS = (
+    select(Ticket.assignee_id, func.count())
+    .where(Ticket.assignee_id.in_(bindparam("members", expanding=True)), Ticket.status.in_(_ACTIVE))
+    .group_by(Ticket.assignee_id)
+)
+
+
+def _criterion(value: str | None) -> str | None:
+    return value.strip().lower() or None if value else None
 
 
 def route(session: Session, criteria: Criteria) -> Routed | None:
     """The team of a new ticket: the first matching rule's, else the default team (None only
-    on a desk with no teams at all, whose tickets go to the support channel)."""
-    matches = []
-    for field, value in (
-        ("issue_type", criteria.issue_type),
-        ("campaign", criteria.campaign),
-        ("intake_channel", criteria.intake_channel),
-    ):
-        if value:
-            matches.append(and_(RoutingRule.field == field, func.lower(RoutingRule.value) == value.strip().lower()))
-    mailboxes = sorted({m.strip().lower() for m in criteria.mailboxes if m.strip()})
-    if mailboxes:
-        matches.append(and_(RoutingRule.field == "mailbox", func.lower(RoutingRule.value).in_(mailboxes)))
-    # One query: the teams of the matching rules, by position, then the default team.
-    matched = and_(RoutingRule.team_id == Team.id, or_(*matches)) if matches else false()
+    on a desk with no teams at all, whose tickets go to the support channel). One query:
+    the teams of the matching rules, by position, then the default team."""
     found = session.execute(
-        select(*_COLUMNS)
-        .select_from(Team)
-        .outerjoin(RoutingRule, matched)
-        .where(or_(RoutingRule.id.is_not(None), Team.is_default.is_(True)))
-        .order_by(case((RoutingRule.id.is_(None), 1), else_=0), RoutingRule.position, RoutingRule.id)
-        .limit(1)
+        _ROUTE,
+        {
+            "issue_type": _criterion(criteria.issue_type),
+            "campaign": _criterion(criteria.campaign),
+            "intake_channel": _criterion(criteria.intake_channel),
+            "mailboxes": sorted({m.strip().lower() for m in criteria.mailboxes if m.strip()}),
+        },
     ).first()
     if found is None:
         return None
@@ -81,20 +125,7 @@ def choose_owner(session: Session, team: Routed, now: datetime) -> str | None:
     moves its round-robin place to the one chosen."""
     if team.auto_assign not in ("round_robin", "least_open"):
         return None
-    # FOR NO KEY UPDATE on PostgreSQL: the ticket's insert already holds a key-share lock on
-    # this row (its foreign key), which a plain FOR UPDATE would deadlock against.
-    # One query locks the team and reads its available members.
-    available = and_(
-        Person.user_id == TeamMember.user_id, Person.away.is_(False), or_(Person.away_until.is_(None), Person.away_until <= now)
-    )
-    rows = session.execute(
-        select(Team.last_assigned_id, Person.user_id)
-        .select_from(Team)
-        .outerjoin(TeamMember, TeamMember.team_id == Team.id)
-        .outerjoin(Person, available)
-        .where(Team.id == team.team_id)
-        .with_for_update(of=Team, key_share=True)
-    ).all()
+    rows = session.execute(_MEMBERS, {"team_id": team.team_id, "now": now}).all()
     last = rows[0][0] if rows else None
     members = sorted({str(user) for _, user in rows if user})
     if not members:
@@ -104,20 +135,12 @@ def choose_owner(session: Session, team: Routed, now: datetime) -> str | None:
         chosen = (after or members)[0]
     else:
         chosen = least_loaded(session, members)
-    # A Core update: the desk's own bookkeeping must not count as an admin's edit of the team
-    # (the row's version guards admins' forms against each other).
-    session.execute(update(_TEAMS).where(_TEAMS.c.id == team.team_id).values(last_assigned_id=chosen))
+    session.execute(_PLACE, {"team_id": team.team_id, "chosen": chosen})
     return chosen
 
 
 def least_loaded(session: Session, members: Iterable[str]) -> str:
     """Of ``members`` (in order), the one who owns the fewest Open or In Progress tickets."""
     ordered = list(members)
-    counts = dict(
-        session.execute(
-            select(Ticket.assignee_id, func.count())
-            .where(Ticket.assignee_id.in_(ordered), Ticket.status.in_([s.value for s in ACTIVE]))
-            .group_by(Ticket.assignee_id)
-        ).all()
-    )
+    counts = dict(session.execute(_LOADS, {"members": ordered}).all())
     return min(ordered, key=lambda m: (int(counts.get(m, 0)), m))
