@@ -110,6 +110,7 @@ def create_app(
         issue_types=settings.issue_types,
         channels=Channels(support=settings.support_channel, admin=settings.admin_channel),
         clock=clock,
+        levels=settings.service_levels,
     )
     directory.on_leave = tickets.hand_back  # someone leaving a team hands their tickets there back
     reporter = ErrorReporter(client, settings.admin_channel, clock)
@@ -146,6 +147,7 @@ def create_app(
             followups=settings.escalation_followups,
             alert_channel=settings.alerting_channel,
             clock=clock,
+            levels=settings.service_levels,
         ),
         reports=ReportQueries(db),
         ledger=JobRunLedger(db, clock),

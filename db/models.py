@@ -60,6 +60,20 @@ class Ticket(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     # Extra addresses told of its creation and resolution (comma-separated), from the form.
     notify_emails: Mapped[str | None] = mapped_column(Text)
+    # Service levels (migration 0011): when each target is due and when its 75 % warning
+    # falls, in business time by the ticket's priority; None for a ticket older than the
+    # SLAs (the 48 h escalation rule alone governs it).
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SLA stages already alerted, once per ticket (comma-separated: first_warned,
+    # first_breached, resolution_warned, resolution_breached).
+    sla_warned: Mapped[str] = mapped_column(String(100), default="")
+    # Waiting on the customer since (None when not waiting), and the business seconds of
+    # the pauses ended so far (the resolution targets moved by them).
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_seconds: Mapped[int] = mapped_column(default=0)
     version: Mapped[int] = mapped_column(default=1)
 
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
@@ -80,7 +94,8 @@ class Ticket(Base):
         Index("ix_tickets_status_updated", "status", "updated_at"),
         Index("ix_tickets_team_created", "team_id", "created_at"),
         Index("ix_tickets_team_status", "team_id", "status"),
-        # Partial indexes of the escalation candidates: created in migration 0004.
+        # Partial indexes of the escalation candidates: created in migration 0004; of the
+        # SLA stages not alerted yet: in migration 0011.
     )
 
 

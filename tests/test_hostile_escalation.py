@@ -24,6 +24,12 @@ from tests.test_jobs import ALERTS, INTAKE, T0, clock, desk, settings  # noqa: F
 def open_case(desk: Casedesk, text: str, ts: str) -> int:
     return desk.deps.conversations.open_case(SlackMessage(INTAKE, ts, REPORTER, text)).ticket.id
 
+def escalated(desk: Casedesk) -> str:
+    """What the escalation sweep says of the escalation rules (the SLA alerts it sends too
+    are tested in test_service_levels)."""
+    return escalate(desk.deps).partition("; SLA: ")[0]
+
+
 
 def test_three_reasons_at_once_escalate_that_case_and_the_next(desk: Casedesk, double: SlackDouble, clock: FrozenClock) -> None:
     loud = open_case(desk, "Printer on floor 3 jams\nfix it immediately, please", "1790000000.000100")
@@ -33,7 +39,7 @@ def test_three_reasons_at_once_escalate_that_case_and_the_next(desk: Casedesk, d
     for n in range(3):
         desk.deps.conversations.add_reply(SlackMessage(INTAKE, f"1790000001.00000{n}", REPORTER, "any news?", thread_ts=origin))
     clock.now = T0 + timedelta(hours=48)
-    assert escalate(desk.deps) == "escalate: 2 escalated: TCK-000001 (no_response+followups+keyword), TCK-000002 (no_response)"
+    assert escalated(desk) == "escalate: 2 escalated: TCK-000001 (no_response+followups+keyword), TCK-000002 (no_response)"
     [reasons] = [e.to_value for e in desk.deps.tickets.events(loud) if e.kind == "escalated"]
     assert reasons is not None and len(reasons) > 100
     assert desk.deps.tickets.get(quiet).priority is Priority.HIGH
@@ -60,7 +66,7 @@ def test_a_case_that_cannot_be_escalated_does_not_hold_back_the_next(
 
     monkeypatch.setattr(service, "_raise", failing_for_one)
     clock.now = T0 + timedelta(hours=48)
-    assert escalate(desk.deps) == "escalate: 1 escalated: TCK-000002 (no_response)"
+    assert escalated(desk) == "escalate: 1 escalated: TCK-000002 (no_response)"
     assert service.failed == 1
     assert desk.deps.tickets.get(fine).priority is Priority.HIGH
     assert desk.deps.tickets.get(broken).escalated_at is None

@@ -74,7 +74,7 @@ def build_week(engine: Engine) -> tuple[TicketService, FrozenClock]:
 def test_summary_numbers_on_a_hand_built_week(engine: Engine) -> None:
     build_week(engine)
     s = SummaryQueries(Database(engine), AGENTS).summary(A1, NOW)
-    assert s.by_status == {Status.OPEN: 2, Status.IN_PROGRESS: 1, Status.RESOLVED: 1, Status.CLOSED: 1}
+    assert s.by_status == {Status.OPEN: 2, Status.IN_PROGRESS: 1, Status.WAITING: 0, Status.RESOLVED: 1, Status.CLOSED: 1}
     assert s.open_by_priority == {Priority.HIGH: 2, Priority.MEDIUM: 1, Priority.LOW: 0}
     assert s.open_by_assignee == [(A2, 1)]
     assert s.unassigned_high == 2

@@ -41,6 +41,9 @@ def to_status(service: TicketService, ticket_id: int, status: Status) -> None:
     """Walk a fresh ticket to ``status`` through the public API."""
     if status is Status.IN_PROGRESS:
         service.assign_to_self(ticket_id, "U0AGENT1")
+    elif status is Status.WAITING:
+        service.assign_to_self(ticket_id, "U0AGENT1")
+        service.set_waiting(ticket_id, "U0AGENT1")
     elif status is Status.RESOLVED:
         service.resolve(ticket_id, "U0AGENT1")
     elif status is Status.CLOSED:
@@ -53,6 +56,8 @@ ACTIONS: dict[str, tuple[Callable[[TicketService, int], Change], Status]] = {
     "resolve": (lambda s, t: s.resolve(t, "U0AGENT2", "fixed"), Status.RESOLVED),
     "close": (lambda s, t: s.close(t, "U0AGENT2"), Status.CLOSED),
     "reopen": (lambda s, t: s.reopen(t, "U0AGENT2"), Status.OPEN),
+    "wait": (lambda s, t: s.set_waiting(t, "U0AGENT2"), Status.WAITING),
+    "resume": (lambda s, t: s.resume(t, "U0AGENT2"), Status.IN_PROGRESS),
 }
 
 
@@ -68,6 +73,8 @@ def test_every_action_from_every_status_follows_the_machine(
     allowed = target in ALLOWED[start] or (start is target is Status.IN_PROGRESS and action == "reassign")
     if action == "reopen":
         allowed = start in (Status.RESOLVED, Status.CLOSED)
+    if action == "resume":
+        allowed = start is Status.WAITING
     if allowed:
         change = run(service, ticket.id)
         assert change.ticket.status is target
@@ -91,6 +98,8 @@ def test_non_agents_are_refused_every_action(service: TicketService, action: str
         "resolve": lambda: service.resolve(ticket.id, "U0REPORT"),
         "close": lambda: service.close(ticket.id, "U0REPORT"),
         "reopen": lambda: service.reopen(ticket.id, "U0REPORT"),
+        "wait": lambda: service.set_waiting(ticket.id, "U0REPORT"),
+        "resume": lambda: service.resume(ticket.id, "U0REPORT"),
     }
     with pytest.raises(PermissionDenied):
         calls[action]()

@@ -303,6 +303,10 @@ class OutboxSender:
             return card_channel, notices.case_message_line(ticket, message, ticket.status.value == "closed"), card_ts
         if kind is PostKind.ALERT:
             return post.channel or "", notices.escalation_alert(ticket, post.text or "", link), None
+        if kind is PostKind.SLA_ALERT:
+            return post.channel or "", notices.sla_breach_alert(ticket, post.text or "", link), None
+        if kind is PostKind.SLA_WARNING:
+            return post.channel or "", notices.sla_warning(ticket, post.text or "", link), None
         if kind is PostKind.CARD_THREAD:
             return card_channel, post.text or "", card_ts
         if kind is PostKind.CHANGE_LINE:
@@ -347,7 +351,7 @@ class OutboxSender:
             posted = self._client.chat_postMessage(
                 channel=channel,
                 text=card_summary(ticket),
-                blocks=ticket_card(ticket, self._settings.tz),
+                blocks=self._card(ticket),
                 unfurl_links=False,
                 unfurl_media=False,
                 metadata=_metadata(post),
@@ -359,13 +363,17 @@ class OutboxSender:
             mark_sent(session, post.id, self._clock(), card_channel, card_ts)
         self._pass_tickets.pop(ticket.id, None)
 
+    def _card(self, ticket: TicketRecord) -> list[dict[str, Any]]:
+        """The card as it stands now: its SLA lines say how long is left as it is drawn."""
+        return ticket_card(ticket, self._settings.tz, now=self._clock(), calendar=self._settings.service_levels.calendar)
+
     def _refresh(self, post: Pending) -> None:
         ticket = self._ticket(post.ticket_id)
         self._client.chat_update(
             channel=ticket.card_channel or "",
             ts=ticket.card_ts or "",
             text=card_summary(ticket),
-            blocks=ticket_card(ticket, self._settings.tz),
+            blocks=self._card(ticket),
         )
 
     # ---- finding an earlier attempt's post ------------------------------------------

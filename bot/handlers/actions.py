@@ -14,7 +14,7 @@ from bot.services.errors import PermissionDenied
 from bot.services.records import Change, format_number
 from bot.slack.replies import tell
 from bot.views.modals import move_modal, reassign_modal, resolve_modal
-from bot.views.ticket_card import ASSIGN_SELF, CLOSE, MORE, MOVE, REASSIGN, REOPEN, RESOLVE
+from bot.views.ticket_card import ASSIGN_SELF, CLOSE, MORE, MOVE, REASSIGN, REOPEN, RESOLVE, RESUME, WAIT
 
 
 def _click(body: dict[str, Any]) -> tuple[int, str, str | None, str | None]:
@@ -45,6 +45,15 @@ def close(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContex
 
 def reopen(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     _one_click(ack, body, client, context, lambda deps, ticket_id, actor: deps.tickets.reopen(ticket_id, actor))
+
+
+def waiting(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """Waiting on the customer: the resolution clock pauses until they write again."""
+    _one_click(ack, body, client, context, lambda deps, ticket_id, actor: deps.tickets.set_waiting(ticket_id, actor))
+
+
+def resume(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    _one_click(ack, body, client, context, lambda deps, ticket_id, actor: deps.tickets.resume(ticket_id, actor))
 
 
 def _open_modal(kind: str, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -100,3 +109,5 @@ def register(app: App) -> None:
     app.action(RESOLVE)(resolve)
     app.action(CLOSE)(close)
     app.action(REOPEN)(reopen)
+    app.action(WAIT)(waiting)
+    app.action(RESUME)(resume)

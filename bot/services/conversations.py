@@ -185,6 +185,8 @@ class ConversationService:
             return self._tickets.close(ticket.id, user, note="Closed in the case thread.")
         if not is_agent and user == ticket.reporter_id and ticket.status is Status.RESOLVED:
             return self._tickets.reopen(ticket.id, user, by_customer=True)
+        if not is_agent and ticket.status is Status.WAITING:
+            return self._tickets.resume(ticket.id, user, by_customer=True, line="▶️ Resumed: the customer replied in the thread.")
         return None
 
     # ---- edits and deletions --------------------------------------------------

@@ -334,6 +334,8 @@ class EmailIntake:
                 )
             elif not from_admin and mail.sender == row.reporter_id.lower() and status is Status.RESOLVED:
                 change = self._tickets.reopen_in(session, row.id, mail.sender, line="🔁 Reopened: the customer replied by email.")
+            elif not from_admin and status is Status.WAITING:  # the customer answered: the clock runs again
+                change = self._tickets.resume_in(session, row.id, mail.sender, line="▶️ Resumed: the customer replied by email.")
         except ActionNotAllowed:
             return None
         return change  # its card redraw and thread line were queued with the change

@@ -50,6 +50,8 @@ class PostKind(StrEnum):
     FOLLOW_UP = "follow_up"  # a customer's message, shown in the card's thread
     ALERT = "alert"  # an escalation alert with a link to the card
     CARD_MOVED = "card_moved"  # chat.update of a card left behind by a move (channel, thread_ts: where it is)
+    SLA_WARNING = "sla_warning"  # an SLA target 75 % used: a DM to an assignee (text: the rule)
+    SLA_ALERT = "sla_alert"  # an SLA target breached: in the alerting channel (text: the rule)
 
 
 # Kinds that show or link the card: claimable only once the card is recorded.
@@ -66,6 +68,8 @@ WAIT_FOR_CARD = frozenset(
         PostKind.ORIGIN_ACK,
         PostKind.FOLLOW_UP,
         PostKind.ALERT,
+        PostKind.SLA_WARNING,
+        PostKind.SLA_ALERT,
     }
 )
 # Kinds that do not post a message (nothing to look for after a crash, no post pacing).

@@ -56,6 +56,12 @@ class TicketRecord:
     escalated_reasons: tuple[str, ...] = ()
     escalated_at: datetime | None = None
     team_id: int | None = None
+    # Service levels: due times (None: no SLA, a ticket older than them), the stages
+    # alerted, and the pause while Waiting on the customer.
+    first_response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+    sla_warned: tuple[str, ...] = ()
+    paused_at: datetime | None = None
     # Filled where a ticket is shown whole (its card): the team's name and everyone
     # assigned, the owner first. Lists leave them empty.
     team_name: str | None = None
@@ -103,6 +109,10 @@ class TicketRecord:
             escalated_reasons=tuple(r for r in (row.escalated_reasons or "").split(",") if r),
             escalated_at=row.escalated_at,
             team_id=row.team_id,
+            first_response_due_at=row.first_response_due_at,
+            resolution_due_at=row.resolution_due_at,
+            sla_warned=tuple(r for r in (row.sla_warned or "").split(",") if r),
+            paused_at=row.paused_at,
         )
 
 

@@ -248,3 +248,61 @@ def format_duration(span: timedelta, *, floor: bool = False) -> str:
     if not hours:
         return f"{minutes} m"
     return f"{hours} h {minutes} m" if minutes else f"{hours} h"
+
+
+# ---- a ticket's stored due times ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DueTimes:
+    """What a ticket stores so the sweep can find it by index: each target's due time and
+    the instant its warning share is used."""
+
+    first_response_due_at: datetime
+    first_response_warn_at: datetime
+    resolution_due_at: datetime
+    resolution_warn_at: datetime
+
+
+def due_times(policy: SlaPolicy, calendar: BusinessCalendar, created_at: datetime, paused: timedelta = ZERO) -> DueTimes:
+    """The due times of a ticket filed at ``created_at`` whose resolution clock has been
+    paused for ``paused`` business time so far (pauses move only the resolution target)."""
+    return DueTimes(
+        first_response_due_at=calendar.add(created_at, policy.first_response),
+        first_response_warn_at=calendar.add(created_at, policy.first_response * WARNING_SHARE),
+        resolution_due_at=calendar.add(created_at, policy.resolution + paused),
+        resolution_warn_at=calendar.add(created_at, policy.resolution * WARNING_SHARE + paused),
+    )
+
+
+def pause_counted(calendar: BusinessCalendar, paused_at: datetime, resumed_at: datetime, due_at: datetime | None) -> timedelta:
+    """The business time a pause moves the resolution target by: all of it, unless the
+    target was already breached when the pause began (a breach is not undone by waiting)."""
+    if due_at is not None and paused_at >= due_at:
+        return ZERO
+    return max(ZERO, calendar.between(paused_at, resumed_at))
+
+
+def due_line(
+    target: Target,
+    due_at: datetime,
+    calendar: BusinessCalendar,
+    now: datetime,
+    paused_at: datetime | None = None,
+) -> str:
+    """What a card says of one target not met yet, in business time: ``First response due
+    in 2 h 10 m``, ``Resolution breached 35 m ago``, ``Resolution paused (waiting on the
+    customer), 5 h left``. ``paused_at``: the clock stopped then (Waiting)."""
+    name = target.label.capitalize()
+    until = now if paused_at is None else min(paused_at, now)
+    left = calendar.between(until, due_at)
+    if left > ZERO:
+        if paused_at is not None:
+            return f"{name} paused (waiting on the customer), {format_duration(left, floor=True)} left"
+        return f"{name} due in {format_duration(left, floor=True)}"
+    over = -left
+    if over >= timedelta(minutes=1):
+        ago = f" {format_duration(over)} ago"
+    else:  # under a business minute: just now, or the desk has been closed since
+        ago = " just now" if until - due_at < timedelta(minutes=1) else ""
+    return f"{name} breached{ago}" + (" (paused: waiting on the customer)" if paused_at is not None else "")

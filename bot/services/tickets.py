@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,13 +34,23 @@ from bot.services.errors import ActionNotAllowed, PermissionDenied, ServiceError
 from bot.services.outbox import PostKind
 from bot.services.records import Change, EventRecord, TicketRecord
 from bot.services.routing import DESK, Criteria, Routed, choose_owner, route
+from bot.services.sla import due_times, pause_counted
 from bot.services.status import ACTIVE, Priority, Status, can_transition
+from bot.settings.service_levels import ServiceLevels
 from db.models import Comment, OutboxPost, Person, Team, TeamMember, Ticket, TicketAssignee, TicketEvent
 from db.session import Database
 
 Clock = Callable[[], datetime]
 MAX_DETAILS = 20_000
-PAST = {"assign": "assigned", "reassign": "reassigned", "resolve": "resolved", "close": "closed", "reopen": "reopened"}
+PAST = {
+    "assign": "assigned",
+    "reassign": "reassigned",
+    "resolve": "resolved",
+    "close": "closed",
+    "reopen": "reopened",
+    "wait": "set Waiting on the customer",
+    "resume": "resumed",
+}
 
 
 def utcnow() -> datetime:
@@ -110,8 +120,11 @@ class TicketService:
         issue_types: tuple[str, ...],
         channels: Channels,
         clock: Clock = utcnow,
+        levels: ServiceLevels | None = None,
     ) -> None:
         self._db = db
+        # Business hours and SLA targets; None: tickets carry no due times (the 48 h rule alone).
+        self.levels = levels
         self.channels = channels
         self._system_users = system_users
         self._campaigns = campaigns
@@ -192,6 +205,7 @@ class TicketService:
                     created_at=now,
                     updated_at=now,
                 )
+                set_due_times(row, self.levels)
                 session.add(row)
                 session.flush()
                 session.add(self._event(row, new.reporter_id, "created", None, Status.OPEN.value, None, now))
@@ -212,6 +226,7 @@ class TicketService:
     def file_in(self, session: Session, row: Ticket, criteria: Criteria, now: datetime) -> str:
         """Route a case opened without the form (a channel message, a mail) in the caller's
         transaction, assigning it when its team does; returns the channel for its card."""
+        set_due_times(row, self.levels)
         team = route(session, criteria)
         if team is None:
             return self.channels.support
@@ -384,6 +399,7 @@ class TicketService:
             session.add(main)
             if owned and owner is None and row.status != Status.OPEN.value:
                 row.status = Status.OPEN.value
+                self._pause_or_resume(row, before.status, Status.OPEN, now)
                 session.add(self._event(row, actor, "status", before.status.value, Status.OPEN.value, None, now))
             session.flush()
             owe_change(session, row, main, before.assignee_id, now, self.channels)
@@ -426,6 +442,30 @@ class TicketService:
         """The reporter wrote again on a resolved case: reopen within the caller's transaction."""
         return self._change_in(session, ticket_id, actor, "reopen", _reopening, Status.OPEN, None, line)
 
+    def set_waiting(self, ticket_id: int, actor: str) -> Change:
+        """Waiting on the customer: the resolution clock stops until they write again (or
+        an agent resumes it)."""
+
+        def apply(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | None, str | None]:
+            return "status", rec.status.value, Status.WAITING.value, None
+
+        return self._change(ticket_id, actor, "wait", apply, to_status=Status.WAITING)
+
+    def resume(self, ticket_id: int, actor: str, *, by_customer: bool = False, line: str | None = None) -> Change:
+        """Back to In Progress from Waiting: an agent's click, or (``by_customer``) the
+        customer's next message, which needs no agent. The resolution target moves by the
+        business time it waited."""
+        note = "resumed: the customer replied" if by_customer else "resumed"
+        return self._change(
+            ticket_id, actor, "resume", _resuming(note), to_status=Status.IN_PROGRESS, as_system=by_customer, line=line
+        )
+
+    def resume_in(self, session: Session, ticket_id: int, actor: str, line: str | None = None) -> Change:
+        """The customer wrote on a case Waiting on them: resume within the caller's transaction."""
+        return self._change_in(
+            session, ticket_id, actor, "resume", _resuming("resumed: the customer replied"), Status.IN_PROGRESS, None, line
+        )
+
     def comment(self, ticket_id: int, author: str, body: str) -> None:
         if not self.is_agent(author):
             raise PermissionDenied("comment on")
@@ -450,6 +490,7 @@ class TicketService:
         comment: str | None = None,
         as_system: bool = False,
         after: Callable[[Session, Ticket, TicketEvent], None] | None = None,
+        line: str | None = None,
     ) -> Change:
         if not (as_system or self.is_agent(actor)):
             raise PermissionDenied(action)
@@ -457,7 +498,7 @@ class TicketService:
             try:
                 with self._db.write() as session:
                     return self._change_in(
-                        session, ticket_id, actor, action, apply, to_status, comment, check=not as_system, after=after
+                        session, ticket_id, actor, action, apply, to_status, comment, line, check=not as_system, after=after
                     )
             except StaleDataError:
                 continue  # someone else changed the row between our read and write: decide again
@@ -493,6 +534,7 @@ class TicketService:
             raise ActionNotAllowed(f"{before.number} is already {to_status.label}. Nothing changed.", before)
         row.status = to_status.value
         row.updated_at = now
+        self._pause_or_resume(row, before.status, to_status, now)
         main = self._event(row, actor, kind, old, new, note, now)
         session.add(main)
         if kind != "status" and before.status is not to_status:
@@ -504,6 +546,19 @@ class TicketService:
         if after is not None:
             after(session, row, main)
         return Change(TicketRecord.of(row), EventRecord.of(main))
+
+    def _pause_or_resume(self, row: Ticket, before: Status, after: Status, now: datetime) -> None:
+        """Waiting stops the resolution clock; leaving it (for any status) starts it again,
+        the resolution target moved by the business time waited."""
+        if after is Status.WAITING and before is not Status.WAITING:
+            row.paused_at = now
+        elif before is Status.WAITING and after is not Status.WAITING and row.paused_at is not None:
+            if self.levels is not None:
+                waited = pause_counted(self.levels.calendar, row.paused_at, now, row.resolution_due_at)
+                row.paused_seconds = (row.paused_seconds or 0) + int(waited.total_seconds())
+                if row.resolution_due_at is not None:
+                    set_due_times(row, self.levels)
+            row.paused_at = None
 
     def _require_agents(self, session: Session, users: list[str]) -> None:
         require_agents(session, users, self.is_agent)
@@ -535,6 +590,27 @@ def _reopening(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | N
         raise ActionNotAllowed(f"{rec.number} is already {rec.status.label}; nothing to reopen.", rec)
     row.resolved_at = row.resolved_by = row.resolution_note = row.closed_at = None
     return "status", rec.status.value, Status.OPEN.value, None
+
+
+def _resuming(note: str) -> Callable[[Ticket, TicketRecord], tuple[str, str | None, str | None, str | None]]:
+    def apply(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | None, str | None]:
+        if rec.status is not Status.WAITING:
+            raise ActionNotAllowed(f"{rec.number} is {rec.status.label}, not Waiting; nothing to resume.", rec)
+        return "status", rec.status.value, Status.IN_PROGRESS.value, note
+
+    return apply
+
+
+def set_due_times(row: Ticket, levels: ServiceLevels | None) -> None:
+    """The ticket's SLA due times by its priority and the pauses so far (none without
+    service levels: the 48 h escalation rule alone governs it)."""
+    if levels is None:
+        return
+    due = due_times(
+        levels.policy(row.priority), levels.calendar, row.created_at, timedelta(seconds=row.paused_seconds or 0)
+    )
+    row.first_response_due_at, row.first_response_warn_at = due.first_response_due_at, due.first_response_warn_at
+    row.resolution_due_at, row.resolution_warn_at = due.resolution_due_at, due.resolution_warn_at
 
 
 def _session(row: Ticket) -> Session:

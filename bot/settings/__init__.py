@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.settings.email import ImapSettings, SmtpSettings, load_imap, load_smtp
+from bot.settings.service_levels import ServiceLevels, service_level_settings
 from bot.settings.values import ConfigError, Problems, flag, is_email, listed, number, required
 from bot.settings.values import port as tcp_port
 from db.session import normalise_database_url
@@ -91,6 +92,8 @@ class Settings:
     email_ack: bool = True
     # Attachments larger than this are noted on the case, not stored.
     attachment_max_bytes: int = 10 * 1024 * 1024
+    # Business hours, SLA targets per priority, auto-close and survey settings.
+    service_levels: ServiceLevels = field(default_factory=ServiceLevels)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -301,6 +304,7 @@ def load_settings(env: Mapping[str, str], *, slack: bool = True) -> Settings:
         attachment_max_bytes=int(
             p.read(lambda: number(env, "EMAIL_ATTACHMENT_MAX_MB", 10, "a number of megabytes such as 10"), 10.0) * 1024 * 1024
         ),
+        service_levels=service_level_settings(env, timezone=timezone, problems=p),
     )
     p.raise_any()
     return settings

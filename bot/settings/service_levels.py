@@ -61,11 +61,14 @@ class ServiceLevels:
         return self.policies[Priority(priority)]
 
 
-def service_level_settings(env: Mapping[str, str], *, timezone: str | None = None) -> ServiceLevels:
+def service_level_settings(
+    env: Mapping[str, str], *, timezone: str | None = None, problems: Problems | None = None
+) -> ServiceLevels:
     """ServiceLevels from the environment, or ConfigErrors listing every problem, one line
     each. ``timezone`` is the desk's TIMEZONE when it has been read already (it is read
-    from ``env`` otherwise)."""
-    p = Problems()
+    from ``env`` otherwise). ``problems``: the caller's list, to which every problem is
+    added (nothing is raised then: the caller raises them all together)."""
+    p = problems if problems is not None else Problems()
     zone = timezone if timezone is not None else p.read(lambda: _timezone(env), "UTC")
     days = p.read(lambda: business_days(env.get("BUSINESS_DAYS")), frozenset(range(5)))
     default_hours: tuple[Hours, ...] = (Hours.of(time(9), time(17)),)
@@ -85,7 +88,8 @@ def service_level_settings(env: Mapping[str, str], *, timezone: str | None = Non
             DEFAULT_CSAT_COOLDOWN_DAYS,
         ),
     )
-    p.raise_any()
+    if problems is None:
+        p.raise_any()
     return levels
 
 

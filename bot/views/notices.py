@@ -34,6 +34,10 @@ def thread_line(change: Change) -> str:
         return f"↩️ {mention(ev.from_value)} left {team}, so {t.number} is no longer theirs: {after}."
     elif ev.kind == "assignee_left":
         return f"↩️ {mention(ev.from_value)} left {escape(ev.note or 'the team')} and is no longer assigned to {t.number}."
+    elif ev.kind == "status" and ev.to_value == Status.WAITING.value:
+        return f"⏸️ {who} set {t.number} to Waiting on the customer: the resolution clock is paused."
+    elif ev.kind == "status" and ev.from_value == Status.WAITING.value and ev.to_value == Status.IN_PROGRESS.value:
+        return f"▶️ {who} resumed {t.number}: the resolution clock runs again."
     elif ev.to_value == Status.RESOLVED.value:
         line = f"✅ {who} resolved {t.number}."
     elif ev.to_value == Status.CLOSED.value:
@@ -179,3 +183,28 @@ def escalation_alert(ticket: TicketRecord, reasons: str, card_link: str | None) 
         f"> *{escaped_within(about, 150)}*\n"
         f"> {PRIORITY_ICON[ticket.priority]} {ticket.priority.label} priority · requested by {requester} · {owner}"
     )
+
+
+def _case_facts(ticket: TicketRecord) -> str:
+    """Title, priority, requester and assignee: what someone alerted needs before clicking."""
+    owner = f"assigned to {mention(ticket.assignee_id)}" if ticket.assignee_id else "*unassigned*"
+    about = (ticket.title or ticket.details).strip().split("\n", 1)[0] or "(no title)"
+    requester = mention(ticket.reporter_id)
+    if ticket.reporter_name and not is_slack_user(ticket.reporter_id):
+        requester += f" ({escaped_within(ticket.reporter_name, 100)})"
+    return (
+        f"> *{escaped_within(about, 150)}*\n"
+        f"> {PRIORITY_ICON[ticket.priority]} {ticket.priority.label} priority · requested by {requester} · {owner}"
+    )
+
+
+def sla_breach_alert(ticket: TicketRecord, rule: str, card_link: str | None) -> str:
+    """An SLA target breached, in the alerting channel: ``rule`` names it."""
+    link = f" <{card_link}|Open the card>." if card_link else ""
+    return f"⏱ {ticket.number}: {escape(rule)} breached.{link}\n{_case_facts(ticket)}"
+
+
+def sla_warning(ticket: TicketRecord, rule: str, card_link: str | None) -> str:
+    """An SLA target 75 % used, to an assignee by DM."""
+    link = f" <{card_link}|Open the card>." if card_link else ""
+    return f"⏱ {ticket.number}: 75 % of the {escape(rule)} is used.{link}\n{_case_facts(ticket)}"

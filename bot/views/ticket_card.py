@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.services.business_hours import BusinessCalendar
 from bot.services.records import TicketRecord
+from bot.services.sla import Target, due_line
 from bot.services.status import Priority, Status
 from bot.views.text import escape, escaped_within, mention, when
 
@@ -13,6 +16,7 @@ PRIORITY_ICON = {Priority.HIGH: "🔴", Priority.MEDIUM: "🟡", Priority.LOW: "
 STATUS_BADGE = {
     Status.OPEN: "🆕 Open",
     Status.IN_PROGRESS: "🛠️ In Progress",
+    Status.WAITING: "⏸️ Waiting on the customer",
     Status.RESOLVED: "✅ Resolved",
     Status.CLOSED: "🔒 Closed",
 }
@@ -25,6 +29,8 @@ CLOSE = "ticket_close"
 REOPEN = "ticket_reopen"
 TIMELINE = "ticket_timeline"
 EMAIL_REPLY = "ticket_email_reply"
+WAIT = "ticket_waiting"
+RESUME = "ticket_resume"
 MORE = "ticket_more"  # the card's overflow menu; its options' values say what and which ticket
 MOVE = "move"
 BUTTON_LABELS = {
@@ -33,6 +39,8 @@ BUTTON_LABELS = {
     RESOLVE: "Resolve",
     CLOSE: "Close",
     REOPEN: "Reopen",
+    WAIT: "Waiting on customer",
+    RESUME: "Resume",
     TIMELINE: "Timeline",
     EMAIL_REPLY: "Reply by email",
 }
@@ -42,8 +50,12 @@ DETAILS_LIMIT = 3000  # a section's text
 
 def buttons_for(status: Status) -> list[str]:
     """The buttons that change the ticket, for its status."""
-    if status in (Status.OPEN, Status.IN_PROGRESS):
+    if status is Status.OPEN:
         return [ASSIGN_SELF, REASSIGN, RESOLVE, CLOSE]
+    if status is Status.IN_PROGRESS:
+        return [ASSIGN_SELF, REASSIGN, WAIT, RESOLVE, CLOSE]
+    if status is Status.WAITING:
+        return [RESUME, REASSIGN, RESOLVE, CLOSE]
     if status is Status.RESOLVED:
         return [CLOSE, REOPEN]
     return [REOPEN]
@@ -77,7 +89,23 @@ def card_summary(ticket: TicketRecord) -> str:
     return f"{PRIORITY_ICON[ticket.priority]} {ticket.number} · {ticket.status.label} · {escape(ticket.issue_type)}"
 
 
-def ticket_card(ticket: TicketRecord, tz: ZoneInfo) -> list[dict[str, Any]]:
+def sla_lines(ticket: TicketRecord, calendar: BusinessCalendar, now: datetime) -> list[str]:
+    """The targets not met yet, as of ``now``: ``⏱ First response due in 2 h 10 m``,
+    ``⏱ Resolution breached 35 m ago``, ``⏱ Resolution paused (waiting on the customer), …``."""
+    lines = []
+    if ticket.first_response_due_at and ticket.first_response_at is None and ticket.status not in (Status.RESOLVED, Status.CLOSED):
+        lines.append(due_line(Target.FIRST_RESPONSE, ticket.first_response_due_at, calendar, now))
+    if ticket.resolution_due_at and ticket.status not in (Status.RESOLVED, Status.CLOSED):
+        paused = ticket.paused_at if ticket.status is Status.WAITING else None
+        lines.append(due_line(Target.RESOLUTION, ticket.resolution_due_at, calendar, now, paused))
+    return [f"⏱ {line}" for line in lines]
+
+
+def ticket_card(
+    ticket: TicketRecord, tz: ZoneInfo, *, now: datetime | None = None, calendar: BusinessCalendar | None = None
+) -> list[dict[str, Any]]:
+    """The card as of ``now`` (its SLA lines need the time it is drawn and the business
+    calendar; without them it has none)."""
     fields = [
         f"*Status*\n{STATUS_BADGE[ticket.status]}" + (" · 🚨 Escalated" if ticket.escalated_reasons else ""),
         f"*Priority*\n{PRIORITY_ICON[ticket.priority]} {ticket.priority.label}",
@@ -100,6 +128,9 @@ def ticket_card(ticket: TicketRecord, tz: ZoneInfo) -> list[dict[str, Any]]:
         name = escape(ticket.screenshot_name or "screenshot")
         url = ticket.screenshot_url.replace("|", "%7C").replace(">", "%3E")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"📎 Screenshot: <{url}|{name}>"}})
+    due = sla_lines(ticket, calendar, now) if now is not None and calendar is not None else []
+    if due:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(due)}})
     if ticket.status is Status.RESOLVED and ticket.resolved_by:
         note = f": {escaped_within(ticket.resolution_note, 2500)}" if ticket.resolution_note else ""
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"✅ Resolved by {mention(ticket.resolved_by)}{note}"}})
