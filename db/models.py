@@ -93,7 +93,8 @@ class Ticket(Base):
         Index("ix_tickets_status_waiting", "status", "waiting_since"),
         Index("ix_tickets_status_updated", "status", "updated_at"),
         Index("ix_tickets_team_created", "team_id", "created_at"),
-        Index("ix_tickets_team_status", "team_id", "status"),
+        Index("ix_tickets_team_status_assignee", "team_id", "status", "assignee_id"),
+        Index("ix_tickets_assignee_status_team", "assignee_id", "status", "team_id"),
         # Partial indexes of the escalation candidates: created in migration 0004; of the
         # SLA stages not alerted yet: in migration 0011.
     )
@@ -388,6 +389,20 @@ class TicketAssignee(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_ticket_assignees_user", "user_id", "ticket_id"),)
+
+
+class FormerCard(Base):
+    """A card left behind when its ticket moved to another team: replies in its thread
+    still join the case."""
+
+    __tablename__ = "former_cards"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ts: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    moved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_former_cards_ticket", "ticket_id"),)
 
 
 class DeskEvent(Base):

@@ -22,7 +22,7 @@ from bot.services.records import Change, MessageRecord, TicketRecord
 from bot.services.routing import Criteria
 from bot.services.status import Priority, Status
 from bot.services.tickets import Clock, TicketService, audit_event, utcnow
-from db.models import Attachment, CaseMessage, Ticket
+from db.models import Attachment, CaseMessage, FormerCard, Ticket
 from db.session import Database
 
 # Cases that come without a form have no campaign or issue type yet; agents see these.
@@ -340,4 +340,9 @@ def _case_for_thread(session: Session, channel: str, thread_ts: str, *, lock: bo
     )
     if lock:
         query = query.with_for_update()
-    return session.scalars(query.limit(1)).first()
+    row = session.scalars(query.limit(1)).first()
+    if row is not None:
+        return row
+    # The thread of a card left behind when its ticket moved to another team.
+    moved = session.scalar(select(FormerCard.ticket_id).where(FormerCard.channel == channel, FormerCard.ts == thread_ts))
+    return session.get(Ticket, moved, with_for_update=lock or None) if moved is not None else None

@@ -37,7 +37,7 @@ from bot.services.routing import DESK, Criteria, Routed, choose_owner, route
 from bot.services.sla import due_times, pause_counted
 from bot.services.status import ACTIVE, Priority, Status, can_transition
 from bot.settings.service_levels import ServiceLevels
-from db.models import Comment, OutboxPost, Person, Team, TeamMember, Ticket, TicketAssignee, TicketEvent
+from db.models import Comment, FormerCard, OutboxPost, Person, Team, TeamMember, Ticket, TicketAssignee, TicketEvent
 from db.session import Database
 
 Clock = Callable[[], datetime]
@@ -353,6 +353,8 @@ class TicketService:
             session.add(main)
             if old_card is not None:
                 row.card_channel = row.card_ts = None  # a new card is posted in the team's channel
+                # Replies in the old card's thread still join the case.
+                session.merge(FormerCard(channel=old_card[0], ts=old_card[1], ticket_id=row.id, moved_at=now))
             session.flush()
             if old_card is None:  # the card is not posted yet: post it in the new team's channel instead
                 session.execute(
