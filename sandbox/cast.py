@@ -80,7 +80,7 @@ def bot_settings(api_url: str, database_url: str, imap_port: int, smtp_port: int
         "IMAP_SSL": "false",
         "IMAP_EMAIL": MAILBOX_USER,
         "IMAP_PASSWORD": MAILBOX_PASSWORD,
-        "IMAP_POLL_SECONDS": "1",
+        "IMAP_POLL_SECONDS": "0.5",
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
         "SMTP_SECURITY": "none",
