@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, case, select, union
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.services.outbox import PostKind, enqueue
+from bot.services.outbox import PostKind, enqueue, enqueue_refreshes
 from bot.services.records import TicketRecord
 from bot.services.sla import Target, target_label
 from bot.services.status import ACTIVE, WITH_DESK, Priority, Status
@@ -218,14 +218,12 @@ class EscalationService:
             people = self._assignees([row.id for row, *_ in rows], session)
             for row, *flags in rows:
                 holding = {code for code, holds in zip(conditions, flags, strict=False) if holds}
-                if not holding:
-                    continue
-                try:  # one case that cannot be written never holds back the others
-                    with session.begin_nested():
-                        done.append(self._sla_raise(session, row, holding, people.get(row.id, []), now))
-                except SQLAlchemyError:
-                    log.exception("SLA alert of ticket %s failed; the others go on", row.id)
-                    self.failed += 1
+                if holding:
+                    done.append(self._sla_raise(session, row, holding, people.get(row.id, []), now))
+            # The cards redrawn (they show the breach), coalesced by one query for the batch.
+            # The batch is written whole or not at all: its rows are plain inserts and one
+            # small update a ticket, and a batch that failed is tried again by the next sweep.
+            enqueue_refreshes(session, [a.ticket.id for a in done], now)
             session.flush()
         return done
 
@@ -269,5 +267,4 @@ class EscalationService:
                 enqueue(session, PostKind.SLA_WARNING, now, ticket_id=row.id, channel=user, user_id=user, text=rule)
             nobody = "" if people else " Nobody is assigned to it."
             enqueue(session, PostKind.CARD_THREAD, now, ticket_id=row.id, channel=thread, text=f"⏱ {rule}: 75 % used.{nobody}")
-        enqueue(session, PostKind.CARD_REFRESH, now, ticket_id=row.id, channel=thread)
         return SlaAlert(record, tuple(code for _, code in fired))

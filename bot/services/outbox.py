@@ -148,6 +148,32 @@ def enqueue(
     session.info[_PENDING] = True
 
 
+def enqueue_refreshes(session: Session, ticket_ids: list[int], now: datetime) -> None:
+    """A card redraw for each of a batch's tickets (a sweep's), coalesced as ``enqueue``
+    does, by one query for the whole batch rather than one a ticket."""
+    if not ticket_ids:
+        return
+    session.flush()
+    waiting = set(
+        session.scalars(
+            select(OutboxPost.ticket_id)
+            .where(
+                OutboxPost.ticket_id.in_(ticket_ids),
+                OutboxPost.kind == PostKind.CARD_REFRESH.value,
+                OutboxPost.text.is_(None),
+                OutboxPost.sent_at.is_(None),
+                OutboxPost.dead_at.is_(None),
+                or_(OutboxPost.claimed_until.is_(None), OutboxPost.claimed_until < now),
+            )
+            .with_for_update()  # held until the sweep commits, as _same_waiting holds its row
+        )
+    )
+    for ticket_id in dict.fromkeys(ticket_ids):
+        if ticket_id not in waiting:
+            session.add(OutboxPost(kind=PostKind.CARD_REFRESH.value, ticket_id=ticket_id, created_at=now, due_at=now, attempts=0))
+    session.info[_PENDING] = True
+
+
 def _same_waiting(session: Session, kind: PostKind, ticket_id: int, text: str | None, now: datetime) -> bool:
     session.flush()
     same_text = OutboxPost.text.is_(None) if text is None else OutboxPost.text == text
