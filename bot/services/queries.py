@@ -134,6 +134,14 @@ def scope_of(session: Session, viewer: str, agents: Collection[str]) -> ColumnEl
     return visible_to(viewer)
 
 
+@dataclass(frozen=True)
+class HomeLists:
+    own: list[TicketRecord]
+    assigned: list[TicketRecord] | None = None  # None: not an agent
+    queue: list[TicketRecord] | None = None
+    open_by_priority: dict[Priority, int] | None = None
+
+
 class TicketQueries:
     def __init__(self, db: Database, system_users: Collection[str]) -> None:
         self._db = db
@@ -177,6 +185,10 @@ class TicketQueries:
     def unassigned_queue(self, viewer: str, limit: int = 10) -> list[TicketRecord]:
         """Open, unassigned tickets, highest priority first, then oldest first (agents only:
         their teams' queues; admins: every queue)."""
+        with self._db.read() as session:
+            return self._queue(session, viewer, limit)
+
+    def _queue(self, session: Session, viewer: str, limit: int) -> list[TicketRecord]:
         rank = case({Priority.HIGH.value: 0, Priority.MEDIUM.value: 1}, value=Ticket.priority, else_=2)
         query = (
             select(Ticket)
@@ -184,14 +196,37 @@ class TicketQueries:
             .order_by(rank, Ticket.created_at, Ticket.id)
             .limit(limit)
         )
-        with self._db.read() as session:
-            try:
-                scope = scope_of(session, viewer, self._system_users)
-            except PermissionDenied:
-                raise PermissionDenied("see the queue of") from None
-            if scope is not None:
-                query = query.where(Ticket.team_id.in_(select(TeamMember.team_id).where(TeamMember.user_id == viewer)))
+        try:
+            scope = scope_of(session, viewer, self._system_users)
+        except PermissionDenied:
+            raise PermissionDenied("see the queue of") from None
+        if scope is not None:
+            query = query.where(Ticket.team_id.in_(select(TeamMember.team_id).where(TeamMember.user_id == viewer)))
+        return [TicketRecord.of(r) for r in session.scalars(query)]
+
+    def home_lists(
+        self, viewer: str, limit: int, *, agent: bool, counts: dict[Priority, int] | None = None
+    ) -> HomeLists:
+        """What a Home tab lists, read in one session (each costs a connection check and
+        round trips of its own), without the totals a list's pages need: the viewer's active
+        tickets; for an agent also those they own, their queue and the desk's counts
+        (``counts`` when the caller has them)."""
+        active = [s.value for s in ACTIVE]
+
+        def newest(*where: ColumnElement[bool]) -> list[TicketRecord]:
+            query = _newest(select(Ticket).where(Ticket.status.in_(active), *where)).limit(limit)
             return [TicketRecord.of(r) for r in session.scalars(query)]
+
+        with self._db.read() as session:
+            own = newest(Ticket.reporter_id == viewer)
+            if not agent:
+                return HomeLists(own)
+            return HomeLists(
+                own,
+                newest(Ticket.assignee_id == viewer),
+                self._queue(session, viewer, limit),
+                counts if counts is not None else open_by_priority(session),
+            )
 
     def open_by_priority(self) -> dict[Priority, int]:
         with self._db.read() as session:

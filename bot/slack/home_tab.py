@@ -10,8 +10,8 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.services.directory import Directory, PersonRecord, Role
-from bot.services.queries import TicketFilter, TicketQueries
-from bot.services.status import ACTIVE, Priority
+from bot.services.queries import TicketQueries
+from bot.services.status import Priority
 from bot.services.tickets import utcnow
 from bot.views.admin import CC_SETTING, admin_blocks, availability_blocks, my_teams_blocks
 from bot.views.home import home_view
@@ -43,22 +43,21 @@ class HomeTab:
         reads them once for every tab it publishes)."""
         with self._lock:
             self._viewers.add(user)
-        active = tuple(ACTIVE)
         now = utcnow()
-        own = self._queries.page(user, TicketFilter(reporter_id=user, statuses=active), 0, SHOWN).tickets
         person = self._directory.person(user) if self._directory is not None else None
         if person is None and self._directory is None and user in self._agents:
             person = PersonRecord(user, Role.AGENT, False, None)
+        lists = self._queries.home_lists(user, SHOWN, agent=person is not None, counts=counts)
         if person is None:
-            client.views_publish(user_id=user, view=home_view(now, team_url, own))
+            client.views_publish(user_id=user, view=home_view(now, team_url, lists.own))
             return
         view = home_view(
             now,
             team_url,
-            own,
-            assigned=self._queries.page(user, TicketFilter(assignee_id=user, statuses=active), 0, SHOWN).tickets,
-            queue=self._queries.unassigned_queue(user, SHOWN),
-            open_by_priority=counts if counts is not None else self._queries.open_by_priority(),
+            lists.own,
+            assigned=lists.assigned,
+            queue=lists.queue,
+            open_by_priority=lists.open_by_priority,
             desk=self._desk_blocks(person) if self._directory is not None else None,
             admin=self._admin_blocks(user) if person.role is Role.ADMIN else None,
         )
