@@ -244,7 +244,7 @@ def test_the_customers_mail_resumes_a_waiting_case(
 
 
 def test_a_bad_sla_setting_stops_the_start_in_one_line(tmp_path: Path) -> None:
-    line = one_line(run_bot(["check"], base_env() | {"SLA_POLICY_HIGH": "0h/8h"}, tmp_path))
+    line = one_line(run_bot([], base_env() | {"SLA_POLICY_HIGH": "0h/8h"}, tmp_path))
     assert line == (
         "casedesk: configuration error: SLA_POLICY_HIGH is malformed: targets must be more than 0; "
         "expected first response/resolution targets in business hours such as 1h/8h or 30m/4h"
