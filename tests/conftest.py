@@ -175,6 +175,9 @@ def connected(built: Casedesk, double: SlackDouble) -> Iterator[Casedesk]:
     double.wait_for(lambda: double.socket.connection_count() > 0, what="the bot to connect")
     built.deps.sender.start()
     yield built
+    # A store still waiting on the database (a test that held it busy) finishes here, not
+    # in the next test's clean database.
+    built.deps.store_first.shutdown(wait=True, cancel_futures=True)
     built.deps.sender.stop()
     # Closing the Socket Mode client waits up to a second or more for its worker
     # threads; the double stops first, so nothing new reaches this bot meanwhile.
