@@ -71,7 +71,7 @@ def test_the_bot_runs_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert (tmp_path / "casedesk.db").exists()
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=15)
+        output, _ = proc.communicate(timeout=40)  # a busy machine: the stop itself is tested in test_operations
         assert proc.returncode == 0, output
         assert time.monotonic() - started < 10
         assert "xoxb-double-bot-token" not in output and "xapp-double-app-token" not in output
