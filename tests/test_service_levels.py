@@ -132,6 +132,7 @@ def test_an_answered_ticket_never_breaches_its_first_response(
 ) -> None:
     file_high(desk)
     card = double.wait_message(SUPPORT, "TCK-000001")
+    double.wait_for(lambda: desk.deps.tickets.get(1).card_ts == card.ts, what="the card's place to be recorded")
     people.agent.say(SUPPORT, "Looking at it now.", thread=card)
     double.wait_for(lambda: desk.deps.tickets.get(1).first_response_at is not None, what="the first response")
     settle(desk, double)
@@ -273,6 +274,8 @@ def test_an_escalation_to_high_priority_brings_the_high_targets(
     ticket, _ = desk.deps.tickets.create(NewTicket(REPORTER, "Billing", "Bug", "low", "Slow page."))
     assert ticket.first_response_due_at == at(MONDAY, 17)  # Low: 8 business hours
     card = double.wait_message(SUPPORT, "TCK-000001")
+    # A reply is matched to its case by the card's ts, which the desk records once Slack answers the post.
+    double.wait_for(lambda: desk.deps.tickets.get(1).card_ts == card.ts, what="the card's place to be recorded")
     people.reporter.say(SUPPORT, "This is urgent, customers are waiting.", thread=card)
     double.wait_for(lambda: desk.deps.tickets.get(1).keyword == "urgent", what="the keyword flagged")
     settle(desk, double)
