@@ -222,7 +222,7 @@ def test_two_processes_receiving_one_message_open_one_case(desk: Casedesk, engin
     for t in threads:
         t.join()
     assert sorted(r.created for r in results) == [False, True]
-    assert {r.ticket.id for r in results} == {1}
+    assert len({r.ticket.id for r in results}) == 1  # one case (on PostgreSQL the loser's insert may have used id 1)
     assert count(engine, Ticket) == 1 and count(engine, CaseMessage) == 1
 
 
