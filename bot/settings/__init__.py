@@ -11,13 +11,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.settings.email import ImapSettings, SmtpSettings, load_imap, load_smtp
-from bot.settings.service_levels import ServiceLevels, service_level_settings
+from bot.settings.service_levels import ServiceLevels, service_level_settings, timezone_name
 from bot.settings.values import ConfigError, Problems, flag, is_email, listed, number, required
 from bot.settings.values import port as tcp_port
 from db.session import normalise_database_url
@@ -158,15 +158,6 @@ def _admin_emails(env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(e.lower() for e in emails)
 
 
-def _timezone(env: Mapping[str, str]) -> str:
-    timezone = (env.get("TIMEZONE") or "").strip() or "UTC"
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError("TIMEZONE is malformed: expected an IANA time zone such as Europe/London") from None
-    return timezone
-
-
 def _log_level(env: Mapping[str, str]) -> str:
     log_level = ((env.get("LOG_LEVEL") or "").strip() or "INFO").upper()
     if log_level not in LOG_LEVELS:
@@ -264,7 +255,7 @@ def load_settings(env: Mapping[str, str], *, slack: bool = True) -> Settings:
     app_token = p.read(lambda: _token(env, "SLACK_APP_TOKEN", needed=slack), "")
     support = p.read(lambda: _channel(env, "SUPPORT_SLACK_CHANNEL", needed=slack), None)
     admin = p.read(lambda: _channel(env, "ADMIN_CHANNEL", needed=slack), None)
-    timezone = p.read(lambda: _timezone(env), "UTC")
+    timezone = p.read(lambda: timezone_name(env), "UTC")
     imap = p.read(lambda: load_imap(env), None)
     settings = Settings(
         slack_bot_token=bot_token,

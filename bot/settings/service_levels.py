@@ -69,7 +69,7 @@ def service_level_settings(
     from ``env`` otherwise). ``problems``: the caller's list, to which every problem is
     added (nothing is raised then: the caller raises them all together)."""
     p = problems if problems is not None else Problems()
-    zone = timezone if timezone is not None else p.read(lambda: _timezone(env), "UTC")
+    zone = timezone if timezone is not None else p.read(lambda: timezone_name(env), "UTC")
     days = p.read(lambda: business_days(env.get("BUSINESS_DAYS")), frozenset(range(5)))
     default_hours: tuple[Hours, ...] = (Hours.of(time(9), time(17)),)
     hours = p.read(lambda: business_hours(env.get("BUSINESS_HOURS")), default_hours)
@@ -151,7 +151,8 @@ def _holidays(raw: str | None, name: str = "HOLIDAYS") -> frozenset[date]:
     return frozenset(found)
 
 
-def _timezone(env: Mapping[str, str]) -> str:
+def timezone_name(env: Mapping[str, str]) -> str:
+    """TIMEZONE, checked against the IANA database (UTC when unset)."""
     timezone = (env.get("TIMEZONE") or "").strip() or "UTC"
     try:
         ZoneInfo(timezone)

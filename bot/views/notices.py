@@ -173,16 +173,7 @@ def escalation_alert(ticket: TicketRecord, reasons: str, card_link: str | None) 
     """Why it escalated, and what the on-call person needs before clicking: what the case
     is about, how urgent it is now, who is waiting and whose it is."""
     link = f" <{card_link}|Open the card>." if card_link else ""
-    owner = f"assigned to {mention(ticket.assignee_id)}" if ticket.assignee_id else "*unassigned*"
-    about = (ticket.title or ticket.details).strip().split("\n", 1)[0] or "(no title)"
-    requester = mention(ticket.reporter_id)
-    if ticket.reporter_name and not is_slack_user(ticket.reporter_id):
-        requester += f" ({escaped_within(ticket.reporter_name, 100)})"
-    return (
-        f"🚨 {ticket.number} escalated: {escape(reasons)}.{link}\n"
-        f"> *{escaped_within(about, 150)}*\n"
-        f"> {PRIORITY_ICON[ticket.priority]} {ticket.priority.label} priority · requested by {requester} · {owner}"
-    )
+    return f"🚨 {ticket.number} escalated: {escape(reasons)}.{link}\n" + _case_facts(ticket)
 
 
 def _case_facts(ticket: TicketRecord) -> str:
