@@ -74,7 +74,13 @@ class Ticket(Base):
     # the pauses ended so far (the resolution targets moved by them).
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_seconds: Mapped[int] = mapped_column(default=0)
+    # Auto-close (migration 0013): when the requester was told the ticket will close unless
+    # they reply; cleared by any change of status, so each Resolved or Waiting spell warns once.
+    autoclose_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
+    # The id another system gave the case when it opened it through the API (migration 0013);
+    # unique, so that the same create sent again answers the first case.
+    external_id: Mapped[str | None] = mapped_column(String(255))
 
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
 
@@ -95,6 +101,10 @@ class Ticket(Base):
         Index("ix_tickets_team_created", "team_id", "created_at"),
         Index("ix_tickets_team_status_assignee", "team_id", "status", "assignee_id"),
         Index("ix_tickets_assignee_status_team", "assignee_id", "status", "team_id"),
+        Index("uq_tickets_external_id", "external_id", unique=True),
+        # The auto-close sweep: Resolved tickets by when, Waiting ones by since when.
+        Index("ix_tickets_status_resolved", "status", "resolved_at"),
+        Index("ix_tickets_status_paused", "status", "paused_at"),
         # Partial indexes of the escalation candidates: created in migration 0004; of the
         # SLA stages not alerted yet: in migration 0011.
     )
@@ -405,6 +415,36 @@ class FormerCard(Base):
     __table_args__ = (Index("ix_former_cards_ticket", "ticket_id"),)
 
 
+class SatisfactionRating(Base):
+    """A requester asked "How did we do?" about a resolved ticket, once per ticket, and
+    their answer: a score of 1-5 (None until they rate) and an optional comment.
+
+    Asked in a DM (channel "slack") or by mail with signed links to the rating page
+    (channel "mail"); a link names this row and is good until ``expires_at``, and the
+    rating is recorded only while ``rated_at`` is empty, so a link or button counts once.
+    """
+
+    __tablename__ = "satisfaction_ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), unique=True)
+    requester: Mapped[str] = mapped_column(String(320))  # a Slack user ID, or an address
+    channel: Mapped[str] = mapped_column(String(10))  # slack | mail
+    # The ticket's team and priority when it was asked, for reports by team and priority.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    priority: Mapped[str] = mapped_column(String(10))
+    score: Mapped[int | None] = mapped_column()
+    comment: Mapped[str | None] = mapped_column(Text)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_satisfaction_ratings_requester_asked", "requester", "asked_at"),  # the cooldown
+        Index("ix_satisfaction_ratings_rated", "rated_at"),  # reports over a period
+    )
+
+
 class DeskEvent(Base):
     """The audit trail of the desk itself: people, roles, teams, rules and settings changed."""
 
@@ -432,3 +472,67 @@ class DeskSetting(Base):
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+# ---- the REST API and outgoing webhooks (migration 0013) -----------------------------------
+
+
+class ApiToken(Base):
+    """A bearer token of the REST API; only its SHA-256 is kept (the token is shown once)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    scope: Mapped[str] = mapped_column(String(10))  # "read" or "write"
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # the token's first characters, to tell tokens apart
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Webhook(Base):
+    """A URL told of the events it wants, each delivery signed with its secret."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    # Kept as given: signing needs the secret itself, not a hash of it.
+    secret: Mapped[str] = mapped_column(String(200))
+    events: Mapped[str] = mapped_column(String(300))  # comma-separated
+    # An admin's explicit leave to post to a loopback or private address.
+    allow_private: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookDelivery(Base):
+    """One event owed to one webhook: written with the change, posted after the commit,
+    retried with backoff for a day, then dead (and replayable)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(40))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)  # the JSON posted, fixed when the event happened
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_status: Mapped[int | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(String(300))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_event"),
+        Index("ix_webhook_deliveries_pending", "sent_at", "dead_at", "due_at"),
+        Index("ix_webhook_deliveries_hook", "webhook_id", "id"),
+    )
