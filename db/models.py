@@ -74,7 +74,7 @@ class Ticket(Base):
     # the pauses ended so far (the resolution targets moved by them).
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_seconds: Mapped[int] = mapped_column(default=0)
-    # Auto-close (migration 0013): when the requester was told the ticket will close unless
+    # Auto-close (migration 0014): when the requester was told the ticket will close unless
     # they reply; cleared by any change of status, so each Resolved or Waiting spell warns once.
     autoclose_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=1)
