@@ -77,6 +77,10 @@ class Ticket(Base):
     # Auto-close (migration 0014): when the requester was told the ticket will close unless
     # they reply; cleared by any change of status, so each Resolved or Waiting spell warns once.
     autoclose_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Business seconds to the first response and to resolution (less the waits on the
+    # customer), stored when each happens (migration 0016): the reports' medians.
+    first_response_seconds: Mapped[int | None] = mapped_column()
+    resolution_seconds: Mapped[int | None] = mapped_column()
     version: Mapped[int] = mapped_column(default=1)
     # The id another system gave the case when it opened it through the API (migration 0013);
     # unique, so that the same create sent again answers the first case.
@@ -105,6 +109,9 @@ class Ticket(Base):
         # The auto-close sweep: Resolved tickets by when, Waiting ones by since when.
         Index("ix_tickets_status_resolved", "status", "resolved_at"),
         Index("ix_tickets_status_paused", "status", "paused_at"),
+        # The reports' periods (migration 0016).
+        Index("ix_tickets_first_response_at", "first_response_at"),
+        Index("ix_tickets_resolved_at", "resolved_at"),
         # Partial indexes of the escalation candidates: created in migration 0004; of the
         # SLA stages not alerted yet: in migration 0011.
     )
