@@ -21,7 +21,8 @@ from bot.services.phrases import Keywords, is_closing_phrase
 from bot.services.records import Change, MessageRecord, TicketRecord
 from bot.services.routing import Criteria
 from bot.services.status import Priority, Status
-from bot.services.tickets import Clock, TicketService, audit_event, utcnow
+from bot.services.tickets import Clock, TicketService, audit_event, business_seconds, utcnow
+from bot.settings.service_levels import ServiceLevels
 from db.models import Attachment, CaseMessage, FormerCard, Ticket
 from db.session import Database
 
@@ -152,7 +153,7 @@ class ConversationService:
                     self._attach(session, row.id, stored.id, msg.files)
                 before = TicketRecord.of(row)
                 if is_agent:
-                    record_agent_response(session, row, msg.user, now)
+                    record_agent_response(session, row, msg.user, now, self._tickets.levels)
                 else:
                     keyword = record_customer_message(session, row, msg.user, msg.text, now, self.keywords)
                     if keyword:
@@ -305,10 +306,14 @@ def open_intake_case(session: Session, source: str, now: datetime, **fields: obj
     return row
 
 
-def record_agent_response(session: Session, row: Ticket, agent: str, now: datetime) -> None:
-    """An agent answered: first response, and a new escalation episode from here on."""
+def record_agent_response(
+    session: Session, row: Ticket, agent: str, now: datetime, levels: ServiceLevels | None = None
+) -> None:
+    """An agent answered: first response (with the business time it took, by ``levels``),
+    and a new escalation episode from here on."""
     if row.first_response_at is None:
         row.first_response_at = now
+        row.first_response_seconds = business_seconds(levels, row.created_at, now)
         session.add(audit_event(row.id, agent, "first_response", None, None, None, now))
     row.last_agent_response_at = now
     row.waiting_since = None

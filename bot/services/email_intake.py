@@ -316,7 +316,7 @@ class EmailIntake:
             session.add(audit_event(row.id, mail.sender, "unverified", None, None, standing.why, now))
         stored = self._store(session, row, mail, "agent" if from_admin else "customer", now)
         if from_admin:
-            record_agent_response(session, row, mail.sender, now)
+            record_agent_response(session, row, mail.sender, now, self._tickets.levels)
         else:
             record_customer_message(session, row, mail.sender, mail.text, now, self._keywords)
         row.updated_at = now

@@ -68,7 +68,7 @@ class EmailReplies:
                 created_at=now, email_message_id=message_id,
             )
             session.add(stored)
-            record_agent_response(session, row, agent, now)
+            record_agent_response(session, row, agent, now, self._tickets.levels)
             row.updated_at = now
             session.flush()
             # Replies go to the requester on record, never to whoever wrote last.

@@ -537,6 +537,8 @@ class TicketService:
         row.status = to_status.value
         row.updated_at = now
         self._pause_or_resume(row, before.status, to_status, now)
+        if to_status is Status.RESOLVED:
+            row.resolution_seconds = business_seconds(self.levels, row.created_at, now, row.paused_seconds or 0)
         main = self._event(row, actor, kind, old, new, note, now)
         session.add(main)
         if kind != "status" and before.status is not to_status:
@@ -590,7 +592,7 @@ class TicketService:
 def _reopening(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | None, str | None]:
     if rec.status in ACTIVE:
         raise ActionNotAllowed(f"{rec.number} is already {rec.status.label}; nothing to reopen.", rec)
-    row.resolved_at = row.resolved_by = row.resolution_note = row.closed_at = None
+    row.resolved_at = row.resolved_by = row.resolution_note = row.closed_at = row.resolution_seconds = None
     return "status", rec.status.value, Status.OPEN.value, None
 
 
@@ -613,6 +615,14 @@ def set_due_times(row: Ticket, levels: ServiceLevels | None) -> None:
     )
     row.first_response_due_at, row.first_response_warn_at = due.first_response_due_at, due.first_response_warn_at
     row.resolution_due_at, row.resolution_warn_at = due.resolution_due_at, due.resolution_warn_at
+
+
+def business_seconds(levels: ServiceLevels | None, start: datetime, end: datetime, less: int = 0) -> int | None:
+    """Business seconds from ``start`` to ``end`` less ``less`` (the waits on the customer),
+    as the reports store them; None without service levels."""
+    if levels is None:
+        return None
+    return max(0, int(levels.calendar.between(start, end).total_seconds()) - less)
 
 
 def _session(row: Ticket) -> Session:
