@@ -1,4 +1,5 @@
-"""The health server (only when PORT is set): /health for liveness, /ready for readiness.
+"""The health server (only when PORT is set): /health for liveness, /ready for readiness,
+/metrics for Prometheus.
 
 A Starlette app served by uvicorn in a thread of its own. ``health_app`` builds the app,
 so that later routes (an API, metrics) can be mounted on the same one.
@@ -23,6 +24,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from bot.ops.metrics import Metrics
 from db.migrate import is_current
 
 log = logging.getLogger(__name__)
@@ -70,8 +72,15 @@ class CachedChecks:
             return dict(self._result)
 
 
-def health_app(engine: Engine, socket_connected: Callable[[], bool], *, ready_ttl: float = READY_CACHE_SECONDS) -> Starlette:
-    """The app: GET /health, GET /ready; unknown paths answer 404 in JSON."""
+def health_app(
+    engine: Engine,
+    socket_connected: Callable[[], bool],
+    *,
+    ready_ttl: float = READY_CACHE_SECONDS,
+    metrics: Metrics | None = None,
+) -> Starlette:
+    """The app: GET /health, GET /ready, GET /metrics (given the desk's metrics); unknown
+    paths answer 404 in JSON."""
     database = CachedChecks(lambda: database_checks(engine), ready_ttl)
 
     async def health(_request: Request) -> JSONResponse:
@@ -88,6 +97,8 @@ def health_app(engine: Engine, socket_connected: Callable[[], bool], *, ready_tt
         return JSONResponse({"error": "not found"}, status_code=404)
 
     routes = [Route("/health", health), Route("/ready", ready)]
+    if metrics is not None:
+        routes.append(metrics.route())
     return Starlette(routes=routes, exception_handlers={404: not_found})
 
 
@@ -144,11 +155,12 @@ class HealthServer:
         *,
         request_timeout: int = REQUEST_TIMEOUT,
         ready_ttl: float = READY_CACHE_SECONDS,
+        metrics: Metrics | None = None,
     ) -> None:
         self._socket = _listen(host, port)
         self._port = int(self._socket.getsockname()[1])
         config = uvicorn.Config(
-            health_app(engine, socket_connected, ready_ttl=ready_ttl),
+            health_app(engine, socket_connected, ready_ttl=ready_ttl, metrics=metrics),
             http=_TimedH11Protocol,
             loop="asyncio",
             ws="none",
