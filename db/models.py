@@ -47,6 +47,8 @@ class Ticket(Base):
     # Where a case opened from a channel message lives: its thread in that channel.
     origin_channel: Mapped[str | None] = mapped_column(String(32))
     origin_ts: Mapped[str | None] = mapped_column(String(32))
+    # The permalink of the message a case was made from (a reaction, the message shortcut).
+    origin_link: Mapped[str | None] = mapped_column(String(3000))
     # Response bookkeeping, kept by the service as messages arrive; escalation reads it.
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_agent_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -172,6 +174,9 @@ class CaseMessage(Base):
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     email_message_id: Mapped[str | None] = mapped_column(String(998))
+    # "public": the requester sees it (theirs, or a reply in their thread or by mail);
+    # "internal": written in the card's thread, never sent to the requester.
+    kind: Mapped[str] = mapped_column(String(10), default="public", server_default="public")
 
     __table_args__ = (
         # Two deliveries of one Slack message (a retry, a second bot process) store one row.
@@ -450,6 +455,18 @@ class SatisfactionRating(Base):
         Index("ix_satisfaction_ratings_requester_asked", "requester", "asked_at"),  # the cooldown
         Index("ix_satisfaction_ratings_rated", "rated_at"),  # reports over a period
     )
+
+
+class IntakeBurst(Base):
+    """Per intake channel and person: the case their last top-level message went to, and
+    its ts. Messages close behind it join that case; the row is what processes lock."""
+
+    __tablename__ = "intake_bursts"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    last_ts: Mapped[str | None] = mapped_column(String(32))
 
 
 class DeskEvent(Base):
