@@ -52,6 +52,7 @@ EXAMPLE_TOKENS = {"SLACK_BOT_TOKEN": "xoxb-your-bot-token", "SLACK_APP_TOKEN": "
 
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_EMOJI_NAME = re.compile(r"^[a-z0-9_+'\-]{1,100}$")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,10 @@ class Settings:
     alerting_channel: str = ""
     logging_channel: str | None = None
     intake_channels: tuple[str, ...] = ()
+    # Top-level messages by one person in an intake channel this close together join one case.
+    intake_group_minutes: float = 2
+    # The reaction that makes a ticket of any message (an emoji name, without colons).
+    ticket_reaction: str = "ticket"
     admin_emails: tuple[str, ...] = ()
     timezone: str = "UTC"
     log_level: str = "INFO"
@@ -172,6 +177,15 @@ def _log_format(env: Mapping[str, str]) -> str:
     return log_format
 
 
+def _ticket_reaction(env: Mapping[str, str]) -> str:
+    name = (env.get("TICKET_REACTION") or "").strip().strip(":").lower()
+    if not name:
+        return "ticket"
+    if not _EMOJI_NAME.match(name):
+        raise ConfigError("TICKET_REACTION is malformed: expected an emoji name such as ticket (no spaces)")
+    return name
+
+
 def _keywords(env: Mapping[str, str]) -> tuple[str, ...]:
     keywords = tuple(dict.fromkeys(k.lower() for k in listed(env.get("ESCALATION_KEYWORDS")))) or DEFAULT_ESCALATION_KEYWORDS
     if any(len(k) > 100 for k in keywords):
@@ -267,6 +281,10 @@ def load_settings(env: Mapping[str, str], *, slack: bool = True) -> Settings:
         alerting_channel=p.read(lambda: _channel(env, "ALERTING_SLACK_CHANNEL", needed=False), None) or admin or "",
         logging_channel=p.read(lambda: _channel(env, "LOGGING_SLACK_CHANNEL", needed=False), None),
         intake_channels=p.read(lambda: _intake_channels(env), ()),
+        intake_group_minutes=p.read(
+            lambda: number(env, "INTAKE_GROUP_MINUTES", 2, "a number of minutes such as 2"), 2.0
+        ),
+        ticket_reaction=p.read(lambda: _ticket_reaction(env), "ticket"),
         system_users=p.read(lambda: _system_users(env, needed=slack), frozenset()),
         admin_emails=p.read(lambda: _admin_emails(env), ()),
         timezone=timezone,
