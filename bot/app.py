@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
@@ -18,6 +19,7 @@ from bot.deps import CONTEXT_KEY, Deps, MailDesk
 from bot.mail.imap_poll import MailPoller
 from bot.mail.notice_send import NoticeFinisher
 from bot.mail.smtp_send import Mailer
+from bot.ops.metrics import Metrics
 from bot.services import notifications
 from bot.services.conversations import ConversationService
 from bot.services.directory import Directory, LiveAgents
@@ -36,26 +38,29 @@ from bot.services.timeline import TimelineQueries
 from bot.settings import Settings
 from bot.slack.error_reports import ErrorReporter
 from bot.slack.home_tab import HomeTab
+from bot.slack.metered_client import MeteredWebClient
 from bot.slack.workspace_url import WorkspaceUrl
 from db.session import Database, make_engine
 
 LISTENER_THREADS = 32
 
 
-def build_web_client(settings: Settings) -> WebClient:
-    """Web API client that waits out HTTP 429 (Retry-After) and retries dropped connections.
+def build_web_client(settings: Settings, metrics: Metrics | None = None) -> WebClient:
+    """Web API client that waits out HTTP 429 (Retry-After) and retries dropped connections;
+    with ``metrics``, one that counts its calls.
 
     Listeners always ack() before their first call, so a retry never delays an ack.
     """
-    return WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=15,
-        retry_handlers=[
+    options: dict[str, Any] = {
+        "token": settings.slack_bot_token,
+        "base_url": settings.slack_api_url,
+        "timeout": 15,
+        "retry_handlers": [
             ConnectionErrorRetryHandler(max_retry_count=2),
             RateLimitErrorRetryHandler(max_retry_count=3),
         ],
-    )
+    }
+    return WebClient(**options) if metrics is None else MeteredWebClient(metrics=metrics, **options)
 
 
 def _mail_desk(
@@ -98,8 +103,10 @@ def create_app(
     client: WebClient | None = None,
 ) -> Casedesk:
     engine = engine or make_engine(settings.database_url)
-    client = client or build_web_client(settings)
+    metrics = Metrics()
+    client = client or build_web_client(settings, metrics)
     db = Database(engine)
+    metrics.watch(db, clock)
     directory = Directory(db, settings.system_users, clock=clock)
     directory.bootstrap_soon()  # SYSTEM_USERS are the admins of a desk that has none
     agents = LiveAgents(directory)
@@ -154,6 +161,7 @@ def create_app(
         state=BotStateStore(db),
         mail=mail,
         workspace_url=workspace_url,
+        metrics=metrics,
     )
     # Bolt's default pool has 5 threads and a listener holds its thread until it acks
     # *and* finishes; five listeners waiting out a 429 would hold every ack back.
@@ -162,6 +170,9 @@ def create_app(
 
     def inject(context: BoltContext, next: Callable[[], None]) -> None:
         context[CONTEXT_KEY] = deps
+        # Listeners call Slack through the desk's own client (Bolt builds a plain one per
+        # request), so their calls are counted with the rest.
+        context["client"] = deps.client
         next()
 
     app.use(inject)

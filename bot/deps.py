@@ -10,6 +10,7 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.delivery.slack import OutboxSender
+from bot.ops.metrics import Metrics
 from bot.services.conversations import ConversationService
 from bot.services.directory import Directory
 from bot.services.email_intake import EmailIntake
@@ -63,6 +64,7 @@ class Deps:
     mail: MailDesk
     directory: Directory
     workspace_url: WorkspaceUrl = field(default_factory=WorkspaceUrl)
+    metrics: Metrics = field(default_factory=Metrics)
     # Runs the storing a listener does before its ack, so the ack waits a bounded time.
     store_first: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=16, thread_name_prefix="casedesk-store")

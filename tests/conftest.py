@@ -170,7 +170,7 @@ def desk(settings: Settings, engine: Engine, double: SlackDouble) -> Iterator[Ca
 
 
 def connected(built: Casedesk, double: SlackDouble) -> Iterator[Casedesk]:
-    handler = CasedeskSocketModeHandler(built.app, built.deps.settings.slack_app_token)
+    handler = CasedeskSocketModeHandler(built.app, built.deps.settings.slack_app_token, metrics=built.deps.metrics)
     handler.connect()
     double.wait_for(lambda: double.socket.connection_count() > 0, what="the bot to connect")
     built.deps.sender.start()

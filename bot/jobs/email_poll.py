@@ -11,7 +11,9 @@ def email_poll(deps: Deps) -> str:
         return "email-poll: off (IMAP_SERVER and SMTP_HOST are not set)"
     parts = []
     if mail.poller is not None:
-        parts.append(mail.poller.poll().summary())
+        polled = mail.poller.poll()
+        deps.metrics.mail_polled(polled.outcomes)
+        parts.append(polled.summary())
     if mail.mailer is not None:
         parts.append(f"{mail.mailer.send_due(report_to=deps.settings.admin_channel)} sent")
     return "email-poll: " + "; ".join(parts)

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class GuardedJob:
     def __init__(self, deps: Deps, name: str, spec: JobSpec, trigger: BaseTrigger) -> None:
         self.deps, self.name, self.spec, self.trigger = deps, name, spec, trigger
-        self._run = deps.errors.guard(name, lambda: spec.run(deps))
+        self._run = deps.errors.guard(name, lambda: deps.metrics.job(name, lambda: spec.run(deps)))
 
     def __call__(self) -> str | None:
         """Run for the latest slot unless another process has; returns what it did."""

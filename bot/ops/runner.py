@@ -37,7 +37,7 @@ def run(settings: Settings) -> int:
     # Asked once before connecting, so a rejected app token stops the start with one line
     # instead of the Socket Mode client's logged error.
     desk.app.client.apps_connections_open(app_token=settings.slack_app_token)
-    handler = CasedeskSocketModeHandler(desk.app, settings.slack_app_token)
+    handler = CasedeskSocketModeHandler(desk.app, settings.slack_app_token, metrics=desk.deps.metrics)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -49,8 +49,10 @@ def run(settings: Settings) -> int:
 
     health = None
     if settings.port:
-        health = HealthServer(settings.port, engine, handler.client.is_connected, settings.health_host).start()
-        log.info("health server on %s port %d (/health, /ready)", settings.health_host, health.port)
+        health = HealthServer(
+            settings.port, engine, handler.client.is_connected, settings.health_host, metrics=desk.deps.metrics
+        ).start()
+        log.info("health server on %s port %d (/health, /ready, /metrics)", settings.health_host, health.port)
     handler.connect()
     desk.deps.sender.start()
     scheduler = start_scheduler(desk.deps) if settings.scheduler_enabled else None

@@ -25,6 +25,8 @@ from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
+from bot.ops.metrics import Metrics
+
 # Bolt's answer when no listener (or a global middleware) took a request.
 UNHANDLED = 404
 # A worker holds its envelope until the ack, and a channel message is acked only once
@@ -69,13 +71,14 @@ class NoDelaySocketModeClient(SocketModeClient):
 
 class CasedeskSocketModeHandler(SocketModeHandler):
     """Bolt's Socket Mode handler over :class:`NoDelaySocketModeClient`, acking every
-    envelope nobody took."""
+    envelope nobody took, and counting envelopes and acks in ``metrics``."""
 
-    def __init__(self, app: App, app_token: str, *, concurrency: int = WORKERS) -> None:
+    def __init__(self, app: App, app_token: str, *, concurrency: int = WORKERS, metrics: Metrics | None = None) -> None:
         # Not calling super().__init__: it would build (and start threads for) a
         # client of its own that we would then throw away.
         self.app = app
         self.app_token = app_token
+        self.metrics = metrics
         self.client = NoDelaySocketModeClient(
             app_token=app_token,
             logger=app.logger if app.logger else logging.getLogger(__name__),
@@ -87,8 +90,14 @@ class CasedeskSocketModeHandler(SocketModeHandler):
 
     def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         start = time.time()
+        taken = time.perf_counter()
+        if self.metrics:
+            self.metrics.envelopes.labels(req.type).inc()
         response = acked_when_unhandled(run_bolt_app(self.app, req))
         send_response(client, req, response, start)
+        if self.metrics and response.status == 200:  # a 5xx is left unacked for Slack to redeliver
+            self.metrics.acks.labels(req.type).inc()
+            self.metrics.ack_seconds.labels(req.type).observe(time.perf_counter() - taken)
 
 
 def acked_when_unhandled(response: BoltResponse) -> BoltResponse:
