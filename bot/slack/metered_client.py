@@ -22,14 +22,14 @@ def _method_of(url: str) -> str:
 
 
 class RateLimitCounter(RetryHandler):
-    """Never retries: it sees each error answer first, counts the 429s and leaves the
-    decision to the handlers after it."""
+    """Never retries: it sees each answer first, counts the 429s and leaves the decision
+    to the handlers after it."""
 
     def __init__(self, metrics: Metrics) -> None:
         super().__init__(max_retry_count=0)
         self._metrics = metrics
 
-    def _can_retry(
+    def can_retry(
         self,
         *,
         state: RetryState,
