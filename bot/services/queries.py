@@ -1,14 +1,36 @@
 """Finding tickets: filtered, searched and paged in SQL, with who may see what enforced here:
 reporters see their own tickets; agents their teams' tickets and those assigned to them;
-admins all of them."""
+admins all of them.
+
+Words are searched in full text (migration 0015): a ticket's title and details, stemmed
+(English), each word also as the start of a longer one, all words required; a ticket
+number or a reporter's id finds that ticket too. Found tickets rank by relevance (a word in
+the title counts more), then newest first.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select, union, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    Subquery,
+    case,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from bot.services.errors import PermissionDenied
@@ -18,6 +40,19 @@ from db.models import Person, TeamMember, Ticket, TicketAssignee
 from db.session import Database
 
 PAGE_SIZE = 20
+# A search is its first words (letters and digits; anything else separates them).
+MAX_SEARCH_WORDS = 16
+_WORD = re.compile(r"[^\W_]+")
+# An exact number outranks a reporter's id, which outranks any text match.
+NUMBER_SCORE = 2e9
+REPORTER_SCORE = 1e9
+# SQLite: the FTS5 index over tickets (title, details); its hidden column of the table's name
+# takes MATCH, and bm25() weighs a title hit ten times a details hit (smaller is better).
+_FTS = table("tickets_fts", column("rowid"), column("tickets_fts"))
+_BM25 = "bm25(tickets_fts, 10.0, 1.0)"
+# PostgreSQL: the generated, weighted tsvector (title A, details B) with its GIN index.
+_VECTOR: ColumnElement[Any] = literal_column("tickets.search_vector")
+_ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
 
 
 @dataclass(frozen=True)
@@ -55,7 +90,42 @@ class Page:
         return self.offset > 0
 
 
-def _apply(query: Select[Any], flt: TicketFilter) -> Select[Any]:
+def search_words(text: str) -> list[str]:
+    """The words of a search, lowered: letters and digits only, so they never carry the
+    query syntax of either database."""
+    return _WORD.findall(text.lower())[:MAX_SEARCH_WORDS]
+
+
+def search(text: str, dialect: str) -> Subquery:
+    """The tickets ``text`` finds, as (id, score) rows, one per ticket, higher scores first:
+    its number, its reporter's id, and a full-text match of every word (stemmed, or as a
+    prefix) in the title or details. The one search behind every list's words."""
+    words = search_words(text)
+    found: list[Select[Any]] = []
+    if words:
+        if dialect == "postgresql":
+            query = func.to_tsquery(_ENGLISH, " & ".join(f"{w}:*" for w in words))
+            found.append(
+                select(Ticket.id.label("id"), func.ts_rank_cd(_VECTOR, query).cast(Float).label("score")).where(
+                    _VECTOR.op("@@")(query)
+                )
+            )
+        else:
+            found.append(
+                select(_FTS.c.rowid.label("id"), (-literal_column(_BM25, Float)).label("score"))
+                .select_from(_FTS)
+                .where(_FTS.c.tickets_fts.match(" ".join(f'"{w}"*' for w in words)))
+            )
+    stripped = text.strip()
+    found.append(select(Ticket.id, literal(REPORTER_SCORE, Float)).where(Ticket.reporter_id == stripped.upper()))
+    number = parse_number(stripped)
+    if number is not None:
+        found.append(select(Ticket.id, literal(NUMBER_SCORE, Float)).where(Ticket.id == number))
+    hits = union_all(*found).subquery("hits")
+    return select(hits.c.id, func.max(hits.c.score).label("score")).group_by(hits.c.id).subquery("found")
+
+
+def _apply(query: Select[Any], flt: TicketFilter, found: Subquery | None = None) -> Select[Any]:
     if flt.reporter_id:
         query = query.where(Ticket.reporter_id == flt.reporter_id)
     if flt.assignee_id:
@@ -72,14 +142,8 @@ def _apply(query: Select[Any], flt: TicketFilter) -> Select[Any]:
         query = query.where(Ticket.campaign == flt.campaign)
     if flt.issue_type:
         query = query.where(Ticket.issue_type == flt.issue_type)
-    if flt.text:
-        words = flt.text.strip()
-        number = parse_number(words)
-        pattern = "%" + words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        matches = [func.lower(Ticket.details).like(pattern, escape="\\"), Ticket.reporter_id == words.upper()]
-        if number is not None:
-            matches.append(Ticket.id == number)
-        query = query.where(or_(*matches))
+    if found is not None:
+        query = query.join(found, found.c.id == Ticket.id)
     return query
 
 
@@ -114,6 +178,13 @@ def _branches(user: str) -> list[ColumnElement[bool]]:
 
 def _newest(query: Select[Any]) -> Select[Any]:
     return query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+
+
+def _ranked(query: Select[Any], found: Subquery | None) -> Select[Any]:
+    """Searched: the most relevant first, then the newest; listed: the newest first."""
+    if found is None:
+        return _newest(query)
+    return query.order_by(found.c.score.desc(), Ticket.created_at.desc(), Ticket.id.desc())
 
 
 def visible_to(user: str) -> ColumnElement[bool]:
@@ -152,11 +223,12 @@ class TicketQueries:
         agents only what they may see."""
         offset = max(0, offset)
         with self._db.read() as session:
+            found = search(flt.text, session.get_bind().dialect.name) if flt.text and flt.text.strip() else None
             scope = None if flt.is_own(viewer) else scope_of(session, viewer, self._system_users)
             if scope is None:
-                base = _apply(select(Ticket), flt)
+                base = _apply(select(Ticket), flt, found)
                 total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-                rows = session.scalars(_newest(base).offset(offset).limit(limit))
+                rows = session.scalars(_ranked(base, found).offset(offset).limit(limit))
                 return Page([TicketRecord.of(r) for r in rows], int(total), offset, limit)
             # An agent sees their teams' tickets and, outside those teams, the ones assigned
             # to them or filed by them. An OR of these reads every ticket; apart, each is a
@@ -164,22 +236,38 @@ class TicketQueries:
             # counts (the team part an index count); the page is the newest of each part's
             # newest (offset + limit), which holds it.
             teams = list(session.scalars(select(TeamMember.team_id).where(TeamMember.user_id == viewer)))
-            mine = _apply(select(Ticket.id), flt)
+            mine = _apply(select(Ticket.id), flt, found)
             if flt.team_id is not None and flt.team_id in teams:
-                return self._page(session, [mine], [], offset, limit)  # one of their own teams: all theirs to see
+                return self._page(session, [mine], [], offset, limit, found)  # one of their own teams: all theirs to see
             outside = [or_(Ticket.team_id.is_(None), Ticket.team_id.not_in(teams))] if teams else []
             others = [mine.where(branch, *outside) for branch in _branches(viewer)[1:]]
-            return self._page(session, [mine.where(Ticket.team_id.in_(teams))] if teams else [], others, offset, limit)
+            return self._page(session, [mine.where(Ticket.team_id.in_(teams))] if teams else [], others, offset, limit, found)
 
     @staticmethod
-    def _page(session: Session, counted: list[Select[Any]], united: list[Select[Any]], offset: int, limit: int) -> Page:
-        """A page of the tickets of disjoint ``counted`` parts and the union of ``united``."""
+    def _page(
+        session: Session,
+        counted: list[Select[Any]],
+        united: list[Select[Any]],
+        offset: int,
+        limit: int,
+        found: Subquery | None,
+    ) -> Page:
+        """A page of the tickets of disjoint ``counted`` parts and the union of ``united``,
+        in the order of ``_ranked``."""
         total = sum(session.scalar(select(func.count()).select_from(p.subquery())) or 0 for p in counted)
         if united:
             total += session.scalar(select(func.count()).select_from(union(*united).subquery())) or 0
-        parts = [*counted, *united]
-        newest = union_all(*(select(_newest(p).limit(offset + limit).subquery().c.id) for p in parts))
-        rows = session.scalars(_newest(select(Ticket).where(Ticket.id.in_(newest))).offset(offset).limit(limit))
+        score = (found.c.score if found is not None else literal(0.0, Float)).label("score")
+        tops = [_ranked(p.add_columns(score), found).limit(offset + limit).subquery() for p in [*counted, *united]]
+        # A ticket in two parts has one score: the union keeps it once.
+        best = union(*(select(top.c.id, top.c.score) for top in tops)).subquery()
+        rows = session.scalars(
+            select(Ticket)
+            .join(best, best.c.id == Ticket.id)
+            .order_by(best.c.score.desc(), Ticket.created_at.desc(), Ticket.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
         return Page([TicketRecord.of(r) for r in rows], int(total), offset, limit)
 
     def unassigned_queue(self, viewer: str, limit: int = 10) -> list[TicketRecord]:
