@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     outbox_sub.add_parser("status", help="count the posts not sent yet and the given-up ones")
     outbox_sub.add_parser("dead", help="list the posts given up after Slack kept refusing them")
     outbox_sub.add_parser("retry", help="give every given-up post another round")
+    from bot.ops.integrations_cli import add_parsers
+
+    add_parsers(sub)
     sandbox = sub.add_parser("sandbox", help="try the desk in a browser: a local Slack, mail and demo data, no account")
     sandbox.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT") or 8000),
                          help="the page's port on 127.0.0.1 (default 8000, or SANDBOX_PORT)")
@@ -122,6 +125,8 @@ def _command(args: argparse.Namespace) -> Command:
         "jobs": _jobs,
         "mail": _mail,
         "outbox": _outbox,
+        "api-token": _integrations,
+        "webhooks": _integrations,
     }
     return commands.get(args.command, _run)
 
@@ -258,6 +263,15 @@ def _outbox(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(f"{outbox.retry_dead(utcnow())} posts will be tried again by the running bot")
     return 0
+
+
+def _integrations(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.ops import integrations_cli
+
+    db = _database(settings)
+    if db is None:
+        return 1
+    return integrations_cli.api_token(db, args) if args.command == "api-token" else integrations_cli.webhooks(db, args)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from bot.mail.imap_poll import MailPoller
 from bot.mail.notice_send import NoticeFinisher
 from bot.mail.smtp_send import Mailer
 from bot.ops.metrics import Metrics
-from bot.services import notifications
+from bot.services import notifications, webhook_events
 from bot.services.conversations import ConversationService
 from bot.services.directory import Directory, LiveAgents
 from bot.services.effects import Channels
@@ -131,6 +131,7 @@ def create_app(
     notifications.serve(
         db, notifications.NoticePolicy(settings.smtp.from_addr, settings.own_addresses, clock) if settings.smtp else None
     )
+    webhook_events.serve(db, clock)  # every change owes its webhooks' deliveries, in its transaction
     home = HomeTab(queries, agents, directory, settings.tz)
     sender = OutboxSender(
         client, settings, db, tickets, conversations, home, workspace_url, clock, posts_per_second=settings.slack_posts_per_second
@@ -161,6 +162,7 @@ def create_app(
         state=BotStateStore(db),
         mail=mail,
         workspace_url=workspace_url,
+        db=db,
         metrics=metrics,
     )
     # Bolt's default pool has 5 threads and a listener holds its thread until it acks

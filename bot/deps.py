@@ -23,6 +23,7 @@ from bot.services.summary import SummaryQueries
 from bot.services.tickets import Clock, TicketService
 from bot.services.timeline import TimelineQueries
 from bot.settings import Settings
+from db.session import Database
 from bot.slack.error_reports import ErrorReporter
 from bot.slack.home_tab import HomeTab
 from bot.slack.workspace_url import WorkspaceUrl
@@ -64,6 +65,8 @@ class Deps:
     mail: MailDesk
     directory: Directory
     workspace_url: WorkspaceUrl = field(default_factory=WorkspaceUrl)
+    # The desk's database, its writes carrying the hooks (notices, webhooks): for the API.
+    db: Database | None = None
     metrics: Metrics = field(default_factory=Metrics)
     # Runs the storing a listener does before its ack, so the ack waits a bounded time.
     store_first: ThreadPoolExecutor = field(

@@ -93,8 +93,9 @@ class Database:
         return self._reads()
 
     def mark_writes(self, **info: Any) -> None:
-        """Values every later write session carries in its ``info`` (for hooks on its events)."""
-        self._writes.configure(info=dict(info))
+        """Values every later write session carries in its ``info`` (for hooks on its events),
+        beside those marked before."""
+        self._writes.configure(info={**self._writes.kw.get("info", {}), **info})
 
 
 class SecondProcess(Exception):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.outbox import PostKind, enqueue
 from bot.services.status import Status
+from bot.views.text import is_slack_user
 from db.models import Ticket, TicketEvent
 
 
@@ -30,7 +31,8 @@ def owe_new_ticket(session: Session, row: Ticket, now: datetime, channels: Chann
     enqueue(session, PostKind.CARD, now, ticket_id=row.id, channel=card_channel or channels.support)
     if channels.admin:
         enqueue(session, PostKind.ADMIN_NEW, now, ticket_id=row.id, channel=channels.admin)
-    enqueue(session, PostKind.FILED_DM, now, ticket_id=row.id, channel=row.reporter_id, user_id=row.reporter_id)
+    if is_slack_user(row.reporter_id):  # a requester named by address (the API) has no DMs
+        enqueue(session, PostKind.FILED_DM, now, ticket_id=row.id, channel=row.reporter_id, user_id=row.reporter_id)
     owe_home(session, row, now)
 
 

@@ -51,7 +51,7 @@ class EmailReplies:
             why = _outside(session, row, agent)  # agents answer their teams' cases and their own; admins all
             if why:
                 raise NotYours(why)
-            if not record.by_email:
+            if not (record.by_email or "@" in record.reporter_id):  # a form's or the API's case has no address
                 raise ActionNotAllowed(f"{record.number} did not come by email, so there is no address to reply to.", record)
             thread = session.execute(
                 select(CaseMessage.email_message_id, CaseMessage.role)

@@ -11,6 +11,7 @@ as a last line).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from copy import copy
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -37,6 +38,7 @@ from bot.services.routing import DESK, Criteria, Routed, choose_owner, route
 from bot.services.sla import due_times, pause_counted
 from bot.services.status import ACTIVE, Priority, Status, can_transition
 from bot.settings.service_levels import ServiceLevels
+from bot.views.text import is_slack_user
 from db.models import Comment, FormerCard, OutboxPost, Person, Team, TeamMember, Ticket, TicketAssignee, TicketEvent
 from db.session import Database
 
@@ -82,6 +84,9 @@ class NewTicket:
     screenshot_url: str | None = None
     # Extra addresses told of its creation and resolution (the form's "Notify (emails)").
     notify_emails: str | None = None
+    title: str | None = None
+    # The id another system gave the case (the API): the same id again answers the first case.
+    external_id: str | None = None
 
 
 class InvalidTicket(ValueError):
@@ -173,6 +178,13 @@ class TicketService:
     def is_agent(self, user_id: str) -> bool:
         return user_id in self._system_users
 
+    def acting_for(self, agents: Collection[str]) -> TicketService:
+        """This service with ``agents`` as the people who may act (the API adds its write
+        tokens as actors); everything else shared."""
+        other = copy(self)
+        other._system_users = agents
+        return other
+
     # ---- creation ----------------------------------------------------------
 
     def create(self, new: NewTicket) -> tuple[TicketRecord, bool]:
@@ -198,6 +210,8 @@ class TicketService:
                     reporter_id=new.reporter_id,
                     source=new.source,
                     source_key=new.source_key,
+                    external_id=new.external_id,
+                    title=new.title,
                     screenshot_name=new.screenshot_name,
                     screenshot_url=new.screenshot_url,
                     notify_emails=normalised(new.notify_emails) or None,
@@ -217,10 +231,11 @@ class TicketService:
                 record = TicketRecord.of(row)
             return record, True
         except IntegrityError:
-            if new.source_key is None:
+            if new.source_key is None and new.external_id is None:
                 raise
+            key = Ticket.source_key == new.source_key if new.source_key else Ticket.external_id == new.external_id
             with self._db.read() as session:
-                existing = session.scalars(select(Ticket).where(Ticket.source_key == new.source_key)).one()
+                existing = session.scalars(select(Ticket).where(key)).one()
                 return TicketRecord.of(existing), False
 
     def file_in(self, session: Session, row: Ticket, criteria: Criteria, now: datetime) -> str:
@@ -369,6 +384,28 @@ class TicketService:
                 auto = self._auto_assign(session, row, routed, now)
                 if auto is not None:
                     owe_auto_assigned(session, row, auto, now, channel)
+            return Change(TicketRecord.of(row), EventRecord.of(main))
+
+    def set_priority(self, ticket_id: int, actor: str, priority: Priority) -> Change:
+        """A new priority (its SLA targets follow it); the card and its thread say so."""
+        if not self.is_agent(actor):
+            raise PermissionDenied("change")
+        now = self._clock()
+        with self._db.write() as session:
+            row = self._load(session, ticket_id, lock=True)
+            self._check(session, row, actor)
+            before = TicketRecord.of(row)
+            if before.priority is priority:
+                raise ActionNotAllowed(f"{before.number} is already {priority.label} priority. Nothing changed.", before)
+            row.priority, row.updated_at = priority.value, now
+            if row.first_response_due_at is not None:
+                set_due_times(row, self.levels)
+            main = self._event(row, actor, "priority", before.priority.value, priority.value, None, now)
+            session.add(main)
+            session.flush()
+            who = f"<@{actor}>" if is_slack_user(actor) else _mrkdwn(actor)
+            line = f"⚡ {who} changed the priority of {before.number} from {before.priority.label} to {priority.label}."
+            owe_change(session, row, main, before.assignee_id, now, self.channels, line)
             return Change(TicketRecord.of(row), EventRecord.of(main))
 
     def hand_back(self, session: Session, team_id: int, user_id: str, actor: str) -> None:
