@@ -117,10 +117,12 @@ def search(text: str, dialect: str) -> Subquery:
                 .where(_FTS.c.tickets_fts.match(" ".join(f'"{w}"*' for w in words)))
             )
     stripped = text.strip()
-    found.append(select(Ticket.id, literal(REPORTER_SCORE, Float)).where(Ticket.reporter_id == stripped.upper()))
+    reporter = select(Ticket.id.label("id"), literal(REPORTER_SCORE, Float).label("score"))
+    found.append(reporter.where(Ticket.reporter_id == stripped.upper()))
     number = parse_number(stripped)
     if number is not None:
-        found.append(select(Ticket.id, literal(NUMBER_SCORE, Float)).where(Ticket.id == number))
+        numbered = select(Ticket.id.label("id"), literal(NUMBER_SCORE, Float).label("score"))
+        found.append(numbered.where(Ticket.id == number))
     hits = union_all(*found).subquery("hits")
     return select(hits.c.id, func.max(hits.c.score).label("score")).group_by(hits.c.id).subquery("found")
 
