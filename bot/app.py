@@ -29,7 +29,9 @@ from bot.services.email_replies import EmailReplies
 from bot.services.escalation import EscalationService
 from bot.services.job_runs import BotStateStore, JobRunLedger
 from bot.services.mail_outbox import MailOutbox
+from bot.services.message_tickets import MessageTickets
 from bot.services.phrases import Keywords
+from bot.services.public_replies import PublicReplies
 from bot.services.queries import TicketQueries
 from bot.services.reports import ReportQueries
 from bot.services.summary import SummaryQueries
@@ -163,6 +165,8 @@ def create_app(
         mail=mail,
         workspace_url=workspace_url,
         db=db,
+        message_tickets=MessageTickets(db, tickets, conversations, clock),
+        replies=PublicReplies(db, tickets, mail.replies, settings.support_channel, clock),
         metrics=metrics,
     )
     # Bolt's default pool has 5 threads and a listener holds its thread until it acks

@@ -31,6 +31,8 @@ from bot.slack.workspace_url import WorkspaceUrl
 if TYPE_CHECKING:
     from bot.mail.imap_poll import MailPoller
     from bot.mail.smtp_send import Mailer
+    from bot.services.message_tickets import MessageTickets
+    from bot.services.public_replies import PublicReplies
 
 CONTEXT_KEY = "casedesk"
 
@@ -67,6 +69,9 @@ class Deps:
     workspace_url: WorkspaceUrl = field(default_factory=WorkspaceUrl)
     # The desk's database, its writes carrying the hooks (notices, webhooks): for the API.
     db: Database | None = None
+    # Tickets from any message (a reaction, the shortcut); public replies told from notes.
+    message_tickets: MessageTickets = field(default=None)  # type: ignore[assignment]  # set by create_app
+    replies: PublicReplies = field(default=None)  # type: ignore[assignment]  # set by create_app
     metrics: Metrics = field(default_factory=Metrics)
     # Runs the storing a listener does before its ack, so the ack waits a bounded time.
     store_first: ThreadPoolExecutor = field(

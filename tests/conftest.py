@@ -127,6 +127,8 @@ def base_env(api_url: str = "https://slack.com/api/") -> dict[str, str]:
         "TIMEZONE": "America/New_York",
         # Scheduled jobs post on their own (a made-up run on start, say); tests run them directly.
         "SCHEDULER_ENABLED": "false",
+        # Each top-level intake message is its own case unless a test groups bursts itself.
+        "INTAKE_GROUP_MINUTES": "0",
     }
 
 

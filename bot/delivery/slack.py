@@ -301,6 +301,12 @@ class OutboxSender:
             if message is None or message.deleted_at is not None:
                 raise Skip()
             return card_channel, notices.case_message_line(ticket, message, ticket.status.value == "closed"), card_ts
+        if kind is PostKind.PUBLIC_REPLY:
+            reply = self._conversations.message(post.message_id or 0)
+            # Only what is stored as public reaches the requester, whatever asked for it.
+            if reply is None or reply.deleted_at is not None or reply.internal:
+                raise Skip()
+            return post.channel or "", notices.public_reply(ticket, reply), post.thread_ts
         if kind is PostKind.ALERT:
             return post.channel or "", notices.escalation_alert(ticket, post.text or "", link), None
         if kind is PostKind.SLA_ALERT:

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.handlers import actions, admin, commands, email_reply, events, messages, summary, ticket_lists, timeline, views
+from bot.handlers import (
+    actions,
+    admin,
+    commands,
+    email_reply,
+    events,
+    message_tickets,
+    messages,
+    public_reply,
+    summary,
+    ticket_lists,
+    timeline,
+    views,
+)
 
 
 def register(app: App) -> None:
@@ -18,3 +31,5 @@ def register(app: App) -> None:
     summary.register(app)
     email_reply.register(app)
     admin.register(app)
+    message_tickets.register(app)
+    public_reply.register(app)

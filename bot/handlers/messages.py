@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
@@ -25,6 +26,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.deps import Deps, deps_of
 from bot.services.conversations import SlackFile, SlackMessage
+from bot.services.errors import ServiceError
+from bot.services.public_replies import reply_text
 from bot.views.text import unescape
 from db.retry import with_db_retries
 
@@ -88,9 +91,13 @@ def store(deps: Deps, event: dict[str, Any]) -> None:
         if msg.thread_ts and msg.thread_ts != msg.ts:
             _store_reply(deps, msg)
         elif channel in deps.settings.intake_channels:
-            opened = _retrying(lambda: deps.conversations.open_case(msg))
+            minutes = deps.settings.intake_group_minutes
+            within = timedelta(minutes=minutes) if minutes > 0 else None
+            opened = _retrying(lambda: deps.conversations.open_case(msg, group_within=within))
             if opened.created:
                 log.info("%s opened from a message", opened.ticket.number, extra={"ticket": opened.ticket.number})
+            elif opened.joined:
+                log.info("%s: a message of the same burst joined it", opened.ticket.number, extra={"ticket": opened.ticket.number})
 
 
 def _store_edit(deps: Deps, channel: str, edited: dict[str, Any]) -> None:
@@ -102,6 +109,8 @@ def _store_edit(deps: Deps, channel: str, edited: dict[str, Any]) -> None:
 
 
 def _store_reply(deps: Deps, msg: SlackMessage) -> None:
+    if _sent_as_reply(deps, msg):
+        return
     reply = _retrying(lambda: deps.conversations.add_reply(msg))
     for delay in PARENT_WAIT if reply is None and msg.channel in deps.settings.intake_channels else ():
         time.sleep(delay)
@@ -111,6 +120,28 @@ def _store_reply(deps: Deps, msg: SlackMessage) -> None:
     if reply is not None and reply.change is not None:
         ticket = reply.change.ticket
         log.info("%s: %s by a thread reply", ticket.number, reply.change.event.kind, extra={"ticket": ticket.number})
+
+
+def _sent_as_reply(deps: Deps, msg: SlackMessage) -> bool:
+    """An agent's ``reply:`` in a card's thread: sent to the requester. False for everything
+    else, which is stored as it is (in a card's thread: an internal note)."""
+    text = reply_text(msg.text)
+    if text is None or not msg.thread_ts or not deps.tickets.is_agent(msg.user):
+        return False
+    ticket = _retrying(lambda: deps.replies.card_case(msg.channel, msg.thread_ts or ""))
+    if ticket is None:
+        return False
+    mailer = deps.mail.mailer
+    from_addr = mailer.smtp.from_addr if mailer else None
+    try:
+        sent = _retrying(lambda: deps.replies.reply(ticket.id, msg.user, text, from_addr=from_addr, posted=(msg.channel, msg.ts)))
+    except ServiceError as err:
+        why = str(err)
+        _retrying(lambda: deps.replies.refused(ticket.id, why))
+        return False  # kept as the note it now is
+    if sent.by_email and sent.message is not None and mailer is not None:
+        deps.store_first.submit(mailer.send_due)  # not on the way to the ack; the email-poll job retries
+    return True
 
 
 def _retrying(work: Callable[[], Any]) -> Any:

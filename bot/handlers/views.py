@@ -10,8 +10,9 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.deps import deps_of
+from bot.deps import Deps, deps_of
 from bot.handlers.outcome import ACK_BUDGET, DB_RETRY_DELAYS, apply_change
+from bot.services.records import TicketRecord
 from bot.services.tickets import NewTicket, validate_new_ticket
 from bot.views.modals import MOVE_TICKET, NEW_TICKET, REASSIGN_TICKET, RESOLVE_TICKET, VALUE
 from db.retry import with_db_retries
@@ -35,16 +36,24 @@ def _selected(view: dict[str, Any], block_id: str) -> str:
 
 def submit_new_ticket(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     deps = deps_of(context)
+    # One modal, one ticket: a redelivered submission carries the same view ID.
+    file_from_form(ack, deps, view, body["user"]["id"], f"slack-view:{view['id']}", deps.tickets.create)
+
+
+def file_from_form(
+    ack: Ack, deps: Deps, view: dict[str, Any], reporter: str, source_key: str,
+    store: Callable[[NewTicket], tuple[TicketRecord, bool]],
+) -> None:
+    """File the new-ticket form's ticket with ``store``, before the modal closes."""
     files = _state(view, "screenshot").get("files") or []
     screenshot = files[0] if files else {}
     new = NewTicket(
-        reporter_id=body["user"]["id"],
+        reporter_id=reporter,
         campaign=_selected(view, "campaign"),
         issue_type=_selected(view, "issue_type"),
         priority=_selected(view, "priority"),
         details=text_value(view, "details"),
-        # One modal, one ticket: a redelivered submission carries the same view ID.
-        source_key=f"slack-view:{view['id']}",
+        source_key=source_key,
         screenshot_name=screenshot.get("name") or screenshot.get("title"),
         screenshot_url=screenshot.get("permalink"),
         notify_emails=text_value(view, "notify_emails") or None,
@@ -55,7 +64,7 @@ def submit_new_ticket(ack: Ack, body: dict[str, Any], view: dict[str, Any], clie
         return
     # Stored (with its card and notices in the outbox) before the modal closes: an acked
     # submission is never sent again, so a modal must not close on a ticket not stored.
-    stored = deps.store_first.submit(with_db_retries, lambda: deps.tickets.create(new), DB_RETRY_DELAYS)
+    stored = deps.store_first.submit(with_db_retries, lambda: store(new), DB_RETRY_DELAYS)
     try:
         ticket, created = stored.result(timeout=ACK_BUDGET)
     except Exception:  # the database is down or too slow: the person keeps the form and their words

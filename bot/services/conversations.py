@@ -10,12 +10,13 @@ before the insert.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.services import bursts
 from bot.services.outbox import PostKind, enqueue
 from bot.services.phrases import Keywords, is_closing_phrase
 from bot.services.records import Change, MessageRecord, TicketRecord
@@ -54,6 +55,16 @@ class SlackMessage:
 class Opened:
     ticket: TicketRecord
     created: bool
+    joined: bool = False  # the message joined the case its author's burst opened
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a case made from any message (a reaction, the shortcut) lives, and who made it."""
+
+    thread_ts: str  # the thread its replies are in: the message's own, or the one it is in
+    link: str | None
+    filed_by: str
 
 
 @dataclass(frozen=True)
@@ -101,32 +112,64 @@ class ConversationService:
 
     # ---- opening ---------------------------------------------------------------
 
-    def open_case(self, msg: SlackMessage) -> Opened:
+    def open_case(self, msg: SlackMessage, *, group_within: timedelta | None = None, origin: Origin | None = None) -> Opened:
+        """A case from a message: an intake channel's (which, with ``group_within``, joins the
+        case of its author's burst instead when it follows closely), or any message someone
+        made a ticket of (``origin``). One case per message, however often it comes."""
         now = self._clock()
-        key = f"slack:{msg.channel}:{msg.ts}"
+        key = source_key(msg.channel, msg.ts)
         text = msg.text.strip() or "(no text)"
         try:
             with self._db.write() as session:
+                burst = bursts.burst_row(session, msg.channel, msg.user) if group_within else None
+                joined = bursts.case_to_join(session, burst, msg.ts, group_within) if burst and group_within else None
+                if burst is not None and joined is not None:
+                    self._join(session, joined, msg, now)
+                    bursts.remember(burst, joined.id, msg.ts)
+                    session.flush()
+                    return Opened(TicketRecord.of(joined), False, joined=True)
                 keyword = self.keywords.find(text)
                 row = open_intake_case(
                     session, "slack", now, reporter_id=msg.user, details=text, title=title_of(text), source_key=key,
-                    keyword=keyword, origin_channel=msg.channel, origin_ts=msg.ts,
+                    keyword=keyword, origin_channel=msg.channel, origin_ts=origin.thread_ts if origin else msg.ts,
+                    origin_link=origin.link if origin else None,
                 )
                 stored = self._store(session, row, msg, "customer", now, opening=True)
-                session.add(audit_event(row.id, msg.user, "created", None, Status.OPEN.value, None, now))
+                filed_by = origin.filed_by if origin else msg.user
+                note = f"from a message by {msg.user}" if filed_by != msg.user else None
+                session.add(audit_event(row.id, filed_by, "created", None, Status.OPEN.value, note, now))
                 if keyword:
                     session.add(audit_event(row.id, msg.user, "flagged", None, keyword, "escalation keyword", now))
                 if msg.files:
                     self._attach(session, row.id, stored.id, msg.files)
                 card_channel = self._tickets.file_in(session, row, Criteria(intake_channel=msg.channel), now)
                 enqueue(session, PostKind.CARD, now, ticket_id=row.id, channel=card_channel)
-                enqueue(session, PostKind.ORIGIN_ACK, now, ticket_id=row.id, channel=msg.channel, thread_ts=msg.ts)
+                thread_ts = origin.thread_ts if origin else msg.ts
+                enqueue(session, PostKind.ORIGIN_ACK, now, ticket_id=row.id, channel=msg.channel, thread_ts=thread_ts)
+                if burst is not None:
+                    bursts.remember(burst, row.id, msg.ts)
                 session.flush()
                 return Opened(TicketRecord.of(row), True)
         except IntegrityError:
             with self._db.read() as session:
-                existing = session.scalars(select(Ticket).where(Ticket.source_key == key)).one()
+                existing = case_of_message(session, msg.channel, msg.ts)
+                if existing is None:
+                    raise
                 return Opened(TicketRecord.of(existing), False)
+
+    def case_of_message(self, channel: str, ts: str) -> TicketRecord | None:
+        """The case a message opened or is part of, if any."""
+        with self._db.read() as session:
+            row = case_of_message(session, channel, ts)
+            return TicketRecord.of(row) if row else None
+
+    def _join(self, session: Session, row: Ticket, msg: SlackMessage, now: datetime) -> None:
+        """A burst's next message: one of the case's messages, shown in the card's thread."""
+        stored = self._store(session, row, msg, "customer", now)
+        if msg.files:
+            self._attach(session, row.id, stored.id, msg.files)
+        row.updated_at = now
+        enqueue(session, PostKind.FOLLOW_UP, now, ticket_id=row.id, channel=row.card_channel or self._support, message_id=stored.id)
 
     # ---- replies ---------------------------------------------------------------
 
@@ -148,7 +191,9 @@ class ConversationService:
                 row = _case_for_thread(session, msg.channel, msg.thread_ts, lock=True)
                 if row is None:
                     return None
-                stored = self._store(session, row, msg, role, now)
+                # What is written in the card's thread stays there: the requester never sees it.
+                internal = _is_card_thread(session, row, msg.channel, msg.thread_ts)
+                stored = self._store(session, row, msg, role, now, kind="internal" if internal else "public")
                 if msg.files:
                     self._attach(session, row.id, stored.id, msg.files)
                 before = TicketRecord.of(row)
@@ -158,9 +203,8 @@ class ConversationService:
                     keyword = record_customer_message(session, row, msg.user, msg.text, now, self.keywords)
                     if keyword:
                         notes.append(f"flagged:{keyword}")
-                    in_origin = msg.channel == row.origin_channel and msg.thread_ts == row.origin_ts
                     # Agents watch the card's thread: tell them what the customer wrote elsewhere.
-                    if before.status is Status.CLOSED or in_origin:
+                    if before.status is Status.CLOSED or not internal:
                         enqueue(
                             session,
                             PostKind.FOLLOW_UP,
@@ -255,7 +299,8 @@ class ConversationService:
 
     @staticmethod
     def _store(
-        session: Session, row: Ticket, msg: SlackMessage, role: str, now: datetime, *, opening: bool = False
+        session: Session, row: Ticket, msg: SlackMessage, role: str, now: datetime, *, opening: bool = False,
+        kind: str = "public",
     ) -> CaseMessage:
         stored = CaseMessage(
             ticket_id=row.id,
@@ -267,6 +312,7 @@ class ConversationService:
             created_at=now if opening else slack_time(msg.ts, now),
             slack_channel=msg.channel,
             slack_ts=msg.ts,
+            kind=kind,
         )
         session.add(stored)
         session.flush()  # the unique (channel, ts) decides here
@@ -348,6 +394,34 @@ def _case_for_thread(session: Session, channel: str, thread_ts: str, *, lock: bo
     row = session.scalars(query.limit(1)).first()
     if row is not None:
         return row
-    # The thread of a card left behind when its ticket moved to another team.
+    # The thread of a card left behind when its ticket moved to another team, or of a
+    # message that joined the case (a burst's next message).
     moved = session.scalar(select(FormerCard.ticket_id).where(FormerCard.channel == channel, FormerCard.ts == thread_ts))
+    if moved is None:
+        moved = session.scalar(
+            select(CaseMessage.ticket_id).where(CaseMessage.slack_channel == channel, CaseMessage.slack_ts == thread_ts)
+        )
     return session.get(Ticket, moved, with_for_update=lock or None) if moved is not None else None
+
+
+def _is_card_thread(session: Session, row: Ticket, channel: str, thread_ts: str) -> bool:
+    """The thread is one of the case's cards' (the agents' room), not the requester's."""
+    if (row.card_channel, row.card_ts) == (channel, thread_ts):
+        return True
+    if (row.origin_channel, row.origin_ts) == (channel, thread_ts):
+        return False
+    return session.scalar(select(FormerCard.ticket_id).where(FormerCard.channel == channel, FormerCard.ts == thread_ts)) is not None
+
+
+def source_key(channel: str, ts: str) -> str:
+    """The key of a case made from a Slack message: one case per message, however it was made."""
+    return f"slack:{channel}:{ts}"
+
+
+def case_of_message(session: Session, channel: str, ts: str) -> Ticket | None:
+    """The case a message opened, or the case it is one of the messages of."""
+    opened = session.scalars(select(Ticket).where(Ticket.source_key == source_key(channel, ts))).first()
+    if opened is not None:
+        return opened
+    part = session.scalar(select(CaseMessage.ticket_id).where(CaseMessage.slack_channel == channel, CaseMessage.slack_ts == ts))
+    return session.get(Ticket, part) if part is not None else None

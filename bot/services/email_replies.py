@@ -37,7 +37,11 @@ class EmailReplies:
         self._clock = clock
         self._keys = ReplyKeys(db)
 
-    def reply(self, ticket_id: int, agent: str, body: str, from_addr: str) -> EmailReply:
+    def reply(
+        self, ticket_id: int, agent: str, body: str, from_addr: str, *, posted: tuple[str, str] | None = None
+    ) -> EmailReply:
+        """``posted``: the card-thread message (channel, ts) that asked for this reply (``reply:``);
+        kept on the stored reply, so a redelivery of that message mails nothing twice."""
         if not self._tickets.is_agent(agent):
             raise PermissionDenied("reply by email on")
         body = body.strip()
@@ -66,6 +70,7 @@ class EmailReplies:
             stored = CaseMessage(
                 ticket_id=row.id, via="email", role="agent", author_id=agent, body=body[:MAX_REPLY],
                 created_at=now, email_message_id=message_id,
+                slack_channel=posted[0] if posted else None, slack_ts=posted[1] if posted else None,
             )
             session.add(stored)
             record_agent_response(session, row, agent, now, self._tickets.levels)

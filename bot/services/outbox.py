@@ -47,7 +47,8 @@ class PostKind(StrEnum):
     HOME = "home"  # re-publish the App Home tabs that show a ticket
     ORIGIN_ACK = "origin_ack"  # "Case TCK-… opened" in the thread of the message that opened it
     POST = "post"  # text in a channel, optionally in a thread
-    FOLLOW_UP = "follow_up"  # a customer's message, shown in the card's thread
+    FOLLOW_UP = "follow_up"  # a case message (a customer's, a public reply), shown in the card's thread
+    PUBLIC_REPLY = "public_reply"  # an agent's public reply (message_id), in the requester's thread or DM
     ALERT = "alert"  # an escalation alert with a link to the card
     CARD_MOVED = "card_moved"  # chat.update of a card left behind by a move (channel, thread_ts: where it is)
     SLA_WARNING = "sla_warning"  # an SLA target 75 % used: a DM to an assignee (text: the rule)

@@ -48,6 +48,7 @@ class TicketRecord:
     title: str | None = None
     origin_channel: str | None = None
     origin_ts: str | None = None
+    origin_link: str | None = None  # the permalink of the message it was made from
     first_response_at: datetime | None = None
     last_agent_response_at: datetime | None = None
     waiting_since: datetime | None = None
@@ -75,6 +76,11 @@ class TicketRecord:
     def by_email(self) -> bool:
         return self.source == "email"
 
+    @property
+    def answered_by_email(self) -> bool:
+        """Its requester is reached by mail: it came by email, or was filed for an address."""
+        return self.by_email or "@" in self.reporter_id
+
     @classmethod
     def of(cls, row: Ticket) -> TicketRecord:
         return cls(
@@ -101,6 +107,7 @@ class TicketRecord:
             title=row.title,
             origin_channel=row.origin_channel,
             origin_ts=row.origin_ts,
+            origin_link=row.origin_link,
             first_response_at=row.first_response_at,
             last_agent_response_at=row.last_agent_response_at,
             waiting_since=row.waiting_since,
@@ -153,10 +160,15 @@ class MessageRecord:
     deleted_at: datetime | None
     slack_channel: str | None
     slack_ts: str | None
+    kind: str = "public"  # or "internal": a note in the card's thread, never sent to the requester
+
+    @property
+    def internal(self) -> bool:
+        return self.kind == "internal"
 
     @classmethod
     def of(cls, row: CaseMessage) -> MessageRecord:
         return cls(
             row.id, row.ticket_id, row.via, row.role, row.author_id, row.author_name, row.body,
-            row.created_at, row.edited_at, row.deleted_at, row.slack_channel, row.slack_ts,
+            row.created_at, row.edited_at, row.deleted_at, row.slack_channel, row.slack_ts, row.kind or "public",
         )

@@ -177,6 +177,13 @@ def _log_format(env: Mapping[str, str]) -> str:
     return log_format
 
 
+def _group_minutes(env: Mapping[str, str]) -> float:
+    """INTAKE_GROUP_MINUTES: 0 turns grouping off."""
+    if (env.get("INTAKE_GROUP_MINUTES") or "").strip() in ("0", "0.0"):
+        return 0.0
+    return number(env, "INTAKE_GROUP_MINUTES", 2, "a number of minutes such as 2, or 0 for none")
+
+
 def _ticket_reaction(env: Mapping[str, str]) -> str:
     name = (env.get("TICKET_REACTION") or "").strip().strip(":").lower()
     if not name:
@@ -281,9 +288,7 @@ def load_settings(env: Mapping[str, str], *, slack: bool = True) -> Settings:
         alerting_channel=p.read(lambda: _channel(env, "ALERTING_SLACK_CHANNEL", needed=False), None) or admin or "",
         logging_channel=p.read(lambda: _channel(env, "LOGGING_SLACK_CHANNEL", needed=False), None),
         intake_channels=p.read(lambda: _intake_channels(env), ()),
-        intake_group_minutes=p.read(
-            lambda: number(env, "INTAKE_GROUP_MINUTES", 2, "a number of minutes such as 2"), 2.0
-        ),
+        intake_group_minutes=p.read(lambda: _group_minutes(env), 2.0),
         ticket_reaction=p.read(lambda: _ticket_reaction(env), "ticket"),
         system_users=p.read(lambda: _system_users(env, needed=slack), frozenset()),
         admin_emails=p.read(lambda: _admin_emails(env), ()),

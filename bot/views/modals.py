@@ -1,5 +1,5 @@
 """Modals: filing a ticket, reassigning it, moving it to another team, resolving it,
-replying to its reporter by email."""
+replying to its reporter by email or in Slack."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ REASSIGN_TICKET = "reassign_ticket"
 RESOLVE_TICKET = "resolve_ticket"
 MOVE_TICKET = "move_ticket"
 EMAIL_REPLY_TICKET = "email_reply_ticket"
+REPLY_TICKET = "reply_ticket"
+MESSAGE_TICKET = "message_ticket"  # the new-ticket form opened by the "Create ticket" shortcut
 EMAIL_REPLY_LIMIT = 3000  # a plain_text_input's max_length
 VALUE = "value"  # the action_id of every input element
 
@@ -189,4 +191,54 @@ def email_reply_modal(ticket_id: int, number: str, to: str, subject: str, channe
                 "element": {"type": "plain_text_input", "action_id": VALUE, "multiline": True, "max_length": EMAIL_REPLY_LIMIT},
             },
         ],
+    }
+
+
+def reply_modal(ticket_id: int, number: str, to: str, where: str, channel: str, ts: str) -> dict[str, Any]:
+    """A public reply to the requester (``where``: their thread, or a DM); notes go in the card's thread."""
+    return {
+        "type": "modal",
+        "callback_id": REPLY_TICKET,
+        "title": _plain(plain_within(f"Reply on {number}", 24)),
+        "submit": _plain("Send"),
+        "close": _plain("Cancel"),
+        "private_metadata": _ticket_metadata(ticket_id, channel, ts),
+        "blocks": [
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"To <@{to}>, {where}. The requester sees this."}]},
+            {
+                "type": "input",
+                "block_id": "body",
+                "label": _plain("Your reply"),
+                "hint": _plain("Sent to the requester and marked as a public reply in the card's thread."),
+                "element": {"type": "plain_text_input", "action_id": VALUE, "multiline": True, "max_length": EMAIL_REPLY_LIMIT},
+            },
+        ],
+    }
+
+
+def ticket_from_message_modal(
+    campaigns: tuple[str, ...], issue_types: tuple[str, ...], *, origin: dict[str, Any], author: str, details: str
+) -> dict[str, Any]:
+    """The new-ticket form, filled in from a message: its text as the details, its author as
+    the reporter; ``origin`` (where the message is) rides in the metadata to the submission."""
+    view = new_ticket_modal(campaigns, issue_types)
+    view["callback_id"] = MESSAGE_TICKET
+    view["private_metadata"] = json.dumps(origin)
+    blocks = view["blocks"]
+    for block in blocks:
+        if block["block_id"] == "details":
+            block["element"]["initial_value"] = details[:3000]
+    where = f"<#{origin['channel']}>"
+    about = f"From <@{author}>'s message in {where}; they are the reporter, and replies in its thread join the case."
+    view["blocks"] = [{"type": "context", "elements": [{"type": "mrkdwn", "text": about}]}, *blocks]
+    return view
+
+
+def notice_modal(title: str, text: str) -> dict[str, Any]:
+    """A modal that only says something (what a shortcut could not do)."""
+    return {
+        "type": "modal",
+        "title": _plain(plain_within(title, 24)),
+        "close": _plain("Close"),
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
     }

@@ -135,6 +135,9 @@ def case_opened(ticket: TicketRecord, card_link: str | None) -> str:
 
 def case_message_line(ticket: TicketRecord, message: MessageRecord, closed: bool) -> str:
     """A case message shown in the card's thread, told apart by where it came from."""
+    if message.via == "slack" and message.role == "agent" and not message.internal:
+        where = "in their thread" if ticket.origin_channel else "by DM"
+        return f"📣 *Public reply* by {mention(message.author_id)}, sent to {mention(ticket.reporter_id)} {where}:\n{_quoted(message.body)}"
     if message.via != "email":
         return follow_up(ticket, message.author_id, message.body, closed)
     sender = escape(f"{message.author_name} <{message.author_id}>" if message.author_name else message.author_id)
@@ -163,6 +166,11 @@ def follow_up(ticket: TicketRecord, author: str, body: str, closed: bool) -> str
         else f"💬 {mention(author)} added to {ticket.number}:"
     )
     return f"{head}\n{_quoted(body)}"
+
+
+def public_reply(ticket: TicketRecord, message: MessageRecord) -> str:
+    """An agent's public reply, as the requester reads it (in their thread or DM)."""
+    return f"💬 {mention(message.author_id)} replied on {ticket.number}:\n{escaped_within(message.body, 3500)}"
 
 
 def reopened_by_reply(ticket: TicketRecord) -> str:

@@ -29,6 +29,7 @@ CLOSE = "ticket_close"
 REOPEN = "ticket_reopen"
 TIMELINE = "ticket_timeline"
 EMAIL_REPLY = "ticket_email_reply"
+REPLY = "ticket_reply"  # a public reply in the requester's thread or DM (EMAIL_REPLY: by mail)
 WAIT = "ticket_waiting"
 RESUME = "ticket_resume"
 MORE = "ticket_more"  # the card's overflow menu; its options' values say what and which ticket
@@ -43,7 +44,11 @@ BUTTON_LABELS = {
     RESUME: "Resume",
     TIMELINE: "Timeline",
     EMAIL_REPLY: "Reply by email",
+    REPLY: "Reply",
 }
+# Said on every card: the thread under it is the agents' room.
+INTERNAL_THREAD = "🔒 The thread is internal: start with `reply:` (or use Reply) to answer the requester"
+
 
 DETAILS_LIMIT = 3000  # a section's text
 
@@ -65,6 +70,9 @@ def origin_line(ticket: TicketRecord) -> str | None:
     if ticket.by_email:
         name = f"{escape(ticket.reporter_name)} " if ticket.reporter_name else ""
         return f"📧 By email from {name}&lt;{escape(ticket.reporter_id)}&gt;"
+    if ticket.origin_channel and ticket.origin_link:
+        url = ticket.origin_link.replace("|", "%7C").replace(">", "%3E")
+        return f"💬 From <{url}|a message> in <#{ticket.origin_channel}>"
     if ticket.origin_channel:
         return f"💬 From a message in <#{ticket.origin_channel}>"
     return None
@@ -141,6 +149,7 @@ def ticket_card(
                 *([{"type": "mrkdwn", "text": line}] if (line := origin_line(ticket)) else []),
                 {"type": "mrkdwn", "text": f"Created {when(ticket.created_at, tz)}"},
                 {"type": "mrkdwn", "text": f"Updated {when(ticket.updated_at, tz)}"},
+                {"type": "mrkdwn", "text": INTERNAL_THREAD},
             ],
         }
     )
@@ -150,7 +159,7 @@ def ticket_card(
             "block_id": f"ticket_actions:{ticket.id}",
             "elements": [
                 _button(a, ticket)
-                for a in [*buttons_for(ticket.status), *([EMAIL_REPLY] if ticket.by_email else []), TIMELINE]
+                for a in [*buttons_for(ticket.status), EMAIL_REPLY if ticket.answered_by_email else REPLY, TIMELINE]
             ]
             + [more_menu(ticket)],
         }
