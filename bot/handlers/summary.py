@@ -10,7 +10,6 @@ from slack_sdk import WebClient
 from bot.deps import deps_of
 from bot.handlers.ticket_lists import unknown_team
 from bot.services.errors import PermissionDenied
-from bot.services.tickets import utcnow
 from bot.views.summary import summary_view
 from bot.views.ticket_list import loading_view
 
@@ -35,7 +34,7 @@ def ticket_summary(ack: Ack, command: dict[str, Any], client: WebClient, context
             return
         team_id = team.id
     opened = client.views_open(trigger_id=command["trigger_id"], view=loading_view("Ticket summary"))["view"]
-    now = utcnow()
+    now = deps.clock()
     summary = deps.summaries.summary(viewer, now, team_id)
     client.views_update(view_id=opened["id"], hash=opened["hash"], view=summary_view(summary, now, deps.settings.tz))
 

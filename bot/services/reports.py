@@ -1,21 +1,27 @@
 """What the scheduled reports list: unassigned High tickets, stale and overdue tickets,
-and the weekly figures. Each is a few indexed SQL queries; nothing is filtered in Python."""
+the weekly figures (with their service levels) and the weekly chart's counts. Each is a
+few indexed SQL queries; nothing is filtered in Python."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
 
 from bot.services.records import TicketRecord
+from bot.services.sla_report import ServiceFigures, service_figures
+from bot.services.sql_stats import median, seconds_between
 from bot.services.status import ACTIVE, Priority, Status
-from bot.services.summary import finished_between, median, seconds_between
+from bot.services.summary import finished_between
 from db.models import Ticket, TicketEvent
 from db.session import Database
 
+CHART_DAYS = 28  # the weekly chart's four weeks
 LIST_LIMIT = 40  # rows a message lists; the rest are counted ("and 12 more")
 
 
@@ -41,6 +47,19 @@ class WeekFigures:
     median_first_response: timedelta | None
     median_resolution: timedelta | None
     oldest_open: list[TicketRecord] = field(default_factory=list)
+    service: ServiceFigures | None = None
+
+
+@dataclass(frozen=True)
+class ChartCounts:
+    """Tickets opened and resolved per local day (days without any left out), and the
+    backlog by priority, of the ``days`` days ending with ``last_day``."""
+
+    opened: dict[date, int]
+    resolved: dict[date, int]
+    backlog: dict[Priority, int]
+    last_day: date
+    days: int
 
 
 class ReportQueries:
@@ -95,14 +114,7 @@ class ReportQueries:
         with self._db.read() as s:
             moved = finished_between(s, start, end)
             new_by_priority = dict(s.execute(select(Ticket.priority, func.count()).where(*in_week).group_by(Ticket.priority)).all())
-            # Still open at the end of the week: opened before it ended, not resolved or closed by then.
-            open_at_end = (
-                Ticket.created_at < end,
-                (Ticket.status.in_(active)) | (func.coalesce(Ticket.resolved_at, Ticket.closed_at) >= end),
-            )
-            open_by_priority = dict(
-                s.execute(select(Ticket.priority, func.count()).where(*open_at_end).group_by(Ticket.priority)).all()
-            )
+            open_by_priority = _open_at(s, end)
             resolved_by = s.execute(
                 select(Ticket.resolved_by, func.count())
                 .where(Ticket.resolved_at >= start, Ticket.resolved_at < end, Ticket.resolved_by.is_not(None))
@@ -138,15 +150,16 @@ class ReportQueries:
                 select(Ticket).where(Ticket.status.in_(active)).order_by(Ticket.created_at, Ticket.id).limit(oldest)
             )
             return WeekFigures(
+                service=service_figures(s, start, end),
                 start=start,
                 end=end,
                 new=sum(int(v) for v in new_by_priority.values()),
                 resolved=int(moved.get(Status.RESOLVED.value, 0)),
                 closed=int(moved.get(Status.CLOSED.value, 0)),
-                still_open=sum(int(v) for v in open_by_priority.values()),
+                still_open=sum(open_by_priority.values()),
                 escalations=int(escalations or 0),
                 new_by_priority={p: int(new_by_priority.get(p.value, 0)) for p in Priority},
-                open_by_priority={p: int(open_by_priority.get(p.value, 0)) for p in Priority},
+                open_by_priority=open_by_priority,
                 resolved_by=[(str(a), int(n)) for a, n in resolved_by],
                 open_by_assignee=[(a, int(n)) for a, n in open_by_assignee],
                 median_first_response=first_response,
@@ -154,8 +167,53 @@ class ReportQueries:
                 oldest_open=[TicketRecord.of(r) for r in oldest_rows],
             )
 
+    def chart(self, end: datetime, tz: ZoneInfo, days: int = CHART_DAYS) -> ChartCounts:
+        """The weekly chart's counts: tickets opened and resolved on each of the ``days``
+        whole days (in ``tz``) before the day of ``end``, and those open at ``end`` by
+        priority. Counted per UTC hour in SQL (at most 24 rows a day, however many
+        tickets) and the hours put on their local days here."""
+        last_day = end.astimezone(tz).date() - timedelta(days=1)
+        since = datetime.combine(last_day - timedelta(days=days - 1), time(0), tzinfo=tz)
+        until = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
+        with self._db.read() as s:
+            opened = _per_hour(s, Ticket.created_at, since, until)
+            resolved = _per_hour(s, Ticket.resolved_at, since, until)
+            backlog = _open_at(s, end)
+        return ChartCounts(_local_days(opened, tz), _local_days(resolved, tz), backlog, last_day, days)
+
     def _listing(self, where: tuple[Any, ...], order: Any, limit: int) -> Listing:
         with self._db.read() as session:
             total = session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
             rows = session.scalars(select(Ticket).where(*where).order_by(order, Ticket.id).limit(limit))
             return Listing([TicketRecord.of(r) for r in rows], int(total))
+
+
+def _open_at(session: Session, end: datetime) -> dict[Priority, int]:
+    """Tickets open at ``end`` by priority: opened before it, not resolved or closed by then."""
+    active = [st.value for st in ACTIVE]
+    open_at_end = (
+        Ticket.created_at < end,
+        (Ticket.status.in_(active)) | (func.coalesce(Ticket.resolved_at, Ticket.closed_at) >= end),
+    )
+    rows = dict(session.execute(select(Ticket.priority, func.count()).where(*open_at_end).group_by(Ticket.priority)).all())
+    return {p: int(rows.get(p.value, 0)) for p in Priority}
+
+
+def _hour_of(session: Session, column: Any) -> ColumnElement[str]:
+    """The UTC hour a time falls in, as text 'YYYY-MM-DD HH' on either database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
+    return func.strftime("%Y-%m-%d %H", column)
+
+
+def _per_hour(session: Session, column: Any, since: datetime, until: datetime) -> list[tuple[str, int]]:
+    hour = _hour_of(session, column).label("hour")
+    rows = session.execute(select(hour, func.count()).where(column >= since, column < until).group_by(hour)).all()
+    return [(str(h), int(n)) for h, n in rows]
+
+
+def _local_days(hours: list[tuple[str, int]], tz: ZoneInfo) -> dict[date, int]:
+    days: dict[date, int] = defaultdict(int)
+    for hour, n in hours:
+        days[datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(tz).date()] += n
+    return days

@@ -7,14 +7,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, cast, func, select, true
+from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from bot.services.errors import PermissionDenied
 from bot.services.queries import scope_of
 from bot.services.records import TicketRecord
+from bot.services.sla_report import ServiceFigures, service_figures
+from bot.services.sql_stats import median, seconds_between
 from bot.services.status import ACTIVE, Priority, Status
 from db.models import Team, Ticket, TicketEvent
 from db.session import Database
@@ -37,24 +38,7 @@ class Summary:
     median_resolution: timedelta | None
     oldest_open: TicketRecord | None
     team_name: str | None = None  # the team asked for (team:NAME); None: every team the viewer sees
-
-
-def seconds_between(session: Session, later: Any, earlier: Any) -> ColumnElement[float]:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", later - earlier)  # type: ignore[return-value]
-    return cast((func.julianday(later) - func.julianday(earlier)) * 86400.0, Float)
-
-
-def median(session: Session, durations: Any) -> timedelta | None:
-    """Median of a one-column subquery of seconds, by ORDER BY/OFFSET (portable SQL)."""
-    sub = durations.subquery()
-    column = sub.c[0]
-    count = session.scalar(select(func.count()).select_from(sub)) or 0
-    if count == 0:
-        return None
-    middle = list(session.scalars(select(column).order_by(column).offset((count - 1) // 2).limit(2 - count % 2)))
-    # Whole seconds: SQLite's julianday arithmetic is off by microseconds.
-    return timedelta(seconds=round(sum(float(v) for v in middle) / len(middle)))
+    service: ServiceFigures | None = None  # service levels and satisfaction of the last 7 days
 
 
 def finished_between(
@@ -138,6 +122,7 @@ class SummaryQueries:
                 median_resolution=resolution,
                 oldest_open=TicketRecord.of(oldest) if oldest else None,
                 team_name=s.scalar(select(Team.name).where(Team.id == team_id)) if team_id is not None else None,
+                service=service_figures(s, week_ago, now, scope),
             )
 
 

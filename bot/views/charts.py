@@ -51,9 +51,22 @@ class WeeklyChartData:
     ) -> WeeklyChartData:
         """Counted per day from the dates tickets were opened and resolved, over the ``days``
         days that end with ``last_day`` (dates outside them are left out)."""
+        return cls.from_counts(Counter(opened), Counter(resolved), backlog, last_day=last_day, days=days)
+
+    @classmethod
+    def from_counts(
+        cls,
+        opened: Mapping[date, int],
+        resolved: Mapping[date, int],
+        backlog: Mapping[str, int],
+        *,
+        last_day: date,
+        days: int = DAYS,
+    ) -> WeeklyChartData:
+        """From the tickets opened and resolved on each day (a day missing: none), over the
+        ``days`` days that end with ``last_day``."""
         span = [last_day - timedelta(days=days - 1 - i) for i in range(days)]
-        opened_on, resolved_on = Counter(opened), Counter(resolved)
-        return cls(span, [opened_on[d] for d in span], [resolved_on[d] for d in span], dict(backlog))
+        return cls(span, [opened.get(d, 0) for d in span], [resolved.get(d, 0) for d in span], dict(backlog))
 
     @property
     def total_opened(self) -> int:

@@ -1,4 +1,5 @@
-"""Scheduled reports: the pinned High list, stale and overdue lists, the weekly summary."""
+"""Scheduled reports: the pinned High list, stale and overdue lists, the weekly summary
+(with its service levels and, as text, what its chart shows)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.services.records import TicketRecord
-from bot.services.reports import Listing, WeekFigures
+from bot.services.reports import ChartCounts, Listing, WeekFigures
 from bot.services.status import Priority
-from bot.views.summary import duration
-from bot.views.text import escape, mention, plain_within, when
+from bot.views.charts import WeeklyChartData, text_fallback
+from bot.views.sla_report import service_blocks, service_text
+from bot.views.text import duration, escape, mention, plain_within, when
 from bot.views.ticket_card import PRIORITY_ICON
 from bot.views.ticket_list import age, card_link
 
@@ -66,7 +68,16 @@ def _dur_trend(now: timedelta | None, before: timedelta | None) -> str:
     return " ▲" if now > before else " ▼"
 
 
-def weekly_summary(week: WeekFigures, prior: WeekFigures, tz: ZoneInfo, team_url: str | None) -> list[dict[str, Any]]:
+def chart_data(counts: ChartCounts) -> WeeklyChartData:
+    """What the weekly chart draws, from the counts the reports read."""
+    backlog = {p.label: counts.backlog[p] for p in Priority}
+    return WeeklyChartData.from_counts(counts.opened, counts.resolved, backlog, last_day=counts.last_day, days=counts.days)
+
+
+def weekly_summary(
+    week: WeekFigures, prior: WeekFigures, tz: ZoneInfo, team_url: str | None, chart: WeeklyChartData | None = None
+) -> list[dict[str, Any]]:
+    """``chart``: what the chart posted after the summary shows, given here as text too."""
     rows = [
         ("New", week.new, prior.new),
         ("Resolved", week.resolved, prior.resolved),
@@ -92,7 +103,7 @@ def weekly_summary(week: WeekFigures, prior: WeekFigures, tz: ZoneInfo, team_url
         f"• *{card_link(team_url, t)}* {PRIORITY_ICON[t.priority]} · {age(t.created_at, week.end)} · {mention(t.assignee_id)}"
         for t in week.oldest_open
     ) or "• none open"
-    return [
+    blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "📊 Weekly summary"}},
         {
             "type": "context",
@@ -107,7 +118,14 @@ def weekly_summary(week: WeekFigures, prior: WeekFigures, tz: ZoneInfo, team_url
         ]},
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*Oldest open*\n{oldest}"}},
     ]
+    if week.service is not None:
+        blocks += service_blocks(week.service, "⏱ Service levels this week")
+    if chart is not None:
+        table = escape(text_fallback(chart))
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*The last 4 weeks* (the chart below)\n```{table}```"}})
+    return blocks
 
 
 def weekly_summary_text(week: WeekFigures) -> str:
-    return f"📊 Weekly summary: {week.new} new, {week.resolved} resolved, {week.closed} closed, {week.still_open} still open"
+    text = f"📊 Weekly summary: {week.new} new, {week.resolved} resolved, {week.closed} closed, {week.still_open} still open"
+    return f"{text}. {service_text(week.service)}" if week.service is not None else text

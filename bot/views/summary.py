@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.services.status import Priority, Status
 from bot.services.summary import Summary
-from bot.views.text import escape, mention, when
+from bot.views.sla_report import service_blocks
+from bot.views.text import duration, escape, mention, when
 from bot.views.ticket_card import PRIORITY_ICON, STATUS_BADGE
 from bot.views.ticket_list import age
-
-
-def duration(value: timedelta | None) -> str:
-    if value is None:
-        return "—"
-    minutes = int(value.total_seconds() // 60)
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    return f"{hours // 24}d {hours % 24}h"
 
 
 def _fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -62,6 +51,8 @@ def summary_view(s: Summary, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
         if s.oldest_open
         else "No open tickets. 🎉"
     )
+    if s.service is not None:
+        blocks += service_blocks(s.service, "Service levels (last 7 days)")
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": oldest}]})
     return {
         "type": "modal",

@@ -1,9 +1,9 @@
-"""Escaping, truncation and date formatting for Slack text."""
+"""Escaping, truncation, date and duration formatting for Slack text."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 ELLIPSIS = "…"
@@ -66,3 +66,16 @@ def permalink(workspace_url: str | None, channel: str, ts: str) -> str | None:
     if not workspace_url:
         return None
     return f"{workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
+
+
+def duration(value: timedelta | None) -> str:
+    """``2h 05m``, ``3d 4h``; ``—`` for none."""
+    if value is None:
+        return "—"
+    minutes = int(value.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m"
+    return f"{hours // 24}d {hours % 24}h"
