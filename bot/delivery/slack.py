@@ -31,11 +31,14 @@ from bot.services.conversations import ConversationService
 from bot.services.errors import TicketNotFound
 from bot.services.outbox import DEAD_AFTER, NOT_POSTS, Outbox, Pending, PostKind, mark_sent, on_commit
 from bot.services.records import TicketRecord
+from bot.services.reports import ReportQueries
 from bot.services.tickets import Clock, TicketService, utcnow
 from bot.settings import Settings
 from bot.slack.home_tab import HomeTab
 from bot.slack.workspace_url import WorkspaceUrl
 from bot.views import notices
+from bot.views.charts import render_weekly_chart
+from bot.views.reports import chart_data
 from bot.views.text import is_slack_user, permalink
 from bot.views.ticket_card import card_summary, ticket_card
 from db.session import Database
@@ -82,6 +85,7 @@ class OutboxSender:
         self._conversations = conversations
         self._home = home
         self._workspace_url = workspace_url
+        self._reports = ReportQueries(db)
         self._clock = clock
         self._rate = posts_per_second
         self._buckets: dict[str, TokenBucket] = {}
@@ -279,6 +283,8 @@ class OutboxSender:
             people = {p for p in (post.text or "").split(",") if p}
             self._home.refresh(self._client, self._workspace_url.get(self._client), people)
             return (None, None)
+        if post.kind is PostKind.CHART:
+            return self._upload_chart(post, bucket)
         channel, text, thread_ts = self._render(post)
         found = self._look_for(post, channel, thread_ts)
         if found:
@@ -382,11 +388,34 @@ class OutboxSender:
             blocks=self._card(ticket),
         )
 
+    def _upload_chart(self, post: Pending, bucket: TokenBucket) -> Landed:
+        """The weekly chart of the four weeks up to the row's time, drawn now from what is
+        stored and uploaded (files.uploadV2) with its alt text."""
+        chart = render_weekly_chart(chart_data(self._reports.chart(datetime.fromisoformat(post.text or ""), self._settings.tz)))
+        channel = post.channel or self._settings.support_channel
+        # An upload carries no message metadata: an earlier attempt's is known by its file.
+        found = self._look_for(post, channel, None, lambda m: any(f.get("name") == chart.filename for f in m.get("files") or []))
+        if found:
+            return found
+        bucket.take()
+        self._client.files_upload_v2(
+            channel=channel,
+            content=chart.png,
+            filename=chart.filename,
+            title=chart.title,
+            alt_txt=chart.alt_text,
+            initial_comment=f"📈 {chart.title}",
+        )
+        return channel, None
+
     # ---- finding an earlier attempt's post ------------------------------------------
 
-    def _look_for(self, post: Pending, channel: str, thread_ts: str | None) -> tuple[str, str] | None:
+    def _look_for(
+        self, post: Pending, channel: str, thread_ts: str | None, is_it: Callable[[dict[str, Any]], bool] | None = None
+    ) -> tuple[str, str] | None:
         """Where an earlier attempt of this row posted, if it did; None when it did not
-        (or when no earlier attempt may have reached Slack)."""
+        (or when no earlier attempt may have reached Slack). ``is_it``: how to know that
+        post, when it carries no metadata naming the row."""
         if post.claimed_before is None or post.kind in NOT_POSTS:
             return None
         if is_slack_user(channel):
@@ -403,7 +432,7 @@ class OutboxSender:
                 else self._client.conversations_history(**args)
             )
             for message in page.get("messages") or []:
-                if _is_ours(message, post.id):
+                if is_it(message) if is_it is not None else _is_ours(message, post.id):
                     log.info("outbox row %s was posted before a crash; recorded, not posted again", post.id)
                     return channel, str(message["ts"])
             cursor = (page.get("response_metadata") or {}).get("next_cursor") or None

@@ -1,4 +1,5 @@
-"""The weekly summary, posted to the support channel (Mondays 09:00 in TIMEZONE by default)."""
+"""The weekly summary, posted to the support channel (Mondays 09:00 in TIMEZONE by default),
+followed by its chart: tickets opened and resolved per day over four weeks, and the backlog."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime, timedelta
 
 from bot.deps import Deps
 from bot.jobs.slots import latest_slot, trigger_for
-from bot.views.reports import weekly_summary, weekly_summary_text
+from bot.views.reports import chart_data, weekly_summary, weekly_summary_text
 
 
 def week_before(end: datetime, tz: object) -> datetime:
@@ -22,10 +23,14 @@ def weekly_summary_job(deps: Deps, end: datetime | None = None) -> str:
     start = week_before(end, tz)
     week = deps.reports.week(start, end)
     prior = deps.reports.week(week_before(start, tz), start)
+    # The chart itself is drawn and uploaded by the sender, after the summary: its figures
+    # are in the summary as text, which is posted even when the upload is refused.
+    chart = chart_data(deps.reports.chart(end, tz))
     deps.sender.outbox.announce(
         deps.settings.support_channel,
         weekly_summary_text(week),
         deps.clock(),
-        blocks=weekly_summary(week, prior, tz, deps.workspace_url.get(deps.client)),
+        blocks=weekly_summary(week, prior, tz, deps.workspace_url.get(deps.client), chart),
+        chart_until=end,
     )
     return f"weekly-summary: posted ({week.new} new, {week.resolved} resolved, {week.closed} closed, {week.still_open} open)"

@@ -53,6 +53,7 @@ class PostKind(StrEnum):
     CARD_MOVED = "card_moved"  # chat.update of a card left behind by a move (channel, thread_ts: where it is)
     SLA_WARNING = "sla_warning"  # an SLA target 75 % used: a DM to an assignee (text: the rule)
     SLA_ALERT = "sla_alert"  # an SLA target breached: in the alerting channel (text: the rule)
+    CHART = "chart"  # the weekly chart, drawn when sent and uploaded (text: the end of its four weeks)
 
 
 # Kinds that show or link the card: claimable only once the card is recorded.
@@ -311,10 +312,20 @@ class Outbox:
             rows = session.scalars(_CLAIM, {"now": now, "until": now + self._claim, "paused": paused or [""]}).all()
             return sorted((_pending(r, now) for r in rows), key=lambda p: p.id)
 
-    def announce(self, channel: str, text: str, now: datetime, blocks: list[dict[str, Any]] | None = None) -> None:
-        """A post of its own (a job's report, a reminder), sent down the same road."""
+    def announce(
+        self,
+        channel: str,
+        text: str,
+        now: datetime,
+        blocks: list[dict[str, Any]] | None = None,
+        chart_until: datetime | None = None,
+    ) -> None:
+        """A post of its own (a job's report, a reminder), sent down the same road;
+        ``chart_until``: followed by the chart of the four weeks up to then, owed with it."""
         with self._db.write() as session:
             enqueue(session, PostKind.POST, now, channel=channel, text=text, blocks=blocks)
+            if chart_until is not None:
+                enqueue(session, PostKind.CHART, now, channel=channel, text=chart_until.isoformat())
 
     def hand_back(self, posts: list[Pending]) -> None:
         """Release claimed rows untouched (their channel's pace allows no more just now)."""
