@@ -173,9 +173,9 @@ def test_creating_twice_with_one_external_id_answers_the_first_case(api: Api, do
     again = api.post("/api/v1/cases", NEW | {"external_id": "form-77", "details": "sent twice"})
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["number"] == first.json()["number"] == "TCK-000001"
-    other = api.post("/api/v1/cases", NEW | {"external_id": "form-78"})
-    assert other.json()["number"] == "TCK-000002"
-    double.wait_message(SUPPORT, "TCK-000002")
+    other = api.post("/api/v1/cases", NEW | {"external_id": "form-78"}).json()["number"]
+    assert other != "TCK-000001"  # (on PostgreSQL the refused insert used up a number of the sequence)
+    double.wait_message(SUPPORT, other)
     assert len([m for m in double.messages(SUPPORT) if "TCK-000001" in m.all_text()]) == 1
 
 
@@ -245,10 +245,11 @@ def test_a_receiver_failing_or_down_gets_the_event_once_it_is_back(api: Api, rec
     double.wait_for(lambda: len(receiver.of("case.created")) == 2 or None, what="the delivery once the receiver is back")
     ids = [r.headers["casedesk-event-id"] for r in receiver.of("case.created")]
     assert len(set(ids)) == 2
-    deliveries = Webhooks(db_of(api.desk)).deliveries()
-    assert [d.state for d in deliveries] == ["sent", "sent"]
+    webhooks = Webhooks(db_of(api.desk))
+    double.wait_for(lambda: [d.state for d in webhooks.deliveries()] == ["sent", "sent"] or None, what="both marked sent")
+    deliveries = webhooks.deliveries()
 
-    assert Webhooks(db_of(api.desk)).replay([deliveries[0].id]) == 1
+    assert webhooks.replay([deliveries[0].id]) == 1
     double.wait_for(lambda: len(receiver.of("case.created")) == 3 or None, what="the replay")
     assert receiver.of("case.created")[2].headers["casedesk-event-id"] == deliveries[0].event_id
 

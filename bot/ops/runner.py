@@ -9,12 +9,13 @@ from concurrent.futures import Executor
 from types import FrameType
 
 from bot.app import create_app
+from bot.delivery.webhooks import WebhookSender
 from bot.jobs.scheduler import start_scheduler
 from bot.ops.health import HealthServer
 from bot.settings import Settings
 from bot.slack.socket_mode import CasedeskSocketModeHandler
 from db.migrate import upgrade
-from db.session import make_engine, sqlite_single_process
+from db.session import Database, make_engine, sqlite_single_process
 
 log = logging.getLogger("casedesk")
 # SIGTERM to exit: Railway and systemd wait 10 s before they kill.
@@ -55,6 +56,7 @@ def run(settings: Settings) -> int:
         log.info("health server on %s port %d (/health, /ready, /metrics)", settings.health_host, health.port)
     handler.connect()
     desk.deps.sender.start()
+    webhooks = WebhookSender(desk.deps.db or Database(engine), desk.deps.clock).start()
     scheduler = start_scheduler(desk.deps) if settings.scheduler_enabled else None
     log.info("Casedesk is running over Socket Mode")
     stop.wait()
@@ -65,6 +67,7 @@ def run(settings: Settings) -> int:
     if not drain(desk.listener_executor, DRAIN_SECONDS):
         log.warning("stopped with work still running after %.0f s", DRAIN_SECONDS)
     desk.deps.sender.stop()  # unsent posts stay in the outbox for the next start
+    webhooks.stop()  # unsent deliveries too
     if health:
         health.stop()
     engine.dispose()
