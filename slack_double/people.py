@@ -344,7 +344,7 @@ class Person:
         self.double.deliver(events.join_event(self.double.workspace, channel, self.id), timeout)
 
     def react(self, message: Message, name: str, timeout: float = 5.0) -> Envelope:
-        """Add an emoji reaction to a message (an event the bot does not listen to)."""
+        """Add an emoji reaction to a message: Slack's reaction_added event."""
         event = {
             "type": "reaction_added",
             "user": self.id,
@@ -354,6 +354,29 @@ class Person:
             "event_ts": self.double.workspace.next_ts(),
         }
         return self.double.deliver(event, timeout)
+
+    def shortcut(self, message: Message, callback_id: str, timeout: float = 5.0) -> Envelope:
+        """Use a message shortcut (the message's menu) on ``message``: Slack's message_action."""
+        ws = self.double.workspace
+        ch = ws.channels[message.channel]
+        payload = {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "trigger_id": ws.issue_trigger(self.id),
+            "action_ts": f"{time.time():.6f}",
+            "team": {"id": TEAM_ID, "domain": "casedesk-test"},
+            "user": self.user_object(),
+            "channel": {"id": ch.id, "name": ch.name},
+            "message": message.as_payload(),
+            "message_ts": message.ts,
+            "response_url": f"{self.double.base_url}respond/{message.channel}/{self.id}/{message.ts}",
+            "api_app_id": APP_ID,
+            "token": "legacy-verification-token",
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        env = self.double.socket.send("interactive", payload)
+        return self.double.socket.wait_ack(env, timeout)
 
     # ---- the App Home ------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ FEATURE_SCOPES: dict[str, str] = {
     "groups:read": "checking private channels (conversations.info)",
     "channels:history": "messages in public intake channels and case threads (message.channels)",
     "groups:history": "messages in private intake channels and case threads (message.groups)",
+    "reactions:read": "the ticket reaction that files any message (reaction_added)",
     "users:read.email": "the assignees' and Slack requesters' addresses for notification mails (users.info)",
 }
 
