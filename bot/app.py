@@ -22,6 +22,7 @@ from bot.mail.smtp_send import Mailer
 from bot.ops.metrics import Metrics
 from bot.services import notifications, webhook_events
 from bot.services.conversations import ConversationService
+from bot.services.customer_loop import customer_loop
 from bot.services.directory import Directory, LiveAgents
 from bot.services.effects import Channels
 from bot.services.email_intake import EmailIntake, MailPolicy
@@ -133,6 +134,7 @@ def create_app(
     notifications.serve(
         db, notifications.NoticePolicy(settings.smtp.from_addr, settings.own_addresses, clock) if settings.smtp else None
     )
+    auto_close, surveys = customer_loop(settings, db, tickets, clock)
     webhook_events.serve(db, clock)  # every change owes its webhooks' deliveries, in its transaction
     home = HomeTab(queries, agents, directory, settings.tz)
     sender = OutboxSender(
@@ -167,6 +169,8 @@ def create_app(
         db=db,
         message_tickets=MessageTickets(db, tickets, conversations, clock),
         replies=PublicReplies(db, tickets, mail.replies, settings.support_channel, clock),
+        auto_close=auto_close,
+        surveys=surveys,
         metrics=metrics,
     )
     # Bolt's default pool has 5 threads and a listener holds its thread until it acks

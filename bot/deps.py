@@ -23,16 +23,18 @@ from bot.services.summary import SummaryQueries
 from bot.services.tickets import Clock, TicketService
 from bot.services.timeline import TimelineQueries
 from bot.settings import Settings
-from db.session import Database
 from bot.slack.error_reports import ErrorReporter
 from bot.slack.home_tab import HomeTab
 from bot.slack.workspace_url import WorkspaceUrl
+from db.session import Database
 
 if TYPE_CHECKING:
     from bot.mail.imap_poll import MailPoller
     from bot.mail.smtp_send import Mailer
+    from bot.services.auto_close import AutoClose
     from bot.services.message_tickets import MessageTickets
     from bot.services.public_replies import PublicReplies
+    from bot.services.surveys import Surveys
 
 CONTEXT_KEY = "casedesk"
 
@@ -67,12 +69,15 @@ class Deps:
     mail: MailDesk
     directory: Directory
     workspace_url: WorkspaceUrl = field(default_factory=WorkspaceUrl)
-    # The desk's database, its writes carrying the hooks (notices, webhooks): for the API.
-    db: Database | None = None
     # Tickets from any message (a reaction, the shortcut); public replies told from notes.
     message_tickets: MessageTickets = field(default=None)  # type: ignore[assignment]  # set by create_app
     replies: PublicReplies = field(default=None)  # type: ignore[assignment]  # set by create_app
+    # The desk's database, its writes carrying the hooks (notices, webhooks): for the API.
+    db: Database | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    # The customer loop: closing what nobody answered, and "How did we do?" (None: off).
+    auto_close: AutoClose | None = None
+    surveys: Surveys | None = None
     # Runs the storing a listener does before its ack, so the ack waits a bounded time.
     store_first: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=16, thread_name_prefix="casedesk-store")

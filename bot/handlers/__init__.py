@@ -7,6 +7,7 @@ from slack_bolt import App
 from bot.handlers import (
     actions,
     admin,
+    api_tokens,
     commands,
     email_reply,
     events,
@@ -14,6 +15,7 @@ from bot.handlers import (
     messages,
     public_reply,
     summary,
+    survey,
     ticket_lists,
     timeline,
     views,
@@ -31,5 +33,7 @@ def register(app: App) -> None:
     summary.register(app)
     email_reply.register(app)
     admin.register(app)
+    api_tokens.register(app)
     message_tickets.register(app)
     public_reply.register(app)
+    survey.register(app)

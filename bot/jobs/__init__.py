@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.deps import Deps
+from bot.jobs.auto_close import auto_close
 from bot.jobs.email_poll import email_poll
 from bot.jobs.escalate import escalate
 from bot.jobs.pin import pin_high_priority
@@ -33,6 +34,7 @@ JOBS: dict[str, JobSpec] = {
     "stale": JobSpec(stale, timedelta(hours=6)),
     "overdue": JobSpec(overdue, timedelta(hours=6)),
     "weekly-summary": JobSpec(weekly_summary_job, timedelta(hours=12)),
+    "auto-close": JobSpec(auto_close, timedelta(minutes=50)),
     # Every IMAP_POLL_SECONDS; scheduled only when IMAP or SMTP is set.
     "email-poll": JobSpec(email_poll, once_per_slot=False),
 }

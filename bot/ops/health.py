@@ -11,7 +11,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import anyio
@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.ops.metrics import Metrics
@@ -78,9 +78,10 @@ def health_app(
     *,
     ready_ttl: float = READY_CACHE_SECONDS,
     metrics: Metrics | None = None,
+    routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The app: GET /health, GET /ready, GET /metrics (given the desk's metrics); unknown
-    paths answer 404 in JSON."""
+    """The app: GET /health, GET /ready, GET /metrics (given the desk's metrics) and
+    ``routes`` (the rating page); unknown paths answer 404 in JSON."""
     database = CachedChecks(lambda: database_checks(engine), ready_ttl)
 
     async def health(_request: Request) -> JSONResponse:
@@ -96,10 +97,10 @@ def health_app(
     async def not_found(_request: Request, _exc: Exception) -> JSONResponse:
         return JSONResponse({"error": "not found"}, status_code=404)
 
-    routes = [Route("/health", health), Route("/ready", ready)]
+    own: list[BaseRoute] = [Route("/health", health), Route("/ready", ready)]
     if metrics is not None:
-        routes.append(metrics.route())
-    return Starlette(routes=routes, exception_handlers={404: not_found})
+        own.append(metrics.route())
+    return Starlette(routes=[*own, *routes], exception_handlers={404: not_found})
 
 
 class _TimedH11Protocol(H11Protocol):
@@ -156,11 +157,12 @@ class HealthServer:
         request_timeout: int = REQUEST_TIMEOUT,
         ready_ttl: float = READY_CACHE_SECONDS,
         metrics: Metrics | None = None,
+        routes: Sequence[BaseRoute] = (),
     ) -> None:
         self._socket = _listen(host, port)
         self._port = int(self._socket.getsockname()[1])
         config = uvicorn.Config(
-            health_app(engine, socket_connected, ready_ttl=ready_ttl, metrics=metrics),
+            health_app(engine, socket_connected, ready_ttl=ready_ttl, metrics=metrics, routes=routes),
             http=_TimedH11Protocol,
             loop="asyncio",
             ws="none",

@@ -12,6 +12,7 @@ from bot.app import create_app
 from bot.delivery.webhooks import WebhookSender
 from bot.jobs.scheduler import start_scheduler
 from bot.ops.health import HealthServer
+from bot.ops.rating_page import rating_routes
 from bot.settings import Settings
 from bot.slack.socket_mode import CasedeskSocketModeHandler
 from db.migrate import upgrade
@@ -50,8 +51,10 @@ def run(settings: Settings) -> int:
 
     health = None
     if settings.port:
+        surveys = desk.deps.surveys
         health = HealthServer(
-            settings.port, engine, handler.client.is_connected, settings.health_host, metrics=desk.deps.metrics
+            settings.port, engine, handler.client.is_connected, settings.health_host, metrics=desk.deps.metrics,
+            routes=rating_routes(surveys) if surveys is not None else (),
         ).start()
         log.info("health server on %s port %d (/health, /ready, /metrics)", settings.health_host, health.port)
     handler.connect()

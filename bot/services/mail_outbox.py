@@ -20,8 +20,16 @@ from db.session import Database
 
 CLAIM = timedelta(minutes=2)
 # What each kind of mail is called where a given-up one is reported.
-WHAT = {"reply": "agent's reply", "ack": "acknowledgement", "notice": "notification mail", "requester": "notification mail"}
-NOTICES = frozenset({"notice", "requester"})
+WHAT = {
+    "reply": "agent's reply",
+    "ack": "acknowledgement",
+    "notice": "notification mail",
+    "requester": "notification mail",
+    "closing": "auto-close warning",
+    "survey": "satisfaction survey",
+}
+# Mails nobody asked for (RFC 3834 auto-generated), sent with the case's token, listed in its timeline.
+NOTICES = frozenset({"notice", "requester", "closing", "survey"})
 
 
 @dataclass(frozen=True)

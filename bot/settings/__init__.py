@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.settings.email import ImapSettings, SmtpSettings, load_imap, load_smtp
+from bot.settings.public import public_url, survey_secret
 from bot.settings.service_levels import ServiceLevels, service_level_settings, timezone_name
 from bot.settings.values import ConfigError, Problems, flag, is_email, listed, number, required
 from bot.settings.values import port as tcp_port
@@ -33,6 +34,7 @@ DEFAULT_SCHEDULES = {
     "stale": "0 9 * * *",
     "overdue": "0 9 * * *",
     "weekly-summary": "0 9 * * mon",
+    "auto-close": "20 * * * *",
 }
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # Set by platforms that route outside traffic (their health checks) into the container,
@@ -99,6 +101,11 @@ class Settings:
     attachment_max_bytes: int = 10 * 1024 * 1024
     # Business hours, SLA targets per priority, auto-close and survey settings.
     service_levels: ServiceLevels = field(default_factory=ServiceLevels)
+    # Where people reach the bot's HTTP server from outside (the rating page's links); None:
+    # mailed surveys are off.
+    public_url: str | None = None
+    # Signs the rating links; derived from the app token when not set.
+    survey_secret: str = field(default="", repr=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -111,7 +118,9 @@ class Settings:
         """Values that must never reach a log line."""
         password = make_url(self.database_url).password
         mail = (self.imap.password if self.imap else None, self.smtp.password if self.smtp else None)
-        return tuple(s for s in (self.slack_bot_token, self.slack_app_token, password, *mail) if s)
+        return tuple(
+            s for s in (self.slack_bot_token, self.slack_app_token, password, *mail, self.survey_secret) if s
+        )
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -319,6 +328,8 @@ def load_settings(env: Mapping[str, str], *, slack: bool = True) -> Settings:
             p.read(lambda: number(env, "EMAIL_ATTACHMENT_MAX_MB", 10, "a number of megabytes such as 10"), 10.0) * 1024 * 1024
         ),
         service_levels=service_level_settings(env, timezone=timezone, problems=p),
+        public_url=p.read(lambda: public_url(env), None),
+        survey_secret=p.read(lambda: survey_secret(env, app_token), ""),
     )
     p.raise_any()
     return settings

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -30,6 +30,8 @@ DEFAULT_AUTO_CLOSE_DAYS = 7.0
 DEFAULT_WAITING_CLOSE_DAYS = 14.0
 DEFAULT_CSAT_SAMPLE = 1.0
 DEFAULT_CSAT_COOLDOWN_DAYS = 30.0
+DEFAULT_AUTO_CLOSE_WARN_DAYS = 2.0
+DEFAULT_CSAT_LINK_DAYS = 14.0
 
 _DAY_NAMES = {name: i for i, name in enumerate(WEEKDAYS)} | {
     full: i for i, full in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))
@@ -56,6 +58,10 @@ class ServiceLevels:
     csat_sample: float = DEFAULT_CSAT_SAMPLE
     # A requester asked once is not asked again for this long (0: asked every time).
     csat_cooldown_days: float = DEFAULT_CSAT_COOLDOWN_DAYS
+    # The requester is told this long before an automatic close ("closes in 2 days unless you reply").
+    auto_close_warn_days: float = DEFAULT_AUTO_CLOSE_WARN_DAYS
+    # How long a mailed survey's rating links stay good.
+    csat_link_days: float = DEFAULT_CSAT_LINK_DAYS
 
     def policy(self, priority: str) -> SlaPolicy:
         return self.policies[Priority(priority)]
@@ -87,7 +93,10 @@ def service_level_settings(
             lambda: _days(env, "CSAT_COOLDOWN_DAYS", DEFAULT_CSAT_COOLDOWN_DAYS, zero="asked every time"),
             DEFAULT_CSAT_COOLDOWN_DAYS,
         ),
+        csat_link_days=p.read(lambda: _days(env, "CSAT_LINK_DAYS", DEFAULT_CSAT_LINK_DAYS), DEFAULT_CSAT_LINK_DAYS),
     )
+    warn = p.read(lambda: _warn_days(env, levels), DEFAULT_AUTO_CLOSE_WARN_DAYS)
+    levels = replace(levels, auto_close_warn_days=warn)
     if problems is None:
         p.raise_any()
     return levels
@@ -217,6 +226,16 @@ def _days(env: Mapping[str, str], name: str, default: float, *, zero: str | None
     if value != value or value in (float("inf"), float("-inf")) or value < 0 or (value == 0 and not zero):
         raise ConfigError(f"{name} is malformed: expected {expected}" + ("" if zero else " (more than 0)"))
     return value
+
+
+def _warn_days(env: Mapping[str, str], levels: ServiceLevels) -> float:
+    """The warning's lead: a close must leave time to warn first."""
+    warn = _days(env, "AUTO_CLOSE_WARN_DAYS", DEFAULT_AUTO_CLOSE_WARN_DAYS)
+    if warn >= min(levels.auto_close_days, levels.waiting_close_days):
+        raise ConfigError(
+            "AUTO_CLOSE_WARN_DAYS is malformed: expected fewer days than AUTO_CLOSE_DAYS and WAITING_CLOSE_DAYS"
+        )
+    return warn
 
 
 def _share(env: Mapping[str, str], name: str, default: float) -> float:
