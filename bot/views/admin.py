@@ -21,6 +21,7 @@ ADMIN_NEW_TEAM = "admin_new_team"
 ADMIN_EDIT_TEAM = "admin_edit_team"
 ADMIN_RULES = "admin_rules"
 ADMIN_CC = "admin_cc"
+ADMIN_API_TOKENS = "admin_api_tokens"
 ADMIN_PAGE = "admin_page"
 
 # Modals (callback IDs) and their elements
@@ -184,6 +185,7 @@ def admin_blocks(
                 _button("New team", ADMIN_NEW_TEAM, "new"),
                 _button("Routing rules", ADMIN_RULES, "rules"),
                 _button("Notification CC list", ADMIN_CC, "cc"),
+                _button("API tokens", ADMIN_API_TOKENS, "tokens"),
             ],
         },
         _context(f"*People*: {len(people)} agent{'s' if len(people) != 1 else ''}, {admins} of them admin"
