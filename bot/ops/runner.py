@@ -8,6 +8,7 @@ import threading
 from concurrent.futures import Executor
 from types import FrameType
 
+from bot.api import api_context, api_routes
 from bot.app import create_app
 from bot.delivery.webhooks import WebhookSender
 from bot.jobs.scheduler import start_scheduler
@@ -54,9 +55,9 @@ def run(settings: Settings) -> int:
         surveys = desk.deps.surveys
         health = HealthServer(
             settings.port, engine, handler.client.is_connected, settings.health_host, metrics=desk.deps.metrics,
-            routes=rating_routes(surveys) if surveys is not None else (),
+            routes=[*(rating_routes(surveys) if surveys is not None else ()), *api_routes(api_context(desk.deps))],
         ).start()
-        log.info("health server on %s port %d (/health, /ready, /metrics)", settings.health_host, health.port)
+        log.info("health server on %s port %d (/health, /ready, /metrics, /api/v1)", settings.health_host, health.port)
     handler.connect()
     desk.deps.sender.start()
     webhooks = WebhookSender(desk.deps.db or Database(engine), desk.deps.clock).start()
