@@ -43,6 +43,8 @@ PAGE_SIZE = 20
 # A search is its first words (letters and digits; anything else separates them).
 MAX_SEARCH_WORDS = 16
 _WORD = re.compile(r"[^\W_]+")
+# A search scores the newest this many tickets its words find.
+SEARCH_WINDOW = 1000
 # An exact number outranks a reporter's id, which outranks any text match.
 NUMBER_SCORE = 2e9
 REPORTER_SCORE = 1e9
@@ -99,31 +101,42 @@ def search_words(text: str) -> list[str]:
 def search(text: str, dialect: str) -> Subquery:
     """The tickets ``text`` finds, as (id, score) rows, one per ticket, higher scores first:
     its number, its reporter's id, and a full-text match of every word (stemmed, or as a
-    prefix) in the title or details. The one search behind every list's words."""
+    prefix) in the title or details. The one search behind every list's words.
+
+    Text matches are the newest ``SEARCH_WINDOW`` (by number): relevance is scored on those
+    alone, so a word in most tickets costs the same as a rare one, and a list's filters
+    apply within them."""
     words = search_words(text)
     found: list[Select[Any]] = []
     if words:
         if dialect == "postgresql":
             query = func.to_tsquery(_ENGLISH, " & ".join(f"{w}:*" for w in words))
-            found.append(
-                select(Ticket.id.label("id"), func.ts_rank_cd(_VECTOR, query).cast(Float).label("score")).where(
-                    _VECTOR.op("@@")(query)
-                )
+            newest = (
+                select(Ticket.id.label("id"), _VECTOR.label("vector"))
+                .where(_VECTOR.op("@@")(query))
+                .order_by(Ticket.id.desc())
+                .limit(SEARCH_WINDOW)
+                .subquery("matched")
             )
+            found.append(select(newest.c.id, func.ts_rank_cd(newest.c.vector, query).cast(Float).label("score")))
         else:
-            found.append(
+            matched = (
                 select(_FTS.c.rowid.label("id"), (-literal_column(_BM25, Float)).label("score"))
                 .select_from(_FTS)
                 .where(_FTS.c.tickets_fts.match(" ".join(f'"{w}"*' for w in words)))
+                .order_by(_FTS.c.rowid.desc())
+                .limit(SEARCH_WINDOW)
+                .subquery("matched")
             )
+            found.append(select(matched.c.id, matched.c.score))
     stripped = text.strip()
     reporter = select(Ticket.id.label("id"), literal(REPORTER_SCORE, Float).label("score"))
-    found.append(reporter.where(Ticket.reporter_id == stripped.upper()))
+    found.append(reporter.where(Ticket.reporter_id == stripped.upper()).order_by(Ticket.id.desc()).limit(SEARCH_WINDOW))
     number = parse_number(stripped)
     if number is not None:
         numbered = select(Ticket.id.label("id"), literal(NUMBER_SCORE, Float).label("score"))
         found.append(numbered.where(Ticket.id == number))
-    hits = union_all(*found).subquery("hits")
+    hits = union_all(*(f.subquery().select() for f in found)).subquery("hits")
     return select(hits.c.id, func.max(hits.c.score).label("score")).group_by(hits.c.id).subquery("found")
 
 

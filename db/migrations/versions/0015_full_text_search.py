@@ -3,6 +3,7 @@
 - PostgreSQL: ``tickets.search_vector``, a stored generated tsvector (English stemming; the
   title weighted A, the details B) with a GIN index. Generated, so every insert and update
   keeps it right without the service layer's help, and adding it fills it for every ticket.
+  The index takes each ticket's words as it is written (no pending list to read through).
 - SQLite: ``tickets_fts``, an FTS5 table over the same two columns with the tickets table as
   its external content (the text is stored once), the Porter stemmer, and triggers on
   insert, delete and an update of title or details; a rebuild fills it for existing tickets.
@@ -45,7 +46,10 @@ _SQLITE_UP = [
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"ALTER TABLE tickets ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ({_VECTOR}) STORED")
-        op.execute("CREATE INDEX ix_tickets_search_vector ON tickets USING gin (search_vector)")
+        # fastupdate off: each ticket's words go into the index as it is written (a few
+        # hundred microseconds more per insert), instead of a pending list that every search
+        # reads through until vacuum merges it (milliseconds a search, growing with inserts).
+        op.execute("CREATE INDEX ix_tickets_search_vector ON tickets USING gin (search_vector) WITH (fastupdate = off)")
         return
     for statement in _SQLITE_UP:
         op.execute(statement)
