@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -31,16 +33,22 @@ STATUS_WORDS = {
     "in-progress": Status.IN_PROGRESS,
     "in_progress": Status.IN_PROGRESS,
     "progress": Status.IN_PROGRESS,
+    "waiting": Status.WAITING,
     "resolved": Status.RESOLVED,
     "closed": Status.CLOSED,
 }
 PRIORITY_WORDS = {p.value: p for p in Priority}
 USAGE = {
     "mine": "Usage: `/agent-tickets [open|in-progress|resolved|closed] [assigned]`, e.g. `/agent-tickets closed`.",
-    "all": "Usage: `/system-tickets [open|in-progress|resolved|closed] [high|medium|low] [campaign:NAME] "
-    "[type:NAME] [team:NAME] [assignee:me|none|U…] [search words]`, e.g. `/system-tickets high open assignee:none`.",
+    "all": "Usage: `/system-tickets [open|in-progress|waiting|resolved|closed] [high|medium|low] [campaign:NAME] "
+    "[type:NAME] [team:NAME] [assignee:me|none|U…] [breached|due:today] [sort:due] [search words]`, "
+    "e.g. `/system-tickets high open assignee:none` or `/system-tickets breached sort:due`.",
 }
-FIELD_WORDS = ("campaign:", "type:", "assignee:", "team:")
+FIELD_WORDS = ("campaign:", "type:", "assignee:", "team:", "sort:", "due:")
+# SLA words: the next target already breached, or falling before the day ends (TIMEZONE).
+DUE_WORDS = {"breached": "breached", "due:today": "today", "due:breached": "breached"}
+BAD_SORT = "`sort:` takes `due` (the soonest SLA target first) or `newest`, e.g. `/system-tickets sort:due`."
+BAD_DUE = "`due:` takes `today` or `breached`, e.g. `/system-tickets due:today sort:due`."
 BAD_ASSIGNEE = (
     "`assignee:` takes `me`, `none`, a mention or a member ID such as `U0123456789` "
     "(profile → ⋮ → Copy member ID), e.g. `/system-tickets assignee:none`."
@@ -73,9 +81,12 @@ def parse_words(text: str, scope: str, viewer: str = "") -> ListState | None:
     rest: list[str] = []
     fields: dict[str, str] = {}
     tab = "submitted"
+    due: str | None = None
     for word in text.split():
         key = word.lower()
-        if scope == "all" and key.startswith(FIELD_WORDS):
+        if scope == "all" and key in DUE_WORDS:
+            due = DUE_WORDS[key]
+        elif scope == "all" and key.startswith(FIELD_WORDS):
             name, _, value = word.partition(":")
             fields[name.lower()] = value.replace("_", " ")
         elif key in STATUS_WORDS:
@@ -89,6 +100,11 @@ def parse_words(text: str, scope: str, viewer: str = "") -> ListState | None:
         else:
             return None
     assignee = _assignee(fields.get("assignee"), viewer)
+    sort = (fields.get("sort") or "newest").lower()
+    if sort not in ("due", "newest"):
+        raise BadWord(BAD_SORT)
+    if "due" in fields:
+        raise BadWord(BAD_DUE)  # a due: word that DUE_WORDS did not take
     return ListState(
         scope=scope,
         tab=tab,
@@ -99,6 +115,8 @@ def parse_words(text: str, scope: str, viewer: str = "") -> ListState | None:
         assignee=assignee,
         text=" ".join(rest) or None,
         team=fields.get("team") or None,
+        sort="due" if sort == "due" else None,
+        due=due,
     )
 
 
@@ -108,7 +126,19 @@ def unknown_team(deps: Deps, name: str) -> str:
     return f"There is no team called “{escape(name)}”. Teams: {known}."
 
 
-def to_filter(state: ListState, viewer: str, team_id: int | None = None) -> TicketFilter:
+def due_before(due: str | None, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """``breached``: now; ``today``: the end of the day in the desk's zone."""
+    if due == "breached":
+        return now
+    if due == "today":
+        local = now.astimezone(tz)
+        return datetime.combine(local.date() + timedelta(days=1), time(), tz).astimezone(UTC)
+    return None
+
+
+def to_filter(
+    state: ListState, viewer: str, team_id: int | None = None, *, now: datetime | None = None, tz: ZoneInfo | None = None
+) -> TicketFilter:
     own = state.scope == "mine"
     assignee = viewer if own and state.tab == "assigned" else None
     if not own and state.assignee and state.assignee != "none":
@@ -123,6 +153,8 @@ def to_filter(state: ListState, viewer: str, team_id: int | None = None) -> Tick
         issue_type=state.issue_type,
         text=state.text,
         team_id=team_id,
+        due_before=due_before(state.due, now or utcnow(), tz or ZoneInfo("UTC")),
+        by_due=state.sort == "due",
     )
 
 
@@ -135,13 +167,14 @@ def _team_id(deps: Deps, state: ListState) -> int | None:
 
 def render(deps: Deps, state: ListState, viewer: str, team_url: str | None) -> dict[str, Any]:
     team_id = _team_id(deps, state)
-    page = deps.queries.page(viewer, to_filter(state, viewer, team_id), state.offset)
+    now, tz = deps.clock(), deps.settings.tz
+    page = deps.queries.page(viewer, to_filter(state, viewer, team_id, now=now, tz=tz), state.offset)
     if not page.tickets and page.total and state.offset:
         # The list shrank under the viewer (tickets closed meanwhile): show the last page.
         last = max(0, (page.total - 1) // page.limit * page.limit)
         state = state.moved(last)
-        page = deps.queries.page(viewer, to_filter(state, viewer, team_id), state.offset)
-    return ticket_list_view(state, page, utcnow(), team_url)
+        page = deps.queries.page(viewer, to_filter(state, viewer, team_id, now=now, tz=tz), state.offset)
+    return ticket_list_view(state, page, now, team_url)
 
 
 def _open_list(scope: str, ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -20,14 +21,17 @@ from sqlalchemy import (
     Float,
     Select,
     Subquery,
+    and_,
     case,
     column,
     func,
     literal,
     literal_column,
+    null,
     or_,
     select,
     table,
+    type_coerce,
     union,
     union_all,
 )
@@ -35,9 +39,10 @@ from sqlalchemy.orm import Session
 
 from bot.services.errors import PermissionDenied
 from bot.services.records import TicketRecord, parse_number
-from bot.services.status import ACTIVE, Priority, Status
+from bot.services.status import ACTIVE, WITH_DESK, Priority, Status
 from db.models import Person, TeamMember, Ticket, TicketAssignee
 from db.session import Database
+from db.types import UTCDateTime
 
 PAGE_SIZE = 20
 # A search is its first words (letters and digits; anything else separates them).
@@ -70,6 +75,11 @@ class TicketFilter:
     text: str | None = None
     unassigned: bool = False
     team_id: int | None = None
+    # The next SLA target (first response while unanswered, else resolution while the desk
+    # has the ball) falls before this: ``breached`` is now, ``due:today`` the day's end.
+    due_before: datetime | None = None
+    # Soonest next target first (those with none last), instead of newest or most relevant.
+    by_due: bool = False
 
     def is_own(self, viewer: str) -> bool:
         """Limited to tickets the viewer filed or is assigned."""
@@ -140,6 +150,19 @@ def search(text: str, dialect: str) -> Subquery:
     return select(hits.c.id, func.max(hits.c.score).label("score")).group_by(hits.c.id).subquery("found")
 
 
+def next_due() -> ColumnElement[Any]:
+    """When the ticket's next SLA target falls: its first response while unanswered (Waiting
+    too: that clock runs on), else its resolution while it is with the desk (Waiting pauses
+    it); NULL for a ticket with none (resolved, closed, older than the SLAs). The first
+    response target never falls after the resolution target, so this is the sooner one."""
+    due = case(
+        (and_(Ticket.first_response_at.is_(None), Ticket.status.in_([s.value for s in ACTIVE])), Ticket.first_response_due_at),
+        (Ticket.status.in_([s.value for s in WITH_DESK]), Ticket.resolution_due_at),
+        else_=null(),
+    )
+    return type_coerce(due, UTCDateTime())  # compared with aware times as the columns are
+
+
 def _apply(query: Select[Any], flt: TicketFilter, found: Subquery | None = None) -> Select[Any]:
     if flt.reporter_id:
         query = query.where(Ticket.reporter_id == flt.reporter_id)
@@ -157,6 +180,8 @@ def _apply(query: Select[Any], flt: TicketFilter, found: Subquery | None = None)
         query = query.where(Ticket.campaign == flt.campaign)
     if flt.issue_type:
         query = query.where(Ticket.issue_type == flt.issue_type)
+    if flt.due_before is not None:
+        query = query.where(next_due() < flt.due_before)
     if found is not None:
         query = query.join(found, found.c.id == Ticket.id)
     return query
@@ -195,8 +220,12 @@ def _newest(query: Select[Any]) -> Select[Any]:
     return query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
 
 
-def _ranked(query: Select[Any], found: Subquery | None) -> Select[Any]:
-    """Searched: the most relevant first, then the newest; listed: the newest first."""
+def _ranked(query: Select[Any], found: Subquery | None, by_due: bool = False) -> Select[Any]:
+    """By due: the soonest next target first; searched: the most relevant first, then the
+    newest; listed: the newest first."""
+    if by_due:
+        due = next_due()
+        return query.order_by(due.is_(None), due, Ticket.id)
     if found is None:
         return _newest(query)
     return query.order_by(found.c.score.desc(), Ticket.created_at.desc(), Ticket.id.desc())
@@ -243,7 +272,7 @@ class TicketQueries:
             if scope is None:
                 base = _apply(select(Ticket), flt, found)
                 total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-                rows = session.scalars(_ranked(base, found).offset(offset).limit(limit))
+                rows = session.scalars(_ranked(base, found, flt.by_due).offset(offset).limit(limit))
                 return Page([TicketRecord.of(r) for r in rows], int(total), offset, limit)
             # An agent sees their teams' tickets and, outside those teams, the ones assigned
             # to them or filed by them. An OR of these reads every ticket; apart, each is a
@@ -253,10 +282,11 @@ class TicketQueries:
             teams = list(session.scalars(select(TeamMember.team_id).where(TeamMember.user_id == viewer)))
             mine = _apply(select(Ticket.id), flt, found)
             if flt.team_id is not None and flt.team_id in teams:
-                return self._page(session, [mine], [], offset, limit, found)  # one of their own teams: all theirs to see
+                return self._page(session, [mine], [], offset, limit, found, flt.by_due)  # one of their own teams: all theirs
             outside = [or_(Ticket.team_id.is_(None), Ticket.team_id.not_in(teams))] if teams else []
             others = [mine.where(branch, *outside) for branch in _branches(viewer)[1:]]
-            return self._page(session, [mine.where(Ticket.team_id.in_(teams))] if teams else [], others, offset, limit, found)
+            parts = [mine.where(Ticket.team_id.in_(teams))] if teams else []
+            return self._page(session, parts, others, offset, limit, found, flt.by_due)
 
     @staticmethod
     def _page(
@@ -266,6 +296,7 @@ class TicketQueries:
         offset: int,
         limit: int,
         found: Subquery | None,
+        by_due: bool = False,
     ) -> Page:
         """A page of the tickets of disjoint ``counted`` parts and the union of ``united``,
         in the order of ``_ranked``."""
@@ -273,16 +304,16 @@ class TicketQueries:
         if united:
             total += session.scalar(select(func.count()).select_from(union(*united).subquery())) or 0
         score = (found.c.score if found is not None else literal(0.0, Float)).label("score")
-        tops = [_ranked(p.add_columns(score), found).limit(offset + limit).subquery() for p in [*counted, *united]]
+        tops = [_ranked(p.add_columns(score), found, by_due).limit(offset + limit).subquery() for p in [*counted, *united]]
         # A ticket in two parts has one score: the union keeps it once.
         best = union(*(select(top.c.id, top.c.score) for top in tops)).subquery()
-        rows = session.scalars(
-            select(Ticket)
-            .join(best, best.c.id == Ticket.id)
-            .order_by(best.c.score.desc(), Ticket.created_at.desc(), Ticket.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
+        joined = select(Ticket).join(best, best.c.id == Ticket.id)
+        if by_due:
+            rows = session.scalars(_ranked(joined, None, by_due=True).offset(offset).limit(limit))
+        else:
+            rows = session.scalars(
+                joined.order_by(best.c.score.desc(), Ticket.created_at.desc(), Ticket.id.desc()).offset(offset).limit(limit)
+            )
         return Page([TicketRecord.of(r) for r in rows], int(total), offset, limit)
 
     def unassigned_queue(self, viewer: str, limit: int = 10) -> list[TicketRecord]:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot.services.records import TicketRecord
 from bot.services.sla_report import ServiceFigures, service_figures
 from bot.services.sql_stats import median, seconds_between
-from bot.services.status import ACTIVE, Priority, Status
+from bot.services.status import ACTIVE, WITH_DESK, Priority, Status
 from bot.services.summary import finished_between
 from db.models import Ticket, TicketEvent
 from db.session import Database
@@ -75,12 +75,15 @@ class ReportQueries:
         return self._listing(where, Ticket.created_at, limit)
 
     def stale(self, updated_before: datetime, limit: int = LIST_LIMIT) -> Listing:
-        where = (Ticket.status.in_([s.value for s in ACTIVE]), Ticket.updated_at < updated_before)
+        """Tickets with the desk (Open, In Progress) not updated since the cut-off: one Waiting
+        on the customer is not the desk's to chase (auto-close follows it up)."""
+        where = (Ticket.status.in_([s.value for s in WITH_DESK]), Ticket.updated_at < updated_before)
         return self._listing(where, Ticket.updated_at, limit)
 
     def overdue(self, created_before: datetime, per_person: int = LIST_LIMIT) -> dict[str | None, Listing]:
-        """Open / In Progress tickets older than the cut-off, by assignee (None: unassigned)."""
-        active = [s.value for s in ACTIVE]
+        """Open / In Progress tickets older than the cut-off, by assignee (None: unassigned);
+        not those Waiting on the customer."""
+        active = [s.value for s in WITH_DESK]
         with self._db.read() as session:
             totals = session.execute(
                 select(Ticket.assignee_id, func.count())

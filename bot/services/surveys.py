@@ -163,7 +163,6 @@ def ask_in(session: Session, ev: TicketEvent, policy: SurveyPolicy) -> Satisfact
             to_addr=requester, subject=survey_subject(number, row.title),
             body=survey_mail_body(number, links, policy.valid_for), in_reply_to=None, references=None, automatic=False,
         )
-    session.add(audit_event(row.id, "casedesk", "survey_asked", None, survey.channel, None, now))
     return survey
 
 

@@ -36,6 +36,8 @@ class ListState:
     assignee: str | None = None  # a user ID, or "none" for unassigned
     offset: int = 0
     team: str | None = None  # a team's name (team:NAME)
+    sort: str | None = None  # "due": the soonest SLA target first; None: newest (or most relevant)
+    due: str | None = None  # "breached" or "today": the next SLA target's time
 
     def to_metadata(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -112,6 +114,10 @@ def _describe(state: ListState, page: Page) -> str:
     for label, value in (("campaign", state.campaign), ("type", state.issue_type), ("search", state.text)):
         if value:
             parts.append(f"{label}: {escape(value)}")
+    if state.due:
+        parts.append("SLA breached" if state.due == "breached" else "SLA due today")
+    if state.sort == "due":
+        parts.append("soonest due first")
     return " · ".join(parts)
 
 
