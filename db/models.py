@@ -111,9 +111,11 @@ class Ticket(Base):
         # The auto-close sweep: Resolved tickets by when, Waiting ones by since when.
         Index("ix_tickets_status_resolved", "status", "resolved_at"),
         Index("ix_tickets_status_paused", "status", "paused_at"),
-        # The reports' periods (migration 0016).
+        # The reports' periods (migration 0016) and the targets missed in them (0018).
         Index("ix_tickets_first_response_at", "first_response_at"),
         Index("ix_tickets_resolved_at", "resolved_at"),
+        Index("ix_tickets_first_response_due", "first_response_due_at"),
+        Index("ix_tickets_resolution_due", "resolution_due_at"),
         # Partial indexes of the escalation candidates: created in migration 0004; of the
         # SLA stages not alerted yet: in migration 0011.
     )
