@@ -116,6 +116,11 @@ class _TimedH11Protocol(H11Protocol):
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
+        # A response's head and body are written apart: with Nagle's algorithm the body waits
+        # for the client's delayed ACK, 40 ms on every keep-alive request after the first.
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._arm_head_deadline()
 
     def on_response_complete(self) -> None:
