@@ -4,7 +4,7 @@ The bot runs as its own process (``python -m bot``) against the Slack double. Fo
 command the double times, from sending the envelope: the first view (``views.open`` of
 the loading view) and the full list or summary (its ``views.update``).
 
-Usage: python -m bench.views [--db sqlite|postgresql|both] [--tickets 100000] [--runs 60]
+Usage: python -m bench.views [--db sqlite|postgresql|both] [--tickets 100000] [--runs 60] [--only TEXT]
 """
 
 from __future__ import annotations
@@ -25,13 +25,15 @@ CASES = [
 ]
 
 
-def run(db_url: str, runs: int) -> list[tuple[str, float, float, float, float]]:
+def run(db_url: str, runs: int, only: str = "") -> list[tuple[str, float, float, float, float]]:
     double = start_double()
     proc = start_app([sys.executable, "-m", "bot"], double, ["U0AGENT1"], db_url)
     rows = []
     try:
         double.wait_for(lambda: double.socket.connection_count() > 0, timeout=60)
         for command, text, user in CASES:
+            if only not in f"{command} {text}":
+                continue
             person = double.person(user)
             first, full = [], []
             for i in range(runs + 3):
@@ -55,6 +57,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--only", default="", help="only the commands whose text holds this, e.g. 4242")
     args = parser.parse_args()
     print(f"{args.tickets:,} tickets stored, {args.runs} runs per command, one at a time; times in ms\n")
     print("| database | command | first view p50 | first view p99 | full view p50 | full view p99 |\n|---|---|---|---|---|---|")
@@ -62,7 +65,7 @@ def main() -> None:
         started = time.perf_counter()
         seed(url, args.tickets)
         print(f"<!-- seeded {args.tickets:,} tickets in {time.perf_counter() - started:.1f}s -->")
-        for label, f50, f99, u50, u99 in run(url, args.runs):
+        for label, f50, f99, u50, u99 in run(url, args.runs, args.only):
             print(f"| {db} | {label} | {f50:.1f} | {f99:.1f} | {u50:.1f} | {u99:.1f} |", flush=True)
 
 
