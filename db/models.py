@@ -471,6 +471,22 @@ class IntakeBurst(Base):
     last_ts: Mapped[str | None] = mapped_column(String(32))
 
 
+class Macro(Base):
+    """A canned reply: its text with variables, and the status it may put the case in."""
+
+    __tablename__ = "macros"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(20))  # applied once the reply is sent; None: unchanged
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (UniqueConstraint("name", name="uq_macros_name"),)
+
+
 class DeskEvent(Base):
     """The audit trail of the desk itself: people, roles, teams, rules and settings changed."""
 
