@@ -10,6 +10,7 @@ import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
@@ -20,9 +21,12 @@ from bot.app import Casedesk, create_app
 from bot.jobs.email_poll import email_poll
 from bot.ops.health import HealthServer
 from bot.ops.rating_page import rating_routes
-from bot.services.tickets import NewTicket
+from bot.services.surveys import serve
+from bot.services.tickets import NewTicket, audit_event
 from bot.settings import Settings, load_settings
+from bot.settings.values import ConfigErrors
 from db.models import SatisfactionRating
+from db.session import Database
 from mail_double.servers import ImapServer, SmtpServer
 from slack_double import SlackDouble
 from tests.conftest import AGENT, REPORTER, SUPPORT, People, base_env, connected, email_env
@@ -212,3 +216,36 @@ def test_forged_and_expired_links_record_nothing(
         assert status == 410 and "This link has expired" in page
     assert ratings(engine) == [(1, None, None)]
     assert not [e for e in desk.deps.tickets.events(1) if e.kind == "rated"]
+
+
+# ---- settings and sampling --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({"PUBLIC_URL": "desk.example.com", "PORT": "8080"}, "PUBLIC_URL is malformed: expected the address of the bot's HTTP server"),
+        ({"PUBLIC_URL": PUBLIC}, "PUBLIC_URL is set but PORT is not: the rating page is served by the bot's HTTP server on PORT"),
+        ({"CSAT_SECRET": "short"}, "CSAT_SECRET is malformed: expected a random string of at least 16 characters"),
+        ({"CSAT_LINK_DAYS": "0"}, "CSAT_LINK_DAYS is malformed: expected a number of days such as 14 (more than 0)"),
+    ],
+)
+def test_a_bad_survey_setting_is_one_line_naming_it(env: dict[str, str], line: str) -> None:
+    with pytest.raises(ConfigErrors) as err:
+        load_settings(base_env() | env)
+    [problem] = err.value.problems
+    assert problem.startswith(line)
+
+
+def test_the_sample_decides_who_is_asked(desk: Casedesk, double: SlackDouble, people: People, engine: Engine) -> None:
+    """CSAT_SAMPLE 0.5 with the coin's draws given: 0.7 passes the first resolution by, 0.3 asks the second."""
+    assert desk.deps.surveys is not None
+    draws = iter([0.7, 0.3])
+    policy = replace(desk.deps.surveys.policy, sample=0.5, cooldown=timedelta(0), draw=lambda: next(draws))
+    db = Database(engine)
+    serve(db, policy)  # the desk's own writes keep their policy; these use this one
+    for text in ("First", "Second"):
+        ticket, _ = desk.deps.tickets.create(NewTicket(REPORTER, "Billing", "Bug", "medium", text))
+        with db.write() as session:
+            session.add(audit_event(ticket.id, AGENT, "status", "open", "resolved", None, START))
+    assert ratings(engine) == [(2, None, None)]

@@ -21,6 +21,8 @@ def public_url(env: Mapping[str, str]) -> str | None:
         return None
     if not _URL.match(raw):
         raise ConfigError("PUBLIC_URL is malformed: expected the address of the bot's HTTP server such as https://desk.example.com")
+    if not (env.get("PORT") or "").strip():
+        raise ConfigError("PUBLIC_URL is set but PORT is not: the rating page is served by the bot's HTTP server on PORT")
     return raw.rstrip("/")
 
 

@@ -30,6 +30,10 @@ def message_line(msg: MessageRecord, tz: ZoneInfo) -> str:
     return f"{head}\n{quoted}"
 
 
+# What a mailed notice was, by its kind.
+MAILED = {"notice": "Notification", "closing": "The auto-close warning", "survey": "The satisfaction survey"}
+
+
 def event_line(ev: EventRecord, number: str, tz: ZoneInfo) -> str:
     who = mention(ev.actor_id)
     at = when(ev.created_at, tz)
@@ -64,14 +68,19 @@ def event_line(ev: EventRecord, number: str, tz: ZoneInfo) -> str:
     elif ev.kind == "commented":
         text = f"📝 {who} commented"
     elif ev.kind == "mailed":
-        what = "Notification" if ev.from_value == "notice" else "The requester's notification"
+        what = MAILED.get(ev.from_value or "", "The requester's notification")
         cc = f" ({escape(ev.note)})" if ev.note else ""
         text = f"📧 {what} mailed to {escape(ev.to_value or '')}{cc}"
+    elif ev.kind == "autoclose_warned":
+        text = f"⏳ The requester was told it closes automatically unless they reply ({escape(ev.note or '')})"
+    elif ev.kind in ("rated", "rating_comment"):
+        verb = "rated it" if ev.kind == "rated" else "commented on their rating of"
+        text = f"⭐ {who} {verb} {escape(ev.to_value or '')}/5"
     elif ev.kind == "priority":
         text = f"🔺 Priority {escape(ev.from_value or '')} → {escape(ev.to_value or '')}"
     else:
         text = f"{escape(ev.kind)} by {who}"
-    note = f"\n> {escaped_within(ev.note, 1500)}" if ev.note and ev.kind not in ("flagged", "mailed") else ""
+    note = f"\n> {escaped_within(ev.note, 1500)}" if ev.note and ev.kind not in ("flagged", "mailed", "autoclose_warned") else ""
     return f"{text} · {at}{note}"
 
 
