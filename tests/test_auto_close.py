@@ -5,6 +5,7 @@ reopens it; a ticket Waiting on the customer the same; each warning and close on
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,11 +14,14 @@ from sqlalchemy import Engine, select, update
 from bot.app import Casedesk, create_app
 from bot.jobs.auto_close import auto_close
 from bot.jobs.email_poll import email_poll
+from bot.services.auto_close import AutoClose
+from bot.services.effects import Channels
 from bot.services.status import Status
-from bot.services.tickets import NewTicket
+from bot.services.tickets import NewTicket, TicketService
 from bot.settings import Settings, load_settings
 from bot.settings.values import ConfigErrors
 from db.models import Ticket
+from db.session import Database
 from mail_double.servers import ImapServer, Received, SmtpServer
 from slack_double import SlackDouble
 from tests.conftest import AGENT, REPORTER, SUPPORT, People, base_env, connected, email_env
@@ -196,3 +200,35 @@ def test_the_warning_must_come_before_the_close() -> None:
     assert err.value.problems == [
         "AUTO_CLOSE_WARN_DAYS is malformed: expected fewer days than AUTO_CLOSE_DAYS and WAITING_CLOSE_DAYS"
     ]
+
+
+def test_two_replicas_sweeping_together_warn_and_close_once(
+    desk: Casedesk, double: SlackDouble, people: People, clock: FrozenClock, engine: Engine
+) -> None:
+    for text in ("First problem.", "Second problem."):
+        ticket, _ = desk.deps.tickets.create(NewTicket(REPORTER, "Billing", "Bug", "low", text))
+        desk.deps.tickets.assign_to_self(ticket.id, AGENT)
+        desk.deps.tickets.resolve(ticket.id, AGENT)
+    settle(desk, double)
+    # A second process: its own database handle and service on the same database.
+    other_db = Database(engine)
+    other = AutoClose(
+        other_db,
+        TicketService(other_db, [AGENT], campaigns=("Billing",), issue_types=("Bug",), channels=Channels(SUPPORT), clock=clock),
+        desk.deps.settings.service_levels,
+        support_channel=SUPPORT,
+        mail_from=None,
+        clock=clock,
+    )
+    assert desk.deps.auto_close is not None
+    for day, what in ((5, "warned"), (7, "closed")):
+        clock.now = START + day * DAY
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(lambda closer: closer.sweep(), [desk.deps.auto_close, other]))
+        done = [n for r in results for n in (r.warned if what == "warned" else r.closed)]
+        assert sorted(done) == ["TCK-000001", "TCK-000002"] and sum(r.failed for r in results) == 0
+    for ticket_id in (1, 2):
+        kinds = [e.kind for e in desk.deps.tickets.events(ticket_id)]
+        assert kinds.count("autoclose_warned") == 1
+        assert [e.to_value for e in desk.deps.tickets.events(ticket_id) if e.kind == "status"][-1] == "closed"
+    assert len([m for m in people.reporter.dms() if "unless you reply" in m.text]) == 2
