@@ -3,8 +3,8 @@ reporters see their own tickets; agents their teams' tickets and those assigned 
 admins all of them.
 
 Words are searched in full text (migration 0015): a ticket's title and details, stemmed
-(English), each word also as the start of a longer one, all words required; a ticket
-number or a reporter's id finds that ticket too. Found tickets rank by relevance (a word in
+(English), all words required, the last also as the start of a longer one (what is being
+typed); a ticket number or a reporter's id finds that ticket too. Found tickets rank by relevance (a word in
 the title counts more), then newest first.
 """
 
@@ -110,8 +110,8 @@ def search_words(text: str) -> list[str]:
 
 def search(text: str, dialect: str) -> Subquery:
     """The tickets ``text`` finds, as (id, score) rows, one per ticket, higher scores first:
-    its number, its reporter's id, and a full-text match of every word (stemmed, or as a
-    prefix) in the title or details. The one search behind every list's words.
+    its number, its reporter's id, and a full-text match of every word (stemmed; the last
+    also as a prefix) in the title or details. The one search behind every list's words.
 
     Text matches are the newest ``SEARCH_WINDOW`` (by number): relevance is scored on those
     alone, so a word in most tickets costs the same as a rare one, and a list's filters
@@ -120,7 +120,7 @@ def search(text: str, dialect: str) -> Subquery:
     found: list[Select[Any]] = []
     if words:
         if dialect == "postgresql":
-            query = func.to_tsquery(_ENGLISH, " & ".join(f"{w}:*" for w in words))
+            query = func.to_tsquery(_ENGLISH, " & ".join([*words[:-1], f"{words[-1]}:*"]))
             newest = (
                 select(Ticket.id.label("id"), _VECTOR.label("vector"))
                 .where(_VECTOR.op("@@")(query))
@@ -133,7 +133,7 @@ def search(text: str, dialect: str) -> Subquery:
             matched = (
                 select(_FTS.c.rowid.label("id"), (-literal_column(_BM25, Float)).label("score"))
                 .select_from(_FTS)
-                .where(_FTS.c.tickets_fts.match(" ".join(f'"{w}"*' for w in words)))
+                .where(_FTS.c.tickets_fts.match(" ".join([*(f'"{w}"' for w in words[:-1]), f'"{words[-1]}"*'])))
                 .order_by(_FTS.c.rowid.desc())
                 .limit(SEARCH_WINDOW)
                 .subquery("matched")
