@@ -29,6 +29,7 @@ from bot.services.email_intake import EmailIntake, MailPolicy
 from bot.services.email_replies import EmailReplies
 from bot.services.escalation import EscalationService
 from bot.services.job_runs import BotStateStore, JobRunLedger
+from bot.services.macros import Macros
 from bot.services.mail_outbox import MailOutbox
 from bot.services.message_tickets import MessageTickets
 from bot.services.phrases import Keywords
@@ -169,6 +170,7 @@ def create_app(
         db=db,
         message_tickets=MessageTickets(db, tickets, conversations, clock),
         replies=PublicReplies(db, tickets, mail.replies, settings.support_channel, clock),
+        macros=Macros(db, tickets, clock),
         auto_close=auto_close,
         surveys=surveys,
         metrics=metrics,

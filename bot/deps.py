@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from bot.mail.imap_poll import MailPoller
     from bot.mail.smtp_send import Mailer
     from bot.services.auto_close import AutoClose
+    from bot.services.macros import Macros
     from bot.services.message_tickets import MessageTickets
     from bot.services.public_replies import PublicReplies
     from bot.services.surveys import Surveys
@@ -72,6 +73,7 @@ class Deps:
     # Tickets from any message (a reaction, the shortcut); public replies told from notes.
     message_tickets: MessageTickets = field(default=None)  # type: ignore[assignment]  # set by create_app
     replies: PublicReplies = field(default=None)  # type: ignore[assignment]  # set by create_app
+    macros: Macros = field(default=None)  # type: ignore[assignment]  # set by create_app
     # The desk's database, its writes carrying the hooks (notices, webhooks): for the API.
     db: Database | None = None
     metrics: Metrics = field(default_factory=Metrics)

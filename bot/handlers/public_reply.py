@@ -1,20 +1,45 @@
 """The card's Reply button and its modal: a public reply to the requester, in their thread
-or DM (an email case's card has "Reply by email" instead, see email_reply)."""
+or DM (an email case's card has "Reply by email" instead, see email_reply), with canned
+replies (macros) to pick from, a status to set after it, and "save as a macro"."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
-from bot.deps import deps_of
+from bot.deps import Deps, deps_of
 from bot.handlers.outcome import answer, store_then_ack
-from bot.handlers.views import metadata, text_value
+from bot.handlers.views import metadata
 from bot.services.errors import PermissionDenied
+from bot.services.macros import InvalidMacro, render
+from bot.services.public_replies import SentReply
+from bot.services.records import TicketRecord
+from bot.services.status import Status
 from bot.slack.replies import tell
-from bot.views.modals import REPLY_TICKET, reply_modal
+from bot.views.modals import MACRO_PICK, REPLY_TICKET, VALUE, reply_modal
 from bot.views.ticket_card import REPLY
+
+EMPTY = "Write the reply: it cannot be empty."
+
+
+def _name(client: WebClient, user: str, fallback: str) -> str:
+    """How a person is called in a reply: their Slack display or real name."""
+    try:
+        found = client.users_info(user=user)["user"]
+    except SlackApiError:
+        return fallback
+    profile = found.get("profile") or {}
+    return str(profile.get("display_name") or profile.get("real_name") or found.get("real_name") or found.get("name") or fallback)
+
+
+def _modal(deps: Deps, ticket: TicketRecord, names: dict[str, str], channel: str, ts: str, **extra: Any) -> dict[str, Any]:
+    where = "in the thread they wrote in" if ticket.origin_channel else "by DM"
+    macros = [(m.id, m.name) for m in deps.macros.listed()]
+    return reply_modal(ticket.id, ticket.number, ticket.reporter_id, where, channel, ts, names=names, macros=macros, **extra)
 
 
 def open_reply(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -29,23 +54,87 @@ def open_reply(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltC
         tell(client, channel, user, why)
         return
     ticket = deps.tickets.get(ticket_id)
-    where = "in the thread they wrote in" if ticket.origin_channel else "by DM"
-    view = reply_modal(ticket.id, ticket.number, ticket.reporter_id, where, channel or "", ts or "")
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+    names = {
+        "requester": ticket.reporter_name or _name(client, ticket.reporter_id, "there"),
+        "agent": _name(client, user, "the support team"),
+    }
+    client.views_open(trigger_id=body["trigger_id"], view=_modal(deps, ticket, names, channel or "", ts or ""))
+
+
+def _values(ticket: TicketRecord, names: dict[str, str]) -> dict[str, str]:
+    title = ticket.title or ticket.details.strip().split("\n", 1)[0]
+    return {"requester": names.get("requester", ""), "number": ticket.number, "agent": names.get("agent", ""), "title": title}
+
+
+def _body_block(view: dict[str, Any]) -> str:
+    return next((b["block_id"] for b in view.get("blocks", []) if str(b.get("block_id", "")).startswith("body")), "body")
+
+
+def pick_macro(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """A canned reply picked: the modal drawn again with its text filled in and its status."""
+    ack()
+    deps = deps_of(context)
+    view = body["view"]
+    meta = json.loads(view.get("private_metadata") or "{}")
+    macro = deps.macros.get(int(body["actions"][0]["selected_option"]["value"]))
+    if macro is None:
+        return
+    ticket = deps.tickets.get(int(meta["ticket_id"]))
+    names = dict(meta.get("names") or {})
+    version = int(_body_block(view)[len("body"):] or 0) + 1
+    text = render(macro.body, _values(ticket, names))
+    redrawn = _modal(
+        deps, ticket, names, meta.get("channel") or "", meta.get("ts") or "",
+        body=text, version=version, then=macro.status.value if macro.status else None,
+    )
+    client.views_update(view_id=view["id"], hash=view.get("hash"), view=redrawn)
+
+
+def _input(view: dict[str, Any], block_id: str) -> dict[str, Any]:
+    state: dict[str, Any] = view.get("state", {}).get("values", {}).get(block_id, {}).get(VALUE) or {}
+    return state
 
 
 def submit_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     deps = deps_of(context)
-    text = text_value(view, "body").strip()
+    block = _body_block(view)
+    text = str(_input(view, block).get("value") or "").strip()
     if not text:
-        ack(response_action="errors", errors={"body": "Write the reply: it cannot be empty."})
+        ack(response_action="errors", errors={block: EMPTY})
         return
     ticket_id, channel, _ts = metadata(view)
+    names = dict(json.loads(view.get("private_metadata") or "{}").get("names") or {})
     agent = body["user"]["id"]
+    then_value = str((_input(view, "then").get("selected_option") or {}).get("value") or "")
+    then = Status(then_value) if then_value else None
+    save_as = str(_input(view, "save_as").get("value") or "").strip()
+    if save_as:
+        try:
+            deps.macros.save(agent, save_as, text, then, body_block=block)
+        except InvalidMacro as err:
+            ack(response_action="errors", errors=err.errors)
+            return
+        except PermissionDenied as err:
+            ack(response_action="errors", errors={block: str(err)})
+            return
+    ticket = deps.tickets.get(ticket_id)
+    rendered = render(text, _values(ticket, names))
     from_addr = deps.mail.mailer.smtp.from_addr if deps.mail.mailer else None
-    answer(client, deps, channel, agent, store_then_ack(deps, ack, lambda: deps.replies.reply(ticket_id, agent, text, from_addr=from_addr)))
+
+    def send() -> SentReply:
+        sent = deps.replies.reply(ticket_id, agent, rendered, from_addr=from_addr)
+        if then is Status.WAITING:
+            deps.tickets.set_waiting(ticket_id, agent)
+        elif then is Status.RESOLVED:
+            deps.tickets.resolve(ticket_id, agent)
+        elif then is Status.CLOSED:
+            deps.tickets.close(ticket_id, agent)
+        return sent
+
+    answer(client, deps, channel, agent, store_then_ack(deps, ack, send))
 
 
 def register(app: App) -> None:
     app.action(REPLY)(open_reply)
+    app.action(MACRO_PICK)(pick_macro)
     app.view(REPLY_TICKET)(submit_reply)

@@ -16,6 +16,7 @@ RESOLVE_TICKET = "resolve_ticket"
 MOVE_TICKET = "move_ticket"
 EMAIL_REPLY_TICKET = "email_reply_ticket"
 REPLY_TICKET = "reply_ticket"
+MACRO_PICK = "reply_macro_pick"  # the Reply modal's canned-reply menu
 MESSAGE_TICKET = "message_ticket"  # the new-ticket form opened by the "Create ticket" shortcut
 EMAIL_REPLY_LIMIT = 3000  # a plain_text_input's max_length
 VALUE = "value"  # the action_id of every input element
@@ -194,25 +195,62 @@ def email_reply_modal(ticket_id: int, number: str, to: str, subject: str, channe
     }
 
 
-def reply_modal(ticket_id: int, number: str, to: str, where: str, channel: str, ts: str) -> dict[str, Any]:
-    """A public reply to the requester (``where``: their thread, or a DM); notes go in the card's thread."""
+def reply_modal(
+    ticket_id: int, number: str, to: str, where: str, channel: str, ts: str, *,
+    names: dict[str, str], macros: list[tuple[int, str]] | None = None, body: str = "", version: int = 0,
+    then: str | None = None,
+) -> dict[str, Any]:
+    """A public reply to the requester (``where``: their thread, or a DM); notes go in the
+    card's thread. ``macros`` (id, name) to pick from: a pick redraws it with ``body`` in a
+    body block of a new ``version`` (so the text replaces what was typed) and ``then`` the
+    status the macro sets. ``names`` (requester, agent) fill the variables when it is sent."""
+    meta = {"ticket_id": ticket_id, "channel": channel, "ts": ts, "names": names}
+    body_input: dict[str, Any] = {"type": "plain_text_input", "action_id": VALUE, "multiline": True, "max_length": EMAIL_REPLY_LIMIT}
+    if body:
+        body_input["initial_value"] = body[:EMAIL_REPLY_LIMIT]
+    statuses = [_option("Waiting on customer", "waiting"), _option("Resolved", "resolved"), _option("Closed", "closed")]
+    blocks: list[dict[str, Any]] = [
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"To <@{to}>, {where}. The requester sees this."}]},
+    ]
+    if macros:
+        blocks.append({
+            "type": "actions",
+            "block_id": "macro",
+            "elements": [{
+                "type": "static_select",
+                "action_id": MACRO_PICK,
+                "placeholder": _plain("Use a canned reply"),
+                "options": [_option(name, str(macro_id)) for macro_id, name in macros[:100]],
+            }],
+        })
+    blocks += [
+        {
+            "type": "input",
+            "block_id": f"body{version}" if version else "body",
+            "label": _plain("Your reply"),
+            "hint": _plain("Sent to the requester and marked as a public reply in the card's thread. "
+                           "{requester}, {number}, {agent} and {title} are filled in."),
+            "element": body_input,
+        },
+        _select("then", "Then set the case to", statuses, initial=next((o for o in statuses if o["value"] == then), None)),
+        {
+            "type": "input",
+            "block_id": "save_as",
+            "optional": True,
+            "label": _plain("Save as a macro"),
+            "hint": _plain("A name here also saves this reply (and the status above) as a canned reply."),
+            "element": {"type": "plain_text_input", "action_id": VALUE, "max_length": 60},
+        },
+    ]
+    blocks[-2]["optional"] = True
     return {
         "type": "modal",
         "callback_id": REPLY_TICKET,
         "title": _plain(plain_within(f"Reply on {number}", 24)),
         "submit": _plain("Send"),
         "close": _plain("Cancel"),
-        "private_metadata": _ticket_metadata(ticket_id, channel, ts),
-        "blocks": [
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"To <@{to}>, {where}. The requester sees this."}]},
-            {
-                "type": "input",
-                "block_id": "body",
-                "label": _plain("Your reply"),
-                "hint": _plain("Sent to the requester and marked as a public reply in the card's thread."),
-                "element": {"type": "plain_text_input", "action_id": VALUE, "multiline": True, "max_length": EMAIL_REPLY_LIMIT},
-            },
-        ],
+        "private_metadata": json.dumps(meta),
+        "blocks": blocks,
     }
 
 
