@@ -37,7 +37,8 @@ def test_a_partial_word_finds_the_words_it_starts(desk: Casedesk, double: SlackD
     screen = file(desk, "The screen is flickering since Monday")
     file(desk, "Keyboard missing a key")
     assert found(desk, people, "flick") == [screen]
-    assert found(desk, people, "scr mon") == [screen]
+    assert found(desk, people, "screen mon") == [screen]  # the last word as it is being typed
+    assert found(desk, people, "scr monday") == []  # the words before it are whole
     assert found(desk, people, "keyb") != [screen]
 
 
