@@ -79,3 +79,22 @@ def test_a_bad_macro_is_refused_inline_and_nothing_is_sent(
     assert ack is not None and error is not None and error in ack["errors"][block]
     assert len(desk.deps.macros.listed()) == 1
     assert [m for m in double.thread(asked) if "Hello" in m.text] == []
+
+
+def test_agents_manage_macros_from_slack(desk: Casedesk, double: SlackDouble, people: People) -> None:
+    people.reporter.run("/ticket-macros")
+    assert "Only support agents" in people.reporter.wait_ephemeral("Only support agents")
+    modal = people.agent.open_modal("/ticket-macros")
+    assert "No canned replies yet." in str(modal.view["blocks"])
+    modal.type("New macro's name", "Closing").type("Its text", "Bye {requester} from {team}")
+    ack = modal.submit()
+    assert ack is not None and "Unknown variable {team}" in ack["errors"]["body"]
+    modal.type("Its text", "Closing {number} now, {requester}.").choose("Then set the case to", "Closed")
+    ack = modal.submit()
+    assert ack is not None and ack["response_action"] == "update"
+    [macro] = desk.deps.macros.listed()
+    assert (macro.name, macro.status) == ("Closing", Status.CLOSED)
+    assert "Closing {number} now" in str(modal.view["blocks"])
+    modal.click("Delete", near="Closing")
+    assert desk.deps.macros.listed() == []
+    assert "No canned replies yet." in str(modal.view["blocks"])

@@ -11,6 +11,7 @@ from bot.handlers import (
     commands,
     email_reply,
     events,
+    macros,
     message_tickets,
     messages,
     public_reply,
@@ -36,4 +37,5 @@ def register(app: App) -> None:
     api_tokens.register(app)
     message_tickets.register(app)
     public_reply.register(app)
+    macros.register(app)
     survey.register(app)

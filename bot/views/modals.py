@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from bot.services.status import Priority
-from bot.views.text import plain_within
+from bot.views.text import escape, escaped_within, plain_within
 from bot.views.ticket_card import PRIORITY_ICON
 
 NEW_TICKET = "new_ticket"
@@ -17,6 +17,9 @@ MOVE_TICKET = "move_ticket"
 EMAIL_REPLY_TICKET = "email_reply_ticket"
 REPLY_TICKET = "reply_ticket"
 MACRO_PICK = "reply_macro_pick"  # the Reply modal's canned-reply menu
+MACROS_VIEW = "macros"  # /ticket-macros: the canned replies, managed
+MACRO_DELETE = "macro_delete"
+MACROS_SHOWN = 40  # sections in the list; a modal holds 100 blocks
 MESSAGE_TICKET = "message_ticket"  # the new-ticket form opened by the "Create ticket" shortcut
 EMAIL_REPLY_LIMIT = 3000  # a plain_text_input's max_length
 VALUE = "value"  # the action_id of every input element
@@ -279,4 +282,45 @@ def notice_modal(title: str, text: str) -> dict[str, Any]:
         "title": _plain(plain_within(title, 24)),
         "close": _plain("Close"),
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+    }
+
+
+def macros_modal(macros: list[tuple[int, str, str, str | None]], note: str = "") -> dict[str, Any]:
+    """The canned replies, each with a Delete button, and a form to add one.
+    ``macros``: (id, name, text, status label or None)."""
+    blocks: list[dict[str, Any]] = []
+    if note:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    for macro_id, name, text, then in macros[:MACROS_SHOWN]:
+        after = f"\n_then {then}_" if then else ""
+        blocks.append({
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"*{escape(name)}*\n{escaped_within(text, 400)}{after}"},
+            "accessory": {
+                "type": "button", "action_id": MACRO_DELETE, "value": str(macro_id), "text": _plain("Delete"), "style": "danger",
+            },
+        })
+    if not macros:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "No canned replies yet."}})
+    statuses = [_option("Waiting on customer", "waiting"), _option("Resolved", "resolved"), _option("Closed", "closed")]
+    blocks += [
+        {"type": "divider"},
+        {
+            "type": "input", "block_id": "save_as", "optional": True, "label": _plain("New macro's name"),
+            "element": {"type": "plain_text_input", "action_id": VALUE, "max_length": 60},
+        },
+        {
+            "type": "input", "block_id": "body", "optional": True, "label": _plain("Its text"),
+            "hint": _plain("{requester}, {number}, {agent} and {title} are filled in when it is used."),
+            "element": {"type": "plain_text_input", "action_id": VALUE, "multiline": True, "max_length": EMAIL_REPLY_LIMIT},
+        },
+        {**_select("then", "Then set the case to", statuses), "optional": True},
+    ]
+    return {
+        "type": "modal",
+        "callback_id": MACROS_VIEW,
+        "title": _plain("Canned replies"),
+        "submit": _plain("Save"),
+        "close": _plain("Close"),
+        "blocks": blocks,
     }
