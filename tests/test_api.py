@@ -28,7 +28,7 @@ from bot.services.webhooks import Webhooks
 from db.models import WebhookDelivery
 from db.session import Database
 from slack_double import SlackDouble
-from tests.conftest import AGENT, REPORTER, SUPPORT, People
+from tests.conftest import AGENT, AGENT2, REPORTER, SUPPORT, People
 from tests.webhook_receiver import Receiver
 
 PROBLEM = "application/problem+json"
@@ -267,3 +267,27 @@ def test_the_openapi_document_validates_and_names_the_routes(api: Api) -> None:
     }
     documented = {(path, method.upper()) for path, item in spec["paths"].items() for method in item if method != "parameters"}
     assert documented == served - {("/api/v1/openapi.json", "GET")}
+
+
+def test_assignment_moves_and_messages_post_their_events(
+    api: Api, double: SlackDouble, people: People, receiver: Receiver
+) -> None:
+    secret = hook(api, receiver, "case.assigned,case.updated,message.created")
+    api.desk.deps.directory.create_team(AGENT, "Billing")
+    api.post("/api/v1/cases", NEW)
+    card = double.wait_message(SUPPORT, "TCK-000001")
+    double.wait_for(lambda: api.desk.deps.tickets.get(1).card_ts == card.ts, what="the card's place to be recorded")
+
+    assert api.patch("/api/v1/cases/1", {"assignee": AGENT2}).json()["assignee"] == AGENT2
+    assigned = double.wait_for(lambda: receiver.of("case.assigned") or None, what="case.assigned")
+    assert (assigned[0].json["change"]["kind"], assigned[0].json["change"]["to"]) == ("reassigned", AGENT2)
+    people.agent2.wait_dm("assigned")
+
+    assert api.patch("/api/v1/cases/1", {"team": "Billing"}).json()["team"] == "Billing"
+    double.wait_thread_reply(card, "to *Billing* by api:crm")
+    updated = double.wait_for(lambda: receiver.of("case.updated") or None, what="case.updated")
+    assert updated[0].json["change"]["kind"] == "moved" and updated[0].signed_with(secret)
+
+    people.reporter.say(SUPPORT, "Any news?", thread=card)
+    said = double.wait_for(lambda: receiver.of("message.created") or None, what="message.created")
+    assert (said[0].json["message"]["body"], said[0].json["message"]["role"]) == ("Any news?", "customer")

@@ -377,7 +377,7 @@ class TicketService:
                     .where(OutboxPost.ticket_id == row.id, OutboxPost.kind == PostKind.CARD.value, OutboxPost.sent_at.is_(None))
                     .values(channel=channel)
                 )
-            line = f"🔀 {before.number} moved from *{_mrkdwn(old_name)}* to *{_mrkdwn(target.name)}* by <@{actor}>."
+            line = f"🔀 {before.number} moved from *{_mrkdwn(old_name)}* to *{_mrkdwn(target.name)}* by {_who(actor)}."
             owe_move(session, row, main, old_card, channel, line, now, before.assignee_id)
             if row.assignee_id is None and row.status == Status.OPEN.value:
                 routed = Routed(target.id, target.name, target.triage_channel, target.auto_assign)
@@ -403,8 +403,7 @@ class TicketService:
             main = self._event(row, actor, "priority", before.priority.value, priority.value, None, now)
             session.add(main)
             session.flush()
-            who = f"<@{actor}>" if is_slack_user(actor) else _mrkdwn(actor)
-            line = f"⚡ {who} changed the priority of {before.number} from {before.priority.label} to {priority.label}."
+            line = f"⚡ {_who(actor)} changed the priority of {before.number} from {before.priority.label} to {priority.label}."
             owe_change(session, row, main, before.assignee_id, now, self.channels, line)
             return Change(TicketRecord.of(row), EventRecord.of(main))
 
@@ -670,6 +669,11 @@ def _session(row: Ticket) -> Session:
 
 def _csv(users: list[str]) -> str | None:
     return ",".join(users) or None
+
+
+def _who(actor: str) -> str:
+    """An actor in a thread line: a person as a mention, the API's ``api:NAME`` as text."""
+    return f"<@{actor}>" if is_slack_user(actor) else _mrkdwn(actor)
 
 
 def _mrkdwn(text: str) -> str:
