@@ -14,7 +14,9 @@ from sqlalchemy import Engine
 from bot.app import Casedesk
 from bot.delivery.webhooks import WebhookSender
 from bot.services.tickets import NewTicket
+from bot.services.webhook_events import event_name
 from bot.services.webhooks import WebhookError, Webhooks
+from db.models import TicketEvent
 from db.session import Database
 from slack_double import SlackDouble
 from tests.conftest import AGENT, REPORTER, People, base_env
@@ -58,6 +60,24 @@ def test_unknown_events_are_refused_and_private_addresses_need_leave(engine: Eng
         webhooks.add(AGENT, "http://127.0.0.1/hook", ["case.deleted"], allow_private=True)
     record, secret = webhooks.add(AGENT, "http://127.0.0.1/hook", [], allow_private=True)
     assert len(secret) >= 32 and len(record.events) == 6
+
+
+@pytest.mark.parametrize(
+    ("kind", "to", "event"),
+    [
+        ("created", "open", "case.created"),
+        ("status", "resolved", "case.status_changed"),
+        ("auto_assigned", AGENT, "case.assigned"),
+        ("handed_back", None, "case.assigned"),
+        ("sla", "first_breached", "sla.breached"),
+        ("sla", "first_warned", None),
+        ("priority", "high", "case.updated"),
+        ("moved", "Billing", "case.updated"),
+        ("mailed", "a@example.com", None),
+    ],
+)
+def test_each_audit_event_is_the_most_specific_webhook_event(kind: str, to: str | None, event: str | None) -> None:
+    assert event_name(TicketEvent(kind=kind, to_value=to)) == event
 
 
 def test_a_receiver_failing_for_a_day_gets_a_dead_delivery_and_blocks_no_one(
