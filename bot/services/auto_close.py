@@ -5,13 +5,14 @@ AUTO_CLOSE_WARN_DAYS before ("will close in 2 days unless you reply").
 A spell starts when the ticket is resolved (``resolved_at``) or set Waiting (``paused_at``);
 the warning is stamped on the ticket (``autoclose_warned_at``) and counts for the spell it
 was given in only (stamped after the spell began), so a ticket reopened by the customer's
-reply and resolved again is warned again, and nothing has to clear the stamp. The stamp is
-set by an UPDATE that holds only while it is still empty for the spell: two replicas or a
-re-run never warn twice, and a ticket is closed only after its warning's lead has passed.
+reply and resolved again is warned again, and nothing has to clear the stamp. The tickets
+are locked as they are read, on the very conditions that make them due, so two replicas or
+a re-run never warn or close twice, and a ticket is closed only after its warning's lead.
 
 The candidates are read by SQL over the (status, resolved_at) and (status, paused_at)
-indexes; each ticket is warned or closed in a savepoint of its own, so one that cannot be
-written never stops the batch.
+indexes. A batch's warnings are written together (a batch the database refuses is tried
+again ticket by ticket); each close runs in a savepoint of its own. A ticket that cannot be
+warned or closed is logged and left for the next run, never stopping the others.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.mail.compose import new_message_id
@@ -136,9 +138,27 @@ class AutoClose:
     # ---- the warning --------------------------------------------------------------------
 
     def warn_many(self, ticket_ids: list[int]) -> tuple[list[str], int]:
-        """Warn each ticket still due a warning; returns (numbers warned, failures)."""
+        """Warn each ticket still due a warning, in one transaction; returns (numbers warned,
+        failures). A batch the database refuses is tried again ticket by ticket, so one bad
+        row never holds back the others."""
+        try:
+            return self._warn_batch(ticket_ids)
+        except SQLAlchemyError:
+            if len(ticket_ids) == 1:
+                log.exception("auto-close warning of ticket %s failed; tried again next run", ticket_ids[0])
+                return [], 1
+            log.warning("an auto-close batch failed; warning its %d tickets one by one", len(ticket_ids))
+            results = [self.warn_many([ticket_id]) for ticket_id in ticket_ids]
+            return [n for done, _ in results for n in done], sum(bad for _, bad in results)
+
+    def _warn_batch(self, ticket_ids: list[int]) -> tuple[list[str], int]:
+        """The tickets are locked as they are read, on the conditions that make them due (on
+        PostgreSQL a row warned meanwhile by another process no longer matches once its lock
+        is released; SQLite writes one at a time), so each is warned once. The batch's rows
+        are plain inserts and one update, written together."""
         now = self._clock()
         done: list[str] = []
+        stamped: list[int] = []
         failed = 0
         with self._db.write() as session:
             for spell in self.spells:
@@ -149,39 +169,32 @@ class AutoClose:
                     .with_for_update()
                 ).all()
                 for row in rows:
-                    try:  # one ticket that cannot be written never holds back the others
-                        with session.begin_nested():
-                            if self._warn(session, row, spell, now):
-                                done.append(format_number(row.id))
+                    try:  # a ticket the desk cannot read (a bad value) is logged and skipped
+                        self._warn(session, row, spell, now)
                     except Exception:  # noqa: BLE001 - one bad row never stops the batch
                         log.exception("auto-close warning of ticket %s failed; the others go on", row.id)
                         failed += 1
+                        continue
+                    stamped.append(row.id)
+                    done.append(format_number(row.id))
+            if stamped:
+                session.execute(
+                    update(Ticket)
+                    .where(Ticket.id.in_(stamped))
+                    .values(autoclose_warned_at=now)
+                    .execution_options(synchronize_session=False)
+                )
         return done, failed
 
-    def _warn(self, session: Session, row: Ticket, spell: Spell, now: datetime) -> bool:
-        since = getattr(row, spell.since.key)
-        stamped = session.execute(
-            update(Ticket)
-            .where(
-                Ticket.id == row.id,
-                Ticket.status == spell.status.value,
-                or_(Ticket.autoclose_warned_at.is_(None), Ticket.autoclose_warned_at <= since),
-            )
-            .values(autoclose_warned_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if stamped.rowcount != 1:  # type: ignore[attr-defined]
-            return False  # warned meanwhile (another replica), or no longer in the spell
+    def _warn(self, session: Session, row: Ticket, spell: Spell, now: datetime) -> None:
+        since: datetime = getattr(row, spell.since.key)
         closes_at = max(since + timedelta(days=spell.days), now + self.lead)
         number = format_number(row.id)
         local = closes_at.astimezone(ZoneInfo(self._levels.calendar.timezone))
+        line = f"⏳ {number} closes automatically on {local:%a %d %b %H:%M} unless the requester replies"
         told = self._tell_requester(session, row, spell.status, closes_at, now)
         session.add(audit_event(row.id, SYSTEM_ACTOR, "autoclose_warned", spell.status.value, closes_at.isoformat(), told, now))
-        enqueue(
-            session, PostKind.CARD_THREAD, now, ticket_id=row.id, channel=row.card_channel or self._support,
-            text=f"⏳ {number} closes automatically on {local:%a %d %b %H:%M} unless the requester replies ({told}).",
-        )
-        return True
+        enqueue(session, PostKind.CARD_THREAD, now, ticket_id=row.id, channel=row.card_channel or self._support, text=f"{line} ({told}).")
 
     def _tell_requester(self, session: Session, row: Ticket, status: Status, closes_at: datetime, now: datetime) -> str:
         """The note to the requester where they follow the case; returns where it went."""
