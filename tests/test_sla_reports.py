@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.app import Casedesk, create_app
 from bot.jobs.weekly import weekly_summary_job
+from bot.services.status import Priority
 from bot.services.tickets import NewTicket
 from bot.settings import Settings, load_settings
 from db.models import OutboxPost, SatisfactionRating
@@ -191,3 +192,23 @@ def test_ticket_summary_shows_the_service_levels(desk: Casedesk, double: SlackDo
     assert "*Satisfaction*\n4.0 / 5 from 2 ratings, 50% rated 4–5" in text
     assert TABLE in text
     assert view_errors(modal.view) == []
+
+
+def test_the_chart_counts_whole_local_days_across_the_dst_change(desk: Casedesk, clock: FrozenClock) -> None:
+    """Four weeks of whole days in New York before the summary's Monday: the hours stored in
+    UTC are put on the local day they fell in, before and after clocks went back on 1 Nov."""
+    moments = [
+        datetime(2026, 10, 25, 23, 59, tzinfo=NY),  # the day before the four weeks: left out
+        datetime(2026, 10, 31, 23, 30, tzinfo=NY),  # 03:30 UTC on 1 Nov (EDT)
+        datetime(2026, 11, 1, 23, 30, tzinfo=NY),  # 04:30 UTC on 2 Nov (EST)
+        datetime(2026, 11, 22, 23, 59, tzinfo=NY),  # the last day
+        datetime(2026, 11, 23, 0, 30, tzinfo=NY),  # the summary's own day: next week's chart
+    ]
+    for moment in moments:
+        clock.now = moment
+        desk.deps.tickets.create(NewTicket(REPORTER, "Billing", "Bug", "low", "Filed late at night."))
+    clock.now = at(7, 9, 5)
+    counts = desk.deps.reports.chart(at(7, 9), NY)
+    assert counts.last_day.isoformat() == "2026-11-22" and counts.days == 28
+    assert {day.isoformat(): n for day, n in counts.opened.items()} == {"2026-10-31": 1, "2026-11-01": 1, "2026-11-22": 1}
+    assert not counts.resolved and counts.backlog == {Priority.HIGH: 0, Priority.MEDIUM: 0, Priority.LOW: 5}  # open at 09:00 on the 23rd
