@@ -425,6 +425,27 @@ class Person:
 
         return self._use_home(find, near, timeout, f"button {label!r}")
 
+    def home_type(self, label: str, text: str, timeout: float = 5.0) -> Envelope:
+        """Type ``text`` into the Home tab's input labelled ``label`` and press Enter: Slack
+        sends the block action only for an input with ``dispatch_action``."""
+        home = self.home()
+        if home is None:
+            raise KeyError("the Home tab was never published for this person: open_home() first")
+        for block in home.get("blocks", []):
+            if block.get("type") == "input" and block["label"]["text"] == label:
+                if not block.get("dispatch_action"):
+                    raise AssertionError(f"the input {label!r} does not dispatch: Enter sends nothing")
+                element = block["element"]
+                value = {element["action_id"]: {"type": element["type"], "value": text}}
+                view = {"id": "V0HOME" + self.id, "type": "home", "hash": "home", "state": {"values": {block["block_id"]: value}}, **home}
+                container = {"type": "view", "view_id": view["id"]}
+                action = {"action_id": element["action_id"], "type": element["type"], "value": text}
+                payload = block_actions(self.double, self, container, block, action)
+                payload["view"] = view
+                env = self.double.socket.send("interactive", payload)
+                return self.double.socket.wait_ack(env, timeout)
+        raise KeyError(f"no input {label!r} on the Home tab")
+
     def home_menu(self, near: str, option: str, timeout: float = 5.0) -> Envelope:
         """Choose an option of the overflow menu beside the Home tab section holding ``near``."""
 

@@ -10,6 +10,7 @@ from bot.app import Casedesk
 from bot.services.queries import TicketFilter
 from bot.services.tickets import NewTicket
 from slack_double import SlackDouble
+from slack_double.blockkit import view_errors
 from tests.conftest import AGENT, OUTSIDER, REPORTER, People
 from tests.test_ticket_lists import numbers, open_list
 
@@ -97,3 +98,18 @@ def test_the_index_follows_a_ticket_whose_text_changes(desk: Casedesk, engine: E
     with engine.begin() as conn:
         conn.execute(text("UPDATE tickets SET status = 'closed' WHERE id = :id"), {"id": int(ticket[4:])})
     assert desk.deps.queries.page(AGENT, TicketFilter(text="offline")).total == 1
+
+
+def test_an_agent_searches_from_the_home_tab(desk: Casedesk, double: SlackDouble, people: People) -> None:
+    printer = file(desk, "The printer jams on every page")
+    file(desk, "Login loop after the update")
+    home = people.agent.open_home()
+    assert view_errors(home) == []
+    env = people.agent.home_type("Search tickets", "printing")
+    modal = people.agent.modal_from(env.payload["trigger_id"])
+    double.wait_for(lambda: "Loading" not in str(modal.view["blocks"]), what="the list")
+    assert modal.title == "All tickets" and numbers(modal) == [printer]
+    # The words are the command's: filters and a bad value answered as /system-tickets would.
+    people.agent.home_type("Search tickets", "assignee:nobody printer")
+    assert "`assignee:` takes" in people.agent.wait_dm("assignee:").text
+    assert "Search tickets" not in str(people.reporter.open_home())  # their own tickets are on the tab

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from bot.services.queries import PAGE_SIZE, TicketFilter
 from bot.services.status import Priority, Status
 from bot.services.tickets import utcnow
 from bot.slack.replies import tell
+from bot.views.home import HOME_SEARCH, SEARCH_MAX
 from bot.views.text import escape, is_slack_user
 from bot.views.ticket_list import (
     ALL_STATUSES,
@@ -180,25 +182,45 @@ def render(deps: Deps, state: ListState, viewer: str, team_url: str | None) -> d
 def _open_list(scope: str, ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond) -> None:
     ack()
     deps = deps_of(context)
-    viewer = command["user_id"]
+    text = command.get("text") or ""
+
+    def answer(line: str) -> None:
+        respond(text=line, response_type="ephemeral")
+
+    show_list(deps, client, command["trigger_id"], command["user_id"], scope, text, answer)
+
+
+def show_list(
+    deps: Deps, client: WebClient, trigger_id: str, viewer: str, scope: str, text: str, answer: Callable[[str], None]
+) -> None:
+    """The list ``text`` asks for (a command's words, a Home search), opened on ``trigger_id``;
+    a refusal or a word that does not fit goes to ``answer`` instead."""
     if scope == "all" and not deps.tickets.is_agent(viewer):
-        respond(text=str(PermissionDenied("see all")), response_type="ephemeral")
+        answer(str(PermissionDenied("see all")))
         return
     try:
-        state = parse_words(command.get("text") or "", scope, viewer)
+        state = parse_words(text, scope, viewer)
     except BadWord as err:
-        respond(text=str(err), response_type="ephemeral")
+        answer(str(err))
         return
     if state is None:
-        respond(text=USAGE[scope], response_type="ephemeral")
+        answer(USAGE[scope])
         return
     if state.team and deps.directory.team_named(state.team) is None:
-        respond(text=unknown_team(deps, state.team), response_type="ephemeral")
+        answer(unknown_team(deps, state.team))
         return
     title = "All tickets" if scope == "all" else "My tickets"
     # A light view first, inside the trigger's 3 s; the query fills it in.
-    opened = client.views_open(trigger_id=command["trigger_id"], view=loading_view(title))["view"]
+    opened = client.views_open(trigger_id=trigger_id, view=loading_view(title))["view"]
     client.views_update(view_id=opened["id"], hash=opened["hash"], view=render(deps, state, viewer, deps.workspace_url.get(client)))
+
+
+def search_from_home(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """Enter in the Home tab's search box: the list /system-tickets with those words shows."""
+    ack()
+    viewer = body["user"]["id"]
+    words = str(body["actions"][0].get("value") or "")[:SEARCH_MAX]
+    show_list(deps_of(context), client, body["trigger_id"], viewer, "all", words, lambda line: tell(client, None, viewer, line))
 
 
 def agent_tickets(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond) -> None:
@@ -253,6 +275,7 @@ def register(app: App) -> None:
     for name, listener in COMMANDS.items():
         app.command(name)(listener)
     app.action(PAGE_NEXT)(next_page)
+    app.action(HOME_SEARCH)(search_from_home)
     app.action(PAGE_PREVIOUS)(previous_page)
     app.action(f"{TAB}:submitted")(switch_tab)
     app.action(f"{TAB}:assigned")(switch_tab)

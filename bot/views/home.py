@@ -12,6 +12,8 @@ from bot.views.ticket_card import PRIORITY_ICON
 from bot.views.ticket_list import ticket_row
 
 HOME_NEW_TICKET = "home_new_ticket"
+HOME_SEARCH = "home_search"
+SEARCH_MAX = 200  # characters of a Home search; a list's words need no more
 
 
 def _section(title: str, tickets: list[TicketRecord], empty: str, now: datetime, team_url: str | None) -> list[dict[str, Any]]:
@@ -20,6 +22,24 @@ def _section(title: str, tickets: list[TicketRecord], empty: str, now: datetime,
     if not tickets:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": empty}]})
     return blocks
+
+
+def _search_input() -> dict[str, Any]:
+    """An agent's search: Enter lists what the words find, as /system-tickets with them."""
+    return {
+        "type": "input",
+        "block_id": "home_search",
+        # Enter runs the search at once: a Home tab has no submit button.
+        "dispatch_action": True,
+        "label": {"type": "plain_text", "text": "Search tickets"},
+        "element": {
+            "type": "plain_text_input",
+            "action_id": HOME_SEARCH,
+            "max_length": SEARCH_MAX,
+            "placeholder": {"type": "plain_text", "text": "Words or a ticket number, then Enter"},
+            "dispatch_action_config": {"trigger_actions_on": ["on_enter_pressed"]},
+        },
+    }
 
 
 def home_view(
@@ -49,6 +69,8 @@ def home_view(
             ],
         }
     ]
+    if assigned is not None:
+        blocks.append(_search_input())
     blocks += desk or []
     blocks += _section("Your open tickets", own_open, "None open. File one with *New ticket*.", now, team_url)
     if assigned is not None:
