@@ -37,6 +37,7 @@ def api_context(deps: Deps, limiter: RateLimiter | None = None) -> ApiContext:
         is_agent=deps.tickets.is_agent,
         replies=EmailReplies(db, tickets, support, deps.clock),
         slack_replies=SlackReplies(db, tickets, support, deps.clock),
+        mailer=deps.mail.mailer,
         limiter=limiter or RateLimiter(),
     )
 

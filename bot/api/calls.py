@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from bot.api.problems import Problem, problem_response
 from bot.api.rate_limit import RateLimiter
+from bot.mail.smtp_send import Mailer
 from bot.services.api_tokens import ACTOR_PREFIX, ApiTokens, TokenRecord
 from bot.services.email_replies import EmailReplies
 from bot.services.errors import ActionNotAllowed, PermissionDenied, ServiceError, TicketNotFound
@@ -55,6 +56,7 @@ class ApiContext:
     is_agent: Callable[[str], bool]  # people who may be assigned
     replies: EmailReplies
     slack_replies: SlackReplies
+    mailer: Mailer | None  # None: the desk sends no mail (no SMTP_HOST)
     limiter: RateLimiter
 
 

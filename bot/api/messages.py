@@ -27,11 +27,12 @@ def add_reply(call: Call) -> Response:
     ticket_id = _number(call)
     body = _body(call)
     ticket = call.ctx.tickets.get(ticket_id)
-    smtp = call.ctx.settings.smtp
+    mailer = call.ctx.mailer
     if "@" in ticket.reporter_id:
-        if smtp is None:
+        if mailer is None:
             raise Problem(409, "no-mail", f"{ticket.number}'s requester is an address, and this desk sends no mail (SMTP_HOST is not set).")
-        message = call.ctx.replies.reply(ticket_id, call.token.actor, body, smtp.from_addr).message
+        message = call.ctx.replies.reply(ticket_id, call.token.actor, body, mailer.smtp.from_addr).message
+        mailer.send_due()  # now, as an agent's reply from Slack is; a refusal is retried by the email-poll job
     else:
         message = call.ctx.slack_replies.reply(ticket_id, call.token.actor, body)
     return JSONResponse(
