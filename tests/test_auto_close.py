@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, update
@@ -27,6 +28,7 @@ from slack_double import SlackDouble
 from tests.conftest import AGENT, REPORTER, SUPPORT, People, base_env, connected, email_env
 from tests.factories import FrozenClock
 from tests.mail_samples import CUSTOMER, mail
+from tests.test_cli import run_bot
 from tests.test_service_levels import settle
 
 START = datetime(2026, 11, 2, 10, tzinfo=UTC)  # a Monday
@@ -232,3 +234,16 @@ def test_two_replicas_sweeping_together_warn_and_close_once(
         assert kinds.count("autoclose_warned") == 1
         assert [e.to_value for e in desk.deps.tickets.events(ticket_id) if e.kind == "status"][-1] == "closed"
     assert len([m for m in people.reporter.dms() if "unless you reply" in m.text]) == 2
+
+
+def test_auto_close_runs_from_the_cli(tmp_path: Path) -> None:
+    double = SlackDouble().start()
+    double.channel(SUPPORT, "support")
+    try:
+        listed = run_bot(["jobs", "list"], base_env(double.api_url), tmp_path)
+        assert "auto-close" in listed.stdout.split()
+        ran = run_bot(["jobs", "run", "auto-close"], base_env(double.api_url), tmp_path)
+        assert ran.returncode == 0, ran.stderr
+        assert "auto-close: 0 warned, 0 closed" in ran.stdout
+    finally:
+        double.stop()
