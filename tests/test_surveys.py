@@ -88,6 +88,7 @@ def test_a_slack_requester_rates_by_button_once_and_adds_a_comment(
     modal = people.reporter.modal_from(envelope.payload["trigger_id"])
     modal.type("Comment", "Quick & <friendly>.").submit()
     double.wait_thread_reply(card, "added to their 4/5 rating: “Quick &amp; &lt;friendly&gt;.”")
+    double.wait_for(lambda: double.current(survey).button_labels() == [], what="the DM without its comment button")
     assert ratings(engine) == [(ticket_id, 4, "Quick & <friendly>.")]
     trail = [(e.kind, e.actor_id, e.to_value) for e in desk.deps.tickets.events(ticket_id) if e.kind in ("rated", "rating_comment")]
     assert trail == [("rated", REPORTER, "4"), ("rating_comment", REPORTER, "4")]

@@ -77,28 +77,44 @@ def open_comment(ack: Ack, body: dict[str, Any], client: WebClient, context: Bol
     if survey is None or survey.requester != user or survey.score is None:
         tell(client, (body.get("container") or {}).get("channel_id"), user, REFUSED[Outcome.NOT_YOURS])
         return
-    client.views_open(trigger_id=body["trigger_id"], view=comment_modal(survey.id, survey.number, survey.score))
+    container = body.get("container") or {}
+    where = f"{container.get('channel_id') or ''}:{container.get('message_ts') or ''}"
+    client.views_open(trigger_id=body["trigger_id"], view=comment_modal(survey.id, survey.number, survey.score, where))
 
 
-def submit_comment(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+def submit_comment(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
     user = body["user"]["id"]
     surveys = deps_of(context).surveys
     state = view.get("state", {}).get("values", {}).get(COMMENT_BLOCK, {}).get(COMMENT_INPUT) or {}
     text = str(state.get("value") or "").strip()
-    metadata = str(view.get("private_metadata") or "")
+    rating, _, where = str(view.get("private_metadata") or "").partition(":")
     if not text:
         ack(response_action="errors", errors={COMMENT_BLOCK: "Write a comment, or cancel."})
         return
-    if surveys is None or not metadata.isdigit():
+    if surveys is None or not rating.isdigit():
         ack()
         return
-    rated = surveys.add_comment(int(metadata), user, text)
+    rated = surveys.add_comment(int(rating), user, text)
     if rated.outcome is Outcome.RECORDED:
         ack()
+        _thank(client, where, rated)
     elif rated.outcome is Outcome.ALREADY:
         ack(response_action="errors", errors={COMMENT_BLOCK: "A comment was added to this rating already."})
     else:
         ack(response_action="errors", errors={COMMENT_BLOCK: REFUSED.get(rated.outcome, "Nothing was recorded.")})
+
+
+def _thank(client: WebClient, where: str, rated: Rated) -> None:
+    """The survey DM without its comment button, once the comment is in. Only a DM of the
+    bot's is touched (the place comes back from the client, so it is checked)."""
+    channel, _, ts = where.partition(":")
+    if not (channel.startswith("D") and ts and rated.score and rated.rating_id):
+        return
+    blocks = thanks_blocks(rated.rating_id, rated.number, rated.score, commented=True)
+    try:
+        client.chat_update(channel=channel, ts=ts, text=f"Thank you! You rated {rated.number} {rated.score}/5.", blocks=blocks)
+    except SlackApiError as err:
+        log.warning("the survey DM could not be updated: %s", err.response.get("error"))
 
 
 def register(app: App) -> None:

@@ -77,11 +77,12 @@ def answered_text(number: str, score: int | None) -> str:
     return f"{number} was rated already ({score}/5): each survey counts once." if score else f"{number} was rated already."
 
 
-def comment_modal(rating_id: int, number: str, score: int) -> dict[str, Any]:
+def comment_modal(rating_id: int, number: str, score: int, where: str = "") -> dict[str, Any]:
+    """``where``: ``channel:ts`` of the survey DM, redrawn without its button once commented."""
     return {
         "type": "modal",
         "callback_id": COMMENT_MODAL,
-        "private_metadata": str(rating_id),
+        "private_metadata": f"{rating_id}:{where}",
         "title": {"type": "plain_text", "text": "Your comment"},
         "submit": {"type": "plain_text", "text": "Send"},
         "close": {"type": "plain_text", "text": "Cancel"},
