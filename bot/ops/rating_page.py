@@ -20,9 +20,9 @@ HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Con
 STATUS = {Outcome.OPEN: 200, Outcome.RECORDED: 200, Outcome.ALREADY: 409, Outcome.EXPIRED: 410, Outcome.INVALID: 404}
 
 
-def _answer(rated: Rated, action: str) -> HTMLResponse:
+def _answer(rated: Rated) -> HTMLResponse:
     if rated.outcome is Outcome.OPEN and rated.score:
-        body = rate_page(rated.number, rated.score, action)
+        body = rate_page(rated.number, rated.score)
     elif rated.outcome is Outcome.RECORDED and rated.score:
         body = thanks_page(rated.number, rated.score)
     elif rated.outcome is Outcome.ALREADY:
@@ -38,7 +38,7 @@ def rating_routes(surveys: Surveys) -> list[BaseRoute]:
     async def show(request: Request) -> HTMLResponse:
         token = str(request.path_params["token"])
         rated = await anyio.to_thread.run_sync(surveys.check_link, token)
-        return _answer(rated, request.url.path)
+        return _answer(rated)
 
     async def record(request: Request) -> HTMLResponse:
         token = str(request.path_params["token"])
@@ -49,6 +49,6 @@ def rating_routes(surveys: Surveys) -> list[BaseRoute]:
                 return HTMLResponse("comment too long", status_code=413, headers=HEADERS)
         comment = (parse_qs(body.decode("utf-8", "replace")).get("comment") or [""])[0]
         rated = await anyio.to_thread.run_sync(surveys.rate_by_link, token, comment)
-        return _answer(rated, request.url.path)
+        return _answer(rated)
 
     return [Route("/rate/{token}", show, methods=["GET"]), Route("/rate/{token}", record, methods=["POST"])]

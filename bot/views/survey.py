@@ -143,14 +143,15 @@ def page(title: str, body: str) -> str:
     )
 
 
-def rate_page(number: str, score: int, action: str) -> str:
+def rate_page(number: str, score: int) -> str:
     """The link's page: the score chosen, a comment box, and the one button that records it.
-    (Recording on the POST, not on opening the link: mail scanners open links too.)"""
+    (Recording on the POST, not on opening the link: mail scanners open links too.) The form
+    posts back to the page's own address, whatever prefix a proxy in front of the bot adds."""
     return page(
         "How did we do?",
         f"<h1>How did we do on {html.escape(number)}?</h1>"
         f"<p>You chose <strong>{score}/5 {FACES[score]} ({WORDS[score]})</strong>.</p>"
-        f'<form method="post" action="{html.escape(action)}">'
+        '<form method="post">'
         f'<p><label for="comment">Anything to add? (optional)</label></p>'
         f'<p><textarea id="comment" name="comment" maxlength="{MAX_COMMENT}"></textarea></p>'
         f'<p><button type="submit">Send my rating</button></p></form>',
