@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.app import Casedesk
+from bot.delivery import webhooks as webhook_sender
 from bot.delivery.webhooks import WebhookSender
 from bot.services.tickets import NewTicket
 from bot.services.webhook_events import event_name
@@ -126,3 +127,31 @@ def test_the_cli_creates_lists_and_revokes_tokens_and_manages_webhooks(tmp_path:
     assert "no deliveries" in run_bot(["webhooks", "deliveries"], env, tmp_path).stdout
     assert "removed webhook #1" in run_bot(["webhooks", "remove", "1"], env, tmp_path).stdout
     assert "no webhooks" in run_bot(["webhooks", "list"], env, tmp_path).stdout
+
+
+def test_a_receiver_that_times_out_holds_up_no_one_and_gets_it_when_it_answers_again(
+    desk: Casedesk, double: SlackDouble, people: People, receivers: tuple[Receiver, Receiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow, working = receivers
+    monkeypatch.setattr(webhook_sender, "TIMEOUT", 0.5)
+    monkeypatch.setattr(webhook_sender, "FIRST_RETRY", timedelta(seconds=0.2))
+    monkeypatch.setattr(webhook_sender, "MAX_RETRY", timedelta(seconds=0.2))
+    webhooks = Webhooks(db_of(desk))
+    webhooks.add(AGENT, slow.url, ["case.created"], allow_private=True)
+    webhooks.add(AGENT, working.url, ["case.created"], allow_private=True)
+    slow.delay = 2.0
+    sender = WebhookSender(db_of(desk)).start()
+    try:
+        desk.deps.tickets.create(NewTicket(REPORTER, "General", "Bug", "low", "Slow receiver"))
+        double.wait_for(lambda: working.of("case.created") or None, what="the working receiver's event")
+        timed_out = double.wait_for(
+            lambda: [d for d in webhooks.deliveries(state="pending") if d.error and "Timeout" in d.error] or None,
+            what="the slow receiver's timeout",
+        )
+        assert timed_out[0].attempts >= 1
+        slow.delay = 0.0
+        double.wait_for(lambda: len(webhooks.deliveries(state="sent")) == 2 or None, what="the delivery once it answers in time")
+        # What a timed-out attempt posted may have reached it too: the event id tells them apart.
+        assert len({r.headers["casedesk-event-id"] for r in slow.of("case.created")}) == 1
+    finally:
+        sender.stop()
