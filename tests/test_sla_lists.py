@@ -58,7 +58,9 @@ def test_sort_by_due_breached_and_due_today(desk: Casedesk, double: SlackDouble,
     assert numbers(modal) == ["TCK-000001", "TCK-000003", "TCK-000002", "TCK-000004"]  # no target: last
     assert header(modal.view) == "1–4 of 4 · soonest due first"
     modal = open_list(people.agent, "/system-tickets", "breached")
-    assert header(modal.view) == "1–1 of 1 · SLA breached", modal.view["private_metadata"]
+    assert header(modal.view) == "1–1 of 1 · SLA breached"
+    [row] = [b["text"]["text"] for b in modal.view["blocks"] if b.get("type") == "section"]
+    assert row.split("\n")[0].endswith(" · ⏱ First response breached 30 m ago")
     assert numbers(modal) == ["TCK-000001"]
     assert header(modal.view) == "1–1 of 1 · SLA breached"
     modal = open_list(people.agent, "/system-tickets", "due:today sort:due")

@@ -176,7 +176,7 @@ def render(deps: Deps, state: ListState, viewer: str, team_url: str | None) -> d
         last = max(0, (page.total - 1) // page.limit * page.limit)
         state = state.moved(last)
         page = deps.queries.page(viewer, to_filter(state, viewer, team_id, now=now, tz=tz), state.offset)
-    return ticket_list_view(state, page, now, team_url)
+    return ticket_list_view(state, page, now, team_url, deps.settings.service_levels.calendar)
 
 
 def _open_list(scope: str, ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond) -> None:

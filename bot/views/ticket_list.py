@@ -7,11 +7,12 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from bot.services.business_hours import BusinessCalendar
 from bot.services.queries import Page
 from bot.services.records import TicketRecord
 from bot.services.status import Priority, Status
 from bot.views.text import escape, escaped_within, mention, permalink, plain_within
-from bot.views.ticket_card import PRIORITY_ICON, STATUS_BADGE
+from bot.views.ticket_card import PRIORITY_ICON, STATUS_BADGE, sla_lines
 
 TICKET_LIST = "ticket_list"
 PAGE_NEXT = "ticket_list_next"
@@ -68,12 +69,18 @@ def card_link(team_url: str | None, ticket: TicketRecord) -> str:
     return f"<{link}|{ticket.number}>" if link else ticket.number
 
 
-def ticket_row(ticket: TicketRecord, now: datetime, team_url: str | None) -> dict[str, Any]:
-    """One ticket as a section: linked number, priority, status, type, assignee, age, excerpt."""
+def ticket_row(
+    ticket: TicketRecord, now: datetime, team_url: str | None, calendar: BusinessCalendar | None = None
+) -> dict[str, Any]:
+    """One ticket as a section: linked number, priority, status, type, assignee, age, excerpt;
+    with ``calendar``, its next SLA target as the card says it (``⏱ First response due in 2 h``)."""
     head = (
         f"*{card_link(team_url, ticket)}* {PRIORITY_ICON[ticket.priority]} · {STATUS_BADGE[ticket.status]} · "
         f"{escape(ticket.issue_type)} · {mention(ticket.assignee_id)} · {age(ticket.created_at, now)} old"
     )
+    due = sla_lines(ticket, calendar, now)[:1] if calendar is not None else []
+    if due:
+        head += f" · {due[0]}"
     return {"type": "section", "text": {"type": "mrkdwn", "text": f"{head}\n{escaped_within(ticket.details, EXCERPT)}"}}
 
 
@@ -121,14 +128,18 @@ def _describe(state: ListState, page: Page) -> str:
     return " · ".join(parts)
 
 
-def ticket_list_view(state: ListState, page: Page, now: datetime, team_url: str | None) -> dict[str, Any]:
+def ticket_list_view(
+    state: ListState, page: Page, now: datetime, team_url: str | None, calendar: BusinessCalendar | None = None
+) -> dict[str, Any]:
+    """``calendar``: the rows show their next SLA target when the list is by due or filtered by it."""
     title = "All tickets" if state.scope == "all" else "My tickets"
     blocks: list[dict[str, Any]] = [
         _controls(state),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _describe(state, page)}]},
         {"type": "divider"},
     ]
-    blocks += [ticket_row(t, now, team_url) for t in page.tickets]
+    by_due = calendar if state.sort == "due" or state.due else None
+    blocks += [ticket_row(t, now, team_url, by_due) for t in page.tickets]
     if not page.tickets:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "Nothing here. File one with */new-ticket*."}})
     nav = []
