@@ -191,6 +191,8 @@ def test_bad_input_gets_a_problem_naming_each_field(api: Api) -> None:
     assert api.get("/api/v1/cases", limit="500").json()["errors"] == {"limit": "A whole number from 1 to 100."}
     assert api.get("/api/v1/cases", sort="id").status_code == 422
     assert api.get("/api/v1/cases/TCK-000404").status_code == 404
+    assert api.get("/api/v1/cases/99999999999999999999").status_code == 404
+    assert api.get("/api/v1/cases", team="99999999999999999999").json()["errors"]["team"].startswith("There is no team")
     assert api.http.delete("/api/v1/cases/1", headers=api.as_(api.write)).status_code == 405
     assert api.get("/api/v1/nothing").headers["content-type"] == PROBLEM
     unknown = api.patch("/api/v1/cases/1", {"assignee": "U0NOBODY"})

@@ -103,6 +103,9 @@ def endpoint(ctx: ApiContext, scope: str, handler: Handler) -> Callable[[Request
             response = await run_in_threadpool(_answer, handler, call)
         except Problem as problem:
             response = problem_response(problem, request.url.path)
+        except Exception:  # a fault of ours (the database down, say): said as a problem too, and logged
+            log.exception("api %s %s failed", request.method, request.url.path)
+            response = problem_response(Problem(500, "internal", "The desk could not answer this call; try again shortly."))
         log.info("api %s %s %d token=%s", request.method, request.url.path, response.status_code, name)
         return response
 

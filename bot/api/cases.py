@@ -41,6 +41,7 @@ STATUSES = tuple(s.value for s in Status)
 PRIORITIES = tuple(p.value for p in Priority)
 PAGE = 50
 MAX_PAGE = 100
+MAX_ID = 2**31 - 1  # the ids column's range: a larger number names no case
 
 
 def list_cases(call: Call) -> Response:
@@ -185,13 +186,14 @@ def _whole(session: Any, row: Ticket) -> dict[str, Any]:
 
 def _number(call: Call) -> int:
     number = parse_number(str(call.path.get("number", "")))
-    if number is None:
+    if number is None or number > MAX_ID:
         raise Problem(404, "not-found", "A case number is TCK-000123 or 123.")
     return number
 
 
 def _team_id(session: Any, team: str) -> int:
-    query = select(Team.id).where(Team.id == int(team)) if team.isdigit() else select(Team.id).where(Team.name == team)
+    by_id = team.isdigit() and len(team) <= 9
+    query = select(Team.id).where(Team.id == int(team)) if by_id else select(Team.id).where(Team.name == team)
     found = session.scalar(query)
     if found is None:
         raise Problem(422, "invalid-fields", "Some fields are not valid: see errors.", errors={"team": f"There is no team {team}."})

@@ -18,7 +18,7 @@ def encode(last_id: int) -> str:
 def decode(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if raw.startswith(PREFIX) and raw[len(PREFIX):].isdigit():
+        if raw.startswith(PREFIX) and raw[len(PREFIX):].isdigit() and len(raw) <= len(PREFIX) + 18:
             return int(raw[len(PREFIX):])
     except (ValueError, UnicodeDecodeError):
         pass
