@@ -79,10 +79,11 @@ def rate(desk: Casedesk, ticket_id: int, score: int, when: datetime) -> None:
         row.score, row.rated_at = score, when
 
 
-def retry_owed(desk: Casedesk) -> bool:
+def retry_owed(desk: Casedesk, error: str = "missing_scope") -> bool:
+    """The chart's row failed with ``error`` and waits for its retry."""
     with Session(desk.engine) as session:
         row = session.scalars(select(OutboxPost).where(OutboxPost.kind == "chart")).first()
-        return row is not None and row.error == "missing_scope" and row.sent_at is None
+        return row is not None and row.error == error and row.sent_at is None
 
 
 def build_week(desk: Casedesk, double: SlackDouble, people: People, clock: FrozenClock) -> None:
@@ -212,3 +213,20 @@ def test_the_chart_counts_whole_local_days_across_the_dst_change(desk: Casedesk,
     assert counts.last_day.isoformat() == "2026-11-22" and counts.days == 28
     assert {day.isoformat(): n for day, n in counts.opened.items()} == {"2026-10-31": 1, "2026-11-01": 1, "2026-11-22": 1}
     assert not counts.resolved and counts.backlog == {Priority.HIGH: 0, Priority.MEDIUM: 0, Priority.LOW: 5}  # open at 09:00 on the 23rd
+
+
+def test_an_upload_whose_answer_was_lost_is_not_uploaded_twice(
+    desk: Casedesk, double: SlackDouble, clock: FrozenClock, quick_retries: None
+) -> None:
+    """Slack shared the chart but its answer never came: the retry finds the file in the
+    channel and records it rather than uploading it again."""
+    double.web_api.lose_answers("files.completeUploadExternal")
+    clock.now = at(7, 9, 5)
+    weekly_summary_job(desk.deps)
+    double.wait_message(SUPPORT, "📈 Tickets over the last 4 weeks", timeout=15)
+    double.wait_for(lambda: retry_owed(desk, "fatal_error"), what="the lost answer to be put off")
+    clock.now += timedelta(seconds=1)  # past the retry's due time
+    settle(desk, double)
+    assert len(double.workspace.files_in(SUPPORT)) == 1
+    assert len(double.workspace.calls_to("files.completeUploadExternal")) == 1
+    assert double.workspace.calls_to("conversations.history")  # looked for it first
