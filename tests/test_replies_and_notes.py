@@ -46,6 +46,11 @@ def kinds(engine: Engine, ticket_id: int) -> list[tuple[str, str]]:
         return [(body, kind) for body, kind in rows]
 
 
+def recorded(desk: Casedesk, double: SlackDouble, ticket_id: int) -> None:
+    """Wait until the desk knows where the case's card is: a card-thread message is matched by it."""
+    double.wait_for(lambda: desk.deps.tickets.get(ticket_id).card_ts, what=f"card {ticket_id} recorded")
+
+
 def outbox_empty(engine: Engine) -> bool:
     with engine.connect() as conn:
         return conn.scalar(select(OutboxPost.id).where(OutboxPost.sent_at.is_(None), OutboxPost.dead_at.is_(None)).limit(1)) is None
@@ -62,6 +67,8 @@ def test_no_internal_note_ever_reaches_the_requester(
     email_poll(desk.deps)
     mail_card = double.wait_message(SUPPORT, "TCK-000003")
     cards = [slack_card, form_card, mail_card]
+    for ticket_id in (1, 2, 3):
+        recorded(desk, double, ticket_id)
     for card in cards:
         for note in NOTES:
             people.agent.say(SUPPORT, note, thread=card)
@@ -127,6 +134,7 @@ def test_a_reply_prefix_on_an_email_case_mails_once(
     imap.append(mail())
     email_poll(desk.deps)
     card = double.wait_message(SUPPORT, "TCK-000001")
+    recorded(desk, double, 1)
     env = double.deliver(_reply_event(double, card, "Reply: The roller is replaced."))
     double.redeliver(env.payload, retry_attempt=1)
     [sent] = smtp.wait(1)
