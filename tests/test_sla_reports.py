@@ -19,7 +19,7 @@ from bot.jobs.weekly import weekly_summary_job
 from bot.services.status import Priority
 from bot.services.tickets import NewTicket
 from bot.settings import Settings, load_settings
-from db.models import OutboxPost, SatisfactionRating
+from db.models import OutboxPost
 from slack_double import SlackDouble
 from slack_double.blockkit import view_errors
 from tests.conftest import AGENT, REPORTER, SUPPORT, People, base_env, connected
@@ -29,7 +29,8 @@ from tests.test_service_levels import settle
 
 NY = ZoneInfo("America/New_York")
 MONDAY = datetime(2026, 11, 16, tzinfo=NY)  # the week runs Mon 16 Nov 09:00 to Mon 23 Nov 09:00
-SLA_ENV = {"BUSINESS_HOURS": "09:00-18:00", "SLA_POLICY_HIGH": "1h/8h"}  # Medium: 4 h / 24 h by default
+# Medium: 4 h / 24 h by default; every resolution asks its requester to rate it.
+SLA_ENV = {"BUSINESS_HOURS": "09:00-18:00", "SLA_POLICY_HIGH": "1h/8h", "CSAT_COOLDOWN_DAYS": "0"}
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -65,18 +66,12 @@ def answered_high(desk: Casedesk, double: SlackDouble, people: People, clock: Fr
     return ticket.id
 
 
-def rate(desk: Casedesk, ticket_id: int, score: int, when: datetime) -> None:
-    """The requester's rating, stored as a rating is (the asking and rating flows are
-    tested with the surveys); the question may have been recorded when it was resolved."""
-    with Session(desk.engine) as session, session.begin():
-        row = session.scalars(select(SatisfactionRating).where(SatisfactionRating.ticket_id == ticket_id)).first()
-        if row is None:
-            row = SatisfactionRating(
-                ticket_id=ticket_id, requester=REPORTER, channel="slack", priority="high",
-                asked_at=when - timedelta(minutes=30), expires_at=when + timedelta(days=7),
-            )
-            session.add(row)
-        row.score, row.rated_at = score, when
+def rate(desk: Casedesk, double: SlackDouble, people: People, number: str, button: str) -> None:
+    """The requester rates the ticket with a button of the survey DM the resolution sent."""
+    survey = people.reporter.wait_dm(f"How did we do on {number}")
+    people.reporter.click(survey, button)
+    double.wait_for(lambda: f"You rated {number}" in double.current(survey).all_text(), what="the rating's thanks")
+    settle(desk, double)
 
 
 def retry_owed(desk: Casedesk, error: str = "missing_scope") -> bool:
@@ -89,9 +84,9 @@ def retry_owed(desk: Casedesk, error: str = "missing_scope") -> bool:
 def build_week(desk: Casedesk, double: SlackDouble, people: People, clock: FrozenClock) -> None:
     """The week of Mon 16 Nov, in business hours 09:00-18:00 New York:
 
-    #1 High, Mon 10:00, answered 10:30 (met, 30 m), resolved 14:00 (met, 4 h), rated 5
+    #1 High, Mon 10:00, answered 10:30 (met, 30 m), resolved 14:00 (met, 4 h), rated 5 at 15:00
     #2 High, Tue 10:00, answered 12:00 (due 11:00: breached, 2 h), resolved Wed 10:00
-       (due Tue 18:00: breached, 9 business hours), rated 3
+       (due Tue 18:00: breached, 9 business hours), rated 3 at 11:00
     #3 Medium, Billing team, Wed 10:00, never answered nor resolved: first response due
        Wed 14:00 and resolution due Fri 16:00, both breached within the week
     """
@@ -100,15 +95,18 @@ def build_week(desk: Casedesk, double: SlackDouble, people: People, clock: Froze
     first = answered_high(desk, double, people, clock, reply=at(0, 10, 30))
     clock.now = at(0, 14)
     desk.deps.tickets.resolve(first, AGENT)
-    rate(desk, first, 5, at(0, 15))
+    settle(desk, double)
+    clock.now = at(0, 15)
+    rate(desk, double, people, "TCK-000001", "😄 5")
     clock.now = at(1, 10)
     second = answered_high(desk, double, people, clock, reply=at(1, 12))
     clock.now = at(2, 10)
     desk.deps.tickets.resolve(second, AGENT)
-    rate(desk, second, 3, at(2, 11))
     third, _ = desk.deps.tickets.create(NewTicket(REPORTER, "Billing", "Data problem", "medium", "The invoice total is wrong."))
     double.wait_message(BILLING_CHANNEL, third.number)
     settle(desk, double)
+    clock.now = at(2, 11)
+    rate(desk, double, people, "TCK-000002", "😐 3")
     assert third.first_response_due_at == at(2, 14) and third.resolution_due_at == at(4, 16)
     stored = desk.deps.tickets.get(second)
     assert (stored.first_response_due_at, stored.resolution_due_at) == (at(1, 11), at(1, 18))
