@@ -53,10 +53,6 @@ def test_db_upgrade_creates_the_default_sqlite_file(tmp_path: Path) -> None:
     assert "database is up to date" in result.stdout
 
 
-@pytest.mark.skip(
-    reason="hangs now and then after SIGTERM when the bot's output is a pipe, under investigation; "
-    "the clean stop on SIGTERM is tested in test_operations"
-)
 def test_the_bot_runs_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     double = SlackDouble().start()
     double.channel(SUPPORT, "support")
