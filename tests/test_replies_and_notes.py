@@ -149,3 +149,22 @@ def _reply_event(double: SlackDouble, card: Message, text: str) -> dict[str, obj
     ws = double.workspace
     msg = ws.add_message(Message(SUPPORT, ws.next_ts(), text, None, AGENT, None, card.ts))
     return events.message_event(ws, msg)
+
+
+def test_an_email_case_is_answered_with_a_canned_reply_by_mail(
+    desk: Casedesk, double: SlackDouble, people: People, mail_servers: tuple[ImapServer, SmtpServer]
+) -> None:
+    imap, smtp = mail_servers
+    desk.deps.macros.save(AGENT, "Received", "Dear {requester}, {number} is with {agent}.", None)
+    imap.append(mail())
+    email_poll(desk.deps)
+    card = double.wait_message(SUPPORT, "TCK-000001")
+    modal = people.agent.modal_from(people.agent.click(card, "Reply by email").payload["trigger_id"])
+    assert modal.title == "Email TCK-000001"
+    modal.select("Received")
+    assert modal.submit() is None
+    [sent] = smtp.wait(1)
+    assert sent.recipients == [CUSTOMER]
+    payload = sent.message.get_payload(decode=True)
+    assert isinstance(payload, bytes) and "Dear Carol Díaz, TCK-000001 is with alice." in payload.decode()
+    double.wait_thread_reply(card, "replied by email")

@@ -9,11 +9,11 @@ from slack_sdk import WebClient
 
 from bot.deps import deps_of
 from bot.handlers.outcome import answer, store_then_ack
+from bot.handlers.public_reply import open_modal
 from bot.handlers.views import metadata, text_value
-from bot.mail.compose import reply_subject
 from bot.services.errors import PermissionDenied
 from bot.slack.replies import tell
-from bot.views.modals import EMAIL_REPLY_TICKET, email_reply_modal
+from bot.views.modals import EMAIL_REPLY_TICKET
 from bot.views.ticket_card import EMAIL_REPLY
 
 NOT_SET_UP = "Email replies are not set up: ask an admin to set SMTP_HOST and SMTP_FROM."
@@ -33,12 +33,12 @@ def open_reply(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltC
     if deps.mail.mailer is None:
         tell(client, channel, user, NOT_SET_UP)
         return
-    ticket = deps.tickets.get(ticket_id)
-    view = email_reply_modal(ticket.id, ticket.number, ticket.reporter_id, reply_subject(ticket.number, ticket.title), channel or "", ts or "")
-    client.views_open(trigger_id=body["trigger_id"], view=view)
+    # The one reply modal (canned replies, a status after it), sending by email for this case.
+    open_modal(deps, client, deps.tickets.get(ticket_id), user, body["trigger_id"], channel or "", ts or "")
 
 
 def submit_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """The email modal of earlier releases, still open in someone's client when they upgraded."""
     deps = deps_of(context)
     text = text_value(view, "body").strip()
     if not text:

@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot.deps import Deps, deps_of
 from bot.handlers.outcome import answer, store_then_ack
 from bot.handlers.views import metadata
+from bot.mail.compose import reply_subject
 from bot.services.errors import PermissionDenied
 from bot.services.macros import InvalidMacro, render
 from bot.services.public_replies import SentReply
@@ -21,6 +22,7 @@ from bot.services.records import TicketRecord
 from bot.services.status import Status
 from bot.slack.replies import tell
 from bot.views.modals import MACRO_PICK, REPLY_TICKET, VALUE, reply_modal
+from bot.views.text import escape
 from bot.views.ticket_card import REPLY
 
 EMPTY = "Write the reply: it cannot be empty."
@@ -37,9 +39,23 @@ def _name(client: WebClient, user: str, fallback: str) -> str:
 
 
 def _modal(deps: Deps, ticket: TicketRecord, names: dict[str, str], channel: str, ts: str, **extra: Any) -> dict[str, Any]:
-    where = "in the thread they wrote in" if ticket.origin_channel else "by DM"
+    if ticket.answered_by_email:
+        title = f"Email {ticket.number}"
+        recipient = f"To {escape(ticket.reporter_id)} by email · Subject: {escape(reply_subject(ticket.number, ticket.title))}."
+    else:
+        title = f"Reply on {ticket.number}"
+        recipient = f"To <@{ticket.reporter_id}>, {'in the thread they wrote in' if ticket.origin_channel else 'by DM'}."
     macros = [(m.id, m.name) for m in deps.macros.listed()]
-    return reply_modal(ticket.id, ticket.number, ticket.reporter_id, where, channel, ts, names=names, macros=macros, **extra)
+    return reply_modal(ticket.id, title, recipient, channel, ts, names=names, macros=macros, **extra)
+
+
+def open_modal(deps: Deps, client: WebClient, ticket: TicketRecord, agent: str, trigger_id: str, channel: str, ts: str) -> None:
+    """The reply modal for a case (by email for an email case), its variables' names looked up."""
+    names = {
+        "requester": ticket.reporter_name or (ticket.reporter_id if ticket.answered_by_email else _name(client, ticket.reporter_id, "there")),
+        "agent": _name(client, agent, "the support team"),
+    }
+    client.views_open(trigger_id=trigger_id, view=_modal(deps, ticket, names, channel, ts))
 
 
 def open_reply(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -53,12 +69,7 @@ def open_reply(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltC
     if why:
         tell(client, channel, user, why)
         return
-    ticket = deps.tickets.get(ticket_id)
-    names = {
-        "requester": ticket.reporter_name or _name(client, ticket.reporter_id, "there"),
-        "agent": _name(client, user, "the support team"),
-    }
-    client.views_open(trigger_id=body["trigger_id"], view=_modal(deps, ticket, names, channel or "", ts or ""))
+    open_modal(deps, client, deps.tickets.get(ticket_id), user, body["trigger_id"], channel or "", ts or "")
 
 
 def _values(ticket: TicketRecord, names: dict[str, str]) -> dict[str, str]:
@@ -131,7 +142,9 @@ def submit_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: W
             deps.tickets.close(ticket_id, agent)
         return sent
 
-    answer(client, deps, channel, agent, store_then_ack(deps, ack, send))
+    sent = answer(client, deps, channel, agent, store_then_ack(deps, ack, send))
+    if sent is not None and sent.by_email and deps.mail.mailer is not None:
+        deps.mail.mailer.send_due()  # a refusal or an outage is retried by the email-poll job
 
 
 def register(app: App) -> None:

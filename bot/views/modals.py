@@ -174,37 +174,13 @@ def resolve_modal(ticket_id: int, number: str, channel: str, ts: str) -> dict[st
     }
 
 
-def email_reply_modal(ticket_id: int, number: str, to: str, subject: str, channel: str, ts: str) -> dict[str, Any]:
-    return {
-        "type": "modal",
-        "callback_id": EMAIL_REPLY_TICKET,
-        "title": _plain(plain_within(f"Email {number}", 24)),
-        "submit": _plain("Send"),
-        "close": _plain("Cancel"),
-        "private_metadata": _ticket_metadata(ticket_id, channel, ts),
-        "blocks": [
-            {
-                "type": "context",
-                "elements": [{"type": "plain_text", "text": plain_within(f"To: {to} · Subject: {subject}", 2000)}],
-            },
-            {
-                "type": "input",
-                "block_id": "body",
-                "label": _plain("Your reply"),
-                "hint": _plain("Sent by email to the reporter, and shown in the card's thread."),
-                "element": {"type": "plain_text_input", "action_id": VALUE, "multiline": True, "max_length": EMAIL_REPLY_LIMIT},
-            },
-        ],
-    }
-
-
 def reply_modal(
-    ticket_id: int, number: str, to: str, where: str, channel: str, ts: str, *,
+    ticket_id: int, title: str, recipient: str, channel: str, ts: str, *,
     names: dict[str, str], macros: list[tuple[int, str]] | None = None, body: str = "", version: int = 0,
     then: str | None = None,
 ) -> dict[str, Any]:
-    """A public reply to the requester (``where``: their thread, or a DM); notes go in the
-    card's thread. ``macros`` (id, name) to pick from: a pick redraws it with ``body`` in a
+    """A public reply to the requester (``recipient``: who and where, in mrkdwn: their thread,
+    a DM, or by email); notes go in the card's thread. ``macros`` (id, name) to pick from: a pick redraws it with ``body`` in a
     body block of a new ``version`` (so the text replaces what was typed) and ``then`` the
     status the macro sets. ``names`` (requester, agent) fill the variables when it is sent."""
     meta = {"ticket_id": ticket_id, "channel": channel, "ts": ts, "names": names}
@@ -213,7 +189,7 @@ def reply_modal(
         body_input["initial_value"] = body[:EMAIL_REPLY_LIMIT]
     statuses = [_option("Waiting on customer", "waiting"), _option("Resolved", "resolved"), _option("Closed", "closed")]
     blocks: list[dict[str, Any]] = [
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"To <@{to}>, {where}. The requester sees this."}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"{recipient} The requester sees this."}]},
     ]
     if macros:
         blocks.append({
@@ -249,7 +225,7 @@ def reply_modal(
     return {
         "type": "modal",
         "callback_id": REPLY_TICKET,
-        "title": _plain(plain_within(f"Reply on {number}", 24)),
+        "title": _plain(plain_within(title, 24)),
         "submit": _plain("Send"),
         "close": _plain("Cancel"),
         "private_metadata": json.dumps(meta),
