@@ -9,6 +9,7 @@ exit; the traceback only with LOG_LEVEL=DEBUG.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -275,4 +276,8 @@ def _integrations(settings: Settings, args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # What is left is freed with the process: frozen, it escapes the full collection the
+    # interpreter runs on exit (0.2–0.3 s of CPU for a command, up to 1 s for the bot).
+    gc.freeze()
+    sys.exit(code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -63,6 +64,9 @@ def run(settings: Settings) -> int:
     webhooks = WebhookSender(desk.deps.db or Database(engine), desk.deps.clock).start()
     scheduler = start_scheduler(desk.deps) if settings.scheduler_enabled else None
     log.info("Casedesk is running over Socket Mode")
+    # Modules, the app and its listeners live as long as the process: frozen, the collector
+    # stops walking them in every full collection, and on exit.
+    gc.freeze()
     stop.wait()
 
     if scheduler:
