@@ -24,7 +24,7 @@ def settings(double: SlackDouble) -> Settings:
 
 
 def reply_modal(people: People, card: Message) -> Modal:
-    env = people.agent.click(card, "Reply")
+    env = people.agent.click(card, "Reply to requester")
     return people.agent.modal_from(env.payload["trigger_id"])
 
 

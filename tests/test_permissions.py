@@ -31,7 +31,7 @@ def test_a_non_agent_clicking_is_refused_and_nothing_changes(
 def test_the_reporter_cannot_reopen_their_closed_ticket(desk: Casedesk, double: SlackDouble, people: People) -> None:
     card = file_ticket(double, people)
     people.agent.click(card, "Close")
-    double.wait_for(lambda: double.current(card).button_labels() == ["Reopen", "Reply", "Timeline"])
+    double.wait_for(lambda: double.current(card).button_labels() == ["Reopen", "Reply to requester", "Timeline"])
     people.reporter.click(card, "Reopen")
     assert "Only support agents can reopen" in people.reporter.wait_ephemeral("Only support agents")
     assert desk.deps.tickets.get(1).status.value == "closed"

@@ -101,9 +101,9 @@ def test_the_reply_button_answers_in_the_requesters_thread_and_marks_it(
 ) -> None:
     asked = people.reporter.say(INTAKE, "Printer shows error 53.")
     card = double.wait_message(SUPPORT, "TCK-000001")
-    people.reporter.click(card, "Reply")
+    people.reporter.click(card, "Reply to requester")
     assert "Only support agents" in people.reporter.wait_ephemeral("Only support agents")
-    env = people.agent.click(card, "Reply")
+    env = people.agent.click(card, "Reply to requester")
     modal = people.agent.modal_from(env.payload["trigger_id"])
     ack = modal.submit()
     assert ack is not None and ack["errors"] == {"body": "Write the reply: it cannot be empty."}
@@ -120,7 +120,7 @@ def test_the_reply_button_answers_in_the_requesters_thread_and_marks_it(
 
 def test_a_form_case_is_answered_by_dm(desk: Casedesk, double: SlackDouble, people: People) -> None:
     card = file_ticket(double, people)
-    env = people.agent.click(card, "Reply")
+    env = people.agent.click(card, "Reply to requester")
     people.agent.modal_from(env.payload["trigger_id"]).type("Your reply", "Which browser do you use?").submit()
     dm = people.reporter.wait_dm("Which browser do you use?")
     assert "TCK-000001" in dm.text

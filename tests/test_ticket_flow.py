@@ -42,7 +42,7 @@ def test_filed_ticket_is_posted_as_a_card_and_people_are_told(desk: Casedesk, do
     for expected in ("🔴 TCK-000001", "🆕 Open", "Billing", "Bug", f"<@{REPORTER}>", "_unassigned_", "The export button does nothing."):
         assert expected in text
     assert "Created Sun 22 Nov" in text or "Created " in text
-    assert card.button_labels() == ["Assign to Me", "Reassign", "Resolve", "Close", "Reply", "Timeline"]
+    assert card.button_labels() == ["Assign to Me", "Reassign", "Resolve", "Close", "Reply to requester", "Timeline"]
     dm = people.reporter.wait_dm("TCK-000001")
     assert f"archives/{SUPPORT}/p{card.ts.replace('.', '')}" in dm.text
     admin_note = double.wait_message(ADMIN, "TCK-000001")
@@ -127,7 +127,7 @@ def test_resolve_with_a_note_then_close_then_reopen(desk: Casedesk, double: Slac
     modal.submit()
     double.wait_thread_reply(card, "resolved TCK-000001")
     double.wait_for(lambda: "✅ Resolved" in double.current(card).all_text())
-    assert double.current(card).button_labels() == ["Close", "Reopen", "Reply", "Timeline"]
+    assert double.current(card).button_labels() == ["Close", "Reopen", "Reply to requester", "Timeline"]
     resolved_dm = people.reporter.wait_dm("was resolved")
     assert "Cleared the cache." in resolved_dm.text
     ticket = desk.deps.tickets.get(1)
@@ -135,13 +135,13 @@ def test_resolve_with_a_note_then_close_then_reopen(desk: Casedesk, double: Slac
 
     people.agent.click(card, "Close")
     double.wait_thread_reply(card, "closed TCK-000001")
-    double.wait_for(lambda: double.current(card).button_labels() == ["Reopen", "Reply", "Timeline"])
+    double.wait_for(lambda: double.current(card).button_labels() == ["Reopen", "Reply to requester", "Timeline"])
     people.reporter.wait_dm("was closed")
 
     people.agent2.click(card, "Reopen")
     double.wait_thread_reply(card, "reopened TCK-000001")
     double.wait_for(lambda: "🆕 Open" in double.current(card).all_text())
-    assert double.current(card).button_labels() == ["Assign to Me", "Reassign", "Resolve", "Close", "Reply", "Timeline"]
+    assert double.current(card).button_labels() == ["Assign to Me", "Reassign", "Resolve", "Close", "Reply to requester", "Timeline"]
     kinds = [(e.kind, e.from_value, e.to_value) for e in desk.deps.tickets.events(1)]
     assert kinds == [
         ("created", None, "open"),
@@ -155,7 +155,7 @@ def test_a_stale_card_changes_nothing_and_says_why(desk: Casedesk, double: Slack
     card = file_ticket(double, people)
     stale = copy.deepcopy(card)
     people.agent.click(card, "Close")
-    double.wait_for(lambda: double.current(card).button_labels() == ["Reopen", "Reply", "Timeline"])
+    double.wait_for(lambda: double.current(card).button_labels() == ["Reopen", "Reply to requester", "Timeline"])
     people.agent2.click(stale, "Assign to Me", as_shown=True)
     said = people.agent2.wait_ephemeral("TCK-000001")
     assert "Closed" in said and "Nothing changed" in said

@@ -44,10 +44,10 @@ BUTTON_LABELS = {
     RESUME: "Resume",
     TIMELINE: "Timeline",
     EMAIL_REPLY: "Reply by email",
-    REPLY: "Reply",
+    REPLY: "Reply to requester",
 }
 # Said on every card: the thread under it is the agents' room.
-INTERNAL_THREAD = "🔒 The thread is internal: start with `reply:` (or use Reply) to answer the requester"
+INTERNAL_THREAD = "🔒 The thread is internal: start with `reply:` (or use Reply to requester) to answer them"
 
 
 DETAILS_LIMIT = 3000  # a section's text
