@@ -36,6 +36,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(alembic_config(engine), revision)
 
 
+def downgrade(engine: Engine, revision: str) -> None:
+    with migration_lock(engine):
+        command.downgrade(alembic_config(engine), revision)
+
+
 @contextmanager
 def migration_lock(engine: Engine) -> Iterator[None]:
     """Hold the migrations' advisory lock (PostgreSQL) on a connection of its own."""

@@ -18,8 +18,7 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect, text
 
 from bot.jobs import JOBS
-from db.migrate import upgrade
-from db.models import Base
+from db.migrate import downgrade, upgrade
 from db.session import make_engine
 from mail_double import ImapServer, Received, SmtpServer
 from mail_double.servers import stop_with_parent
@@ -149,11 +148,12 @@ class Sandbox:
     # ---- the database ----------------------------------------------------------------
 
     def _fresh_database(self) -> None:
+        """Every migration undone and done again: each removes what it made, search tables
+        and triggers the models do not describe included, on either database."""
         assert self._engine is not None
         engine = self._engine
-        Base.metadata.drop_all(engine)
+        downgrade(engine, "base")
         with engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
             conn.execute(text(f"CREATE TABLE IF NOT EXISTS {MARKER} (note VARCHAR(100))"))
             if conn.execute(text(f"SELECT COUNT(*) FROM {MARKER}")).scalar_one() == 0:
                 conn.execute(text(f"INSERT INTO {MARKER} (note) VALUES ('made by python -m bot sandbox')"))

@@ -60,6 +60,8 @@ def downgrade() -> None:
         op.execute("DROP INDEX ix_tickets_search_vector")
         op.execute("ALTER TABLE tickets DROP COLUMN search_vector")
         return
+    # IF EXISTS: undoing a later migration may have rebuilt tickets on SQLite (batch mode
+    # copies the table), and its triggers went with the old copy.
     for trigger in ("tickets_fts_update", "tickets_fts_delete", "tickets_fts_insert"):
-        op.execute(f"DROP TRIGGER {trigger}")
+        op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
     op.execute("DROP TABLE tickets_fts")
