@@ -56,23 +56,47 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+_module_text: dict[str, str] = {}
+
+
+def module_text(config: pytest.Config, module: str) -> str:
+    if module not in _module_text:
+        path = Path(str(config.rootpath)) / module
+        _module_text[module] = path.read_text() if path.is_file() else ""
+    return _module_text[module]
+
+
+def runs_whole(config: pytest.Config, module: str) -> bool:
+    """True for a module with a module-scoped fixture (a sandbox, a browser): it runs whole
+    on one worker, so the fixture is set up once."""
+    return 'scope="module"' in module_text(config, module)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest work first, so it is not the run's tail while the other workers sit idle:
+    modules that run whole (each one long piece of work for one worker), then tests of
+    modules that start processes (seconds each), then the rest, each group in its order."""
+
+    def weight(item: pytest.Item) -> int:
+        module = item.nodeid.split("::")[0]
+        if runs_whole(config, module):
+            return 0
+        return 1 if "subprocess" in module_text(config, module) else 2
+
+    items.sort(key=weight)
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """Tests go to whichever worker is free, one by one, except that a module with a
-    module-scoped fixture (a sandbox, a browser) runs whole on one worker, so the fixture is
-    set up once. (xdist's own --dist loadgroup does not group under this pytest.)"""
+    """Tests go to whichever worker is free, one by one, except modules that run whole
+    (:func:`runs_whole`). (xdist's own --dist loadgroup does not group under this pytest.)"""
     from xdist.scheduler import LoadScopeScheduling
 
-    shared: dict[str, bool] = {}
-
-    class SharedModulesTogether(LoadScopeScheduling):
+    class WholeModulesTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::")[0]
-            if module not in shared:
-                path = Path(str(config.rootpath)) / module
-                shared[module] = path.is_file() and 'scope="module"' in path.read_text()
-            return module if shared[module] else nodeid
+            return module if runs_whole(config, module) else nodeid
 
-    return SharedModulesTogether(config, log)  # type: ignore[arg-type]
+    return WholeModulesTogether(config, log)  # type: ignore[arg-type]
 
 
 def postgres_test_url() -> str | None:
