@@ -87,6 +87,9 @@ class Ticket(Base):
     # The id another system gave the case when it opened it through the API (migration 0013);
     # unique, so that the same create sent again answers the first case.
     external_id: Mapped[str | None] = mapped_column(String(255))
+    # The external organisation (its Slack team id) whose member opened the case in a
+    # customer channel (migration 0020).
+    account_id: Mapped[str | None] = mapped_column(String(32))
 
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
 
@@ -116,6 +119,7 @@ class Ticket(Base):
         Index("ix_tickets_resolved_at", "resolved_at"),
         Index("ix_tickets_first_response_due", "first_response_due_at"),
         Index("ix_tickets_resolution_due", "resolution_due_at"),
+        Index("ix_tickets_account_created", "account_id", "created_at"),
         # Partial indexes of the escalation candidates: created in migration 0004; of the
         # SLA stages not alerted yet: in migration 0011.
     )
@@ -469,6 +473,31 @@ class IntakeBurst(Base):
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     last_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class CustomerChannel(Base):
+    """An intake channel shared with another organisation (Slack Connect): its members from
+    there are customers, and the bot posts there only what they may read."""
+
+    __tablename__ = "customer_channels"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(String(32))  # the organisation, when known
+    ack_text: Mapped[str | None] = mapped_column(Text)  # None: the desk's own acknowledgment
+    marked_by: Mapped[str] = mapped_column(String(32))  # an admin, or "slack" when detected
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Account(Base):
+    """An external organisation, by its Slack team id; its name once ``team.info`` told it."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    domain: Mapped[str | None] = mapped_column(String(200))
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last lookup, failed or not
+    error: Mapped[str | None] = mapped_column(String(60))  # the last lookup's failure
 
 
 class Macro(Base):
