@@ -390,6 +390,24 @@ class TeamMember(Base):
     __table_args__ = (Index("ix_team_members_user", "user_id"),)
 
 
+class TeamServiceLevels(Base):
+    """A team's own service levels, each overriding the desk's when set (None: the desk's):
+    its calendar (time zone, working days, hours, holidays) and its SLA targets per
+    priority, stored as admins write them (``mon-fri``, ``09:00-17:00``, ``1h/8h``)."""
+
+    __tablename__ = "team_service_levels"
+
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    days: Mapped[str | None] = mapped_column(String(80))
+    hours: Mapped[str | None] = mapped_column(String(200))
+    holidays: Mapped[str | None] = mapped_column(Text)
+    policy_high: Mapped[str | None] = mapped_column(String(40))
+    policy_medium: Mapped[str | None] = mapped_column(String(40))
+    policy_low: Mapped[str | None] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class RoutingRule(Base):
     """Tickets whose ``field`` equals ``value`` go to ``team_id``; the lowest position that
     matches wins, the default team catches the rest."""
