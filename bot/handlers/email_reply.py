@@ -9,10 +9,8 @@ from slack_sdk import WebClient
 
 from bot.deps import deps_of
 from bot.handlers.outcome import answer, store_then_ack
-from bot.handlers.public_reply import open_modal
+from bot.handlers.public_reply import open_checked
 from bot.handlers.views import metadata, text_value
-from bot.services.errors import PermissionDenied
-from bot.slack.replies import tell
 from bot.views.modals import EMAIL_REPLY_TICKET
 from bot.views.ticket_card import EMAIL_REPLY
 
@@ -20,21 +18,8 @@ NOT_SET_UP = "Email replies are not set up: ask an admin to set SMTP_HOST and SM
 
 
 def open_reply(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
-    ack()
-    deps = deps_of(context)
-    user = body["user"]["id"]
-    container = body.get("container") or {}
-    channel, ts = container.get("channel_id"), container.get("message_ts")
-    ticket_id = int(body["actions"][0]["value"])
-    why = str(PermissionDenied("reply by email on")) if not deps.tickets.is_agent(user) else deps.tickets.refusal(ticket_id, user)
-    if why:
-        tell(client, channel, user, why)
-        return
-    if deps.mail.mailer is None:
-        tell(client, channel, user, NOT_SET_UP)
-        return
     # The one reply modal (canned replies, a status after it), sending by email for this case.
-    open_modal(deps, client, deps.tickets.get(ticket_id), user, body["trigger_id"], channel or "", ts or "")
+    open_checked(ack, body, client, context, "reply by email on", lambda deps: NOT_SET_UP if deps.mail.mailer is None else None)
 
 
 def submit_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, context: BoltContext) -> None:

@@ -5,6 +5,7 @@ replies (macros) to pick from, a status to set after it, and "save as a macro"."
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -59,13 +60,23 @@ def open_modal(deps: Deps, client: WebClient, ticket: TicketRecord, agent: str, 
 
 
 def open_reply(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    open_checked(ack, body, client, context, "reply on")
+
+
+def open_checked(
+    ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext, doing: str,
+    not_ready: Callable[[Deps], str | None] = lambda _deps: None,
+) -> None:
+    """The reply modal for the clicked card, or the clicker told why not: not an agent, not
+    their team's case, or (``not_ready``) the way of sending is not set up."""
     ack()
     deps = deps_of(context)
     user = body["user"]["id"]
     container = body.get("container") or {}
     channel, ts = container.get("channel_id"), container.get("message_ts")
     ticket_id = int(body["actions"][0]["value"])
-    why = str(PermissionDenied("reply on")) if not deps.tickets.is_agent(user) else deps.tickets.refusal(ticket_id, user)
+    why = str(PermissionDenied(doing)) if not deps.tickets.is_agent(user) else deps.tickets.refusal(ticket_id, user)
+    why = why or not_ready(deps)
     if why:
         tell(client, channel, user, why)
         return

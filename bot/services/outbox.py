@@ -13,17 +13,16 @@ card is recorded: they cannot overtake it, and no process has to postpone them.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, event, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import BindParameter
 
+from db.commit_signals import CommitSignal
 from db.models import OutboxPost, Ticket
 from db.session import Database
 from db.types import UTCDateTime
@@ -80,36 +79,9 @@ NOT_POSTS = frozenset({PostKind.CARD_REFRESH, PostKind.HOME})
 
 # ---- waking the sender when a transaction with new rows commits --------------------
 
-_wakers: list[Callable[[], None]] = []
-_wakers_lock = threading.Lock()
-_PENDING = "casedesk_outbox_rows"
-
-
-def on_commit(wake: Callable[[], None]) -> Callable[[], None]:
-    """Call ``wake`` after every commit that added outbox rows; returns the unsubscribe."""
-    with _wakers_lock:
-        _wakers.append(wake)
-
-    def unsubscribe() -> None:
-        with _wakers_lock:
-            if wake in _wakers:
-                _wakers.remove(wake)
-
-    return unsubscribe
-
-
-@event.listens_for(Session, "after_commit")
-def _wake_senders(session: Session) -> None:
-    if session.info.pop(_PENDING, False):
-        with _wakers_lock:
-            wakers = list(_wakers)
-        for wake in wakers:
-            wake()
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+_ROWS_ADDED = CommitSignal("outbox_rows")
+# Call a function after every commit that added outbox rows; returns the unsubscribe.
+on_commit = _ROWS_ADDED.subscribe
 
 
 # ---- writing rows ----------------------------------------------------------------------
@@ -147,7 +119,7 @@ def enqueue(
             attempts=0,
         )
     )
-    session.info[_PENDING] = True
+    _ROWS_ADDED.owed(session)
 
 
 def enqueue_refreshes(session: Session, ticket_ids: list[int], now: datetime) -> None:
@@ -173,7 +145,7 @@ def enqueue_refreshes(session: Session, ticket_ids: list[int], now: datetime) ->
     for ticket_id in dict.fromkeys(ticket_ids):
         if ticket_id not in waiting:
             session.add(OutboxPost(kind=PostKind.CARD_REFRESH.value, ticket_id=ticket_id, created_at=now, due_at=now, attempts=0))
-    session.info[_PENDING] = True
+    _ROWS_ADDED.owed(session)
 
 
 def _same_waiting(session: Session, kind: PostKind, ticket_id: int, text: str | None, now: datetime) -> bool:
@@ -402,7 +374,7 @@ class Outbox:
                 .where(OutboxPost.dead_at.is_not(None))
                 .values(dead_at=None, attempts=0, due_at=now)
             )
-            session.info[_PENDING] = True
+            _ROWS_ADDED.owed(session)
             return int(result.rowcount)  # type: ignore[attr-defined]
 
     def unsent(self) -> int:

@@ -20,9 +20,7 @@ the event happens, and its deliveries are listed and replayed per receiver.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, inspect, select
@@ -30,14 +28,13 @@ from sqlalchemy.orm import Session
 
 from bot.services.case_json import case_json, event_json, iso, message_json
 from bot.services.tickets import Clock, utcnow
+from db.commit_signals import CommitSignal
 from db.models import CaseMessage, Team, Ticket, TicketEvent, Webhook, WebhookDelivery
 from db.session import Database
 
 _CLOCK = "casedesk_webhook_clock"
 _SEEN = "casedesk_webhook_seen"
-_QUEUED = "casedesk_webhook_queued"
-_wakers: list[Callable[[], None]] = []
-_wakers_lock = threading.Lock()
+_QUEUED = CommitSignal("webhook_deliveries")
 ASSIGNING = frozenset({"assigned", "reassigned", "assignees", "auto_assigned", "handed_back", "assignee_left"})
 # Bookkeeping beside another change (a notice mailed, the first response noted): no event of their own.
 QUIET = frozenset({"mailed", "first_response"})
@@ -48,17 +45,8 @@ def serve(db: Database, clock: Clock = utcnow) -> None:
     db.mark_writes(**{_CLOCK: clock})
 
 
-def on_queued(wake: Callable[[], None]) -> Callable[[], None]:
-    """Call ``wake`` after every commit that queued deliveries; returns the unsubscribe."""
-    with _wakers_lock:
-        _wakers.append(wake)
-
-    def unsubscribe() -> None:
-        with _wakers_lock:
-            if wake in _wakers:
-                _wakers.remove(wake)
-
-    return unsubscribe
+# Call a function after every commit that queued deliveries; returns the unsubscribe.
+on_queued = _QUEUED.subscribe
 
 
 def event_name(ev: TicketEvent) -> str | None:
@@ -118,7 +106,7 @@ def _owe(session: Session) -> None:
             {"id": event_id, "type": name, "created_at": iso(now), "case": case_json(row, team.name if team else None), **extra},
             separators=(",", ":"),
         )
-        session.info[_QUEUED] = True
+        _QUEUED.owed(session)
         for hook in wanting:
             session.add(
                 WebhookDelivery(
@@ -128,16 +116,6 @@ def _owe(session: Session) -> None:
             )
 
 
-@event.listens_for(Session, "after_commit")
-def _wake(session: Session) -> None:
-    if session.info.pop(_QUEUED, False):
-        with _wakers_lock:
-            wakers = list(_wakers)
-        for wake in wakers:
-            wake()
-
-
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
-    session.info.pop(_QUEUED, None)
     session.info.pop(_SEEN, None)
