@@ -22,6 +22,7 @@ from bot.mail.smtp_send import Mailer
 from bot.ops.metrics import Metrics
 from bot.services import notifications, webhook_events
 from bot.services.conversations import ConversationService
+from bot.services.customer_channels import CustomerChannels
 from bot.services.customer_loop import customer_loop
 from bot.services.directory import Directory, LiveAgents
 from bot.services.effects import Channels
@@ -130,6 +131,7 @@ def create_app(
         db, tickets, support_channel=settings.support_channel, keywords=Keywords(settings.escalation_keywords), clock=clock
     )
     workspace_url = WorkspaceUrl()
+    customers = CustomerChannels(db, client, is_admin=directory.is_admin, clock=clock)
     mail = _mail_desk(settings, db, tickets, clock, client, workspace_url)
     # With SMTP, a ticket's creation and resolution owe notification mails, in their own transaction.
     notifications.serve(
@@ -141,6 +143,7 @@ def create_app(
     sender = OutboxSender(
         client, settings, db, tickets, conversations, home, workspace_url, clock, posts_per_second=settings.slack_posts_per_second
     )
+    sender.customers = customers
     deps = Deps(
         settings=settings,
         tickets=tickets,
@@ -171,6 +174,7 @@ def create_app(
         message_tickets=MessageTickets(db, tickets, conversations, clock),
         replies=PublicReplies(db, tickets, mail.replies, settings.support_channel, clock),
         macros=Macros(db, tickets, clock),
+        customers=customers,
         auto_close=auto_close,
         surveys=surveys,
         metrics=metrics,

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from bot.mail.imap_poll import MailPoller
     from bot.mail.smtp_send import Mailer
     from bot.services.auto_close import AutoClose
+    from bot.services.customer_channels import CustomerChannels
     from bot.services.macros import Macros
     from bot.services.message_tickets import MessageTickets
     from bot.services.public_replies import PublicReplies
@@ -80,6 +81,12 @@ class Deps:
     # The customer loop: closing what nobody answered, and "How did we do?" (None: off).
     auto_close: AutoClose | None = None
     surveys: Surveys | None = None
+    # Customers in Slack Connect channels and their organisations (accounts).
+    customers: CustomerChannels = field(default=None)  # type: ignore[assignment]  # set by create_app
+    # Lookups a message owes but must not wait for (an organisation's name).
+    lookups: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="casedesk-lookup")
+    )
     # Runs the storing a listener does before its ack, so the ack waits a bounded time.
     store_first: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=16, thread_name_prefix="casedesk-store")

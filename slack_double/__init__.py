@@ -70,6 +70,22 @@ class SlackDouble:
             self.workspace.add_user(user_id, name or user_id.lower())
         return Person(self, user_id)
 
+    def organisation(self, team_id: str, name: str) -> str:
+        """Another organisation (Slack Connect), without the app."""
+        self.workspace.add_team(team_id, name)
+        return team_id
+
+    def external_person(self, user_id: str, team_id: str, name: str, *, email: str | None = None) -> Person:
+        """A member of another organisation, writing from their own workspace."""
+        self.workspace.add_external_user(user_id, team_id, name, email=email)
+        return Person(self, user_id)
+
+    def share_channel(self, channel_id: str, team_id: str, *, their_channel: bool = False, announce: bool = True) -> None:
+        """Share a channel with another organisation; Slack tells the bot (``channel_shared``)."""
+        self.workspace.share(channel_id, team_id, their_channel=their_channel)
+        if announce:
+            self.deliver(events.channel_shared_event(self.workspace, channel_id, team_id))
+
     def channel(self, channel_id: str, name: str, *, bot_member: bool = True) -> str:
         self.workspace.add_channel(channel_id, name, bot_member=bot_member)
         if not self.default_channel:

@@ -15,9 +15,11 @@ def as_sent(typed: str) -> str:
 
 
 def event_callback(ws: Workspace, event: dict[str, Any]) -> dict[str, Any]:
-    return {
+    ch = ws.channels.get(str(event.get("channel") or ""))
+    body = {
         "token": "legacy-verification-token",
-        "team_id": TEAM_ID,
+        # In a shared channel the outer team_id may name the organisation that created it.
+        "team_id": ch.host_team if ch is not None and ch.host_team else TEAM_ID,
         "api_app_id": APP_ID,
         "type": "event_callback",
         "event_id": ws.next_id("Ev"),
@@ -25,6 +27,9 @@ def event_callback(ws: Workspace, event: dict[str, Any]) -> dict[str, Any]:
         "authorizations": [{"team_id": TEAM_ID, "user_id": "U0CASEBOT", "is_bot": True}],
         "event": event,
     }
+    if ch is not None and ch.connected:
+        body["is_ext_shared_channel"] = True  # for anyone's event there, ours included
+    return body
 
 
 def channel_type(ws: Workspace, channel: str) -> str:
@@ -37,6 +42,10 @@ def channel_type(ws: Workspace, channel: str) -> str:
 def message_event(ws: Workspace, msg: Message, files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     event = msg.as_payload()
     event.update({"channel": msg.channel, "channel_type": channel_type(ws, msg.channel), "event_ts": msg.ts})
+    ch = ws.channels.get(msg.channel)
+    if ch is not None and ch.connected and msg.user:
+        team = ws.team_of(msg.user)
+        event.update({"team": team, "user_team": team, "source_team": team})
     if files:
         event["subtype"] = "file_share"
         event["files"] = files
@@ -110,3 +119,7 @@ def file_object(ws: Workspace, name: str, channel: str) -> dict[str, Any]:
         "url_private": f"https://files.slack.com/files-pri/{TEAM_ID}-{file_id}/{name}",
         "channels": [channel],
     }
+
+
+def channel_shared_event(ws: Workspace, channel: str, team_id: str) -> dict[str, Any]:
+    return {"type": "channel_shared", "channel": channel, "connected_team_id": team_id, "event_ts": ws.next_ts()}

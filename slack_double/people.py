@@ -252,7 +252,7 @@ class Person:
 
     def user_object(self) -> dict[str, Any]:
         name = self.double.workspace.users[self.id]["name"]
-        return {"id": self.id, "username": name, "name": name, "team_id": TEAM_ID}
+        return {"id": self.id, "username": name, "name": name, "team_id": self.double.workspace.team_of(self.id)}
 
     # ---- slash commands --------------------------------------------------------------
 

@@ -347,21 +347,44 @@ class WebApi:
         ch = self.ws.channels.get(str(args.get("channel", "")))
         if ch is None:
             raise ApiError("channel_not_found")
-        return {
-            "channel": {
-                "id": ch.id,
-                "name": ch.name,
-                "is_private": ch.is_private,
-                "is_im": ch.im_user is not None,
-                "is_member": BOT_USER_ID in ch.members,
-            }
+        body: dict[str, Any] = {
+            "id": ch.id,
+            "name": ch.name,
+            "is_private": ch.is_private,
+            "is_im": ch.im_user is not None,
+            "is_member": BOT_USER_ID in ch.members,
+            "is_shared": bool(ch.connected),
+            "is_ext_shared": bool(ch.connected),
+            "is_org_shared": False,
         }
+        if ch.connected:
+            body.update({
+                "connected_team_ids": sorted(ch.connected),
+                "shared_team_ids": [TEAM_ID, *sorted(ch.connected)],
+                "internal_team_ids": [],
+                "conversation_host_id": ch.host_team or TEAM_ID,
+                "context_team_id": TEAM_ID,
+            })
+        return {"channel": body}
 
     def m_users_info(self, args: dict[str, Any]) -> Result:
-        user = self.ws.users.get(str(args.get("user", "")))
+        user_id = str(args.get("user", ""))
+        if user_id in self.ws.hidden_users:
+            raise ApiError(self.ws.hidden_users[user_id])
+        user = self.ws.users.get(user_id)
         if user is None:
             raise ApiError("user_not_found")
         return {"user": user}
+
+    def m_team_info(self, args: dict[str, Any]) -> Result:
+        """Our own team; another only while a channel is shared with it."""
+        team = str(args.get("team") or TEAM_ID)
+        if team == TEAM_ID:
+            return {"team": {"id": TEAM_ID, "name": "Casedesk Test", "domain": "casedesk-test"}}
+        found = self.ws.teams.get(team)
+        if found is None or not self.ws.shares_with(team):
+            raise ApiError("team_not_found")
+        return {"team": dict(found, icon={})}
 
     def store_view(self, user: str, view: dict[str, Any], trigger_id: str | None) -> OpenView:
         errors = view_errors(view)

@@ -167,6 +167,10 @@ class Channel:
     members: set[str]
     is_private: bool = False
     im_user: str | None = None
+    # Slack Connect: the other organisations the channel is shared with, and which one
+    # created it (None: ours).
+    connected: set[str] = field(default_factory=set)
+    host_team: str | None = None
 
 
 class Changes(threading.Condition):
@@ -204,6 +208,11 @@ class Workspace:
         self.pins: dict[str, list[str]] = {}
         self.uploads: dict[str, Upload] = {}  # file ID → upload
         self.calls: list[ApiCall] = []
+        # Other organisations (Slack Connect), by team id: {id, name, domain}; their people
+        # are in ``users`` with their own team_id but not in our directory.
+        self.teams: dict[str, dict[str, Any]] = {}
+        # users.info answers these users with this error (user_not_found, user_not_visible).
+        self.hidden_users: dict[str, str] = {}
         # Called with each message the bot posts or edits, outside the lock; for
         # harnesses that must not scan every message on every change.
         self.message_hooks: list[Callable[[Message], None]] = []
@@ -239,8 +248,45 @@ class Workspace:
                 "real_name": name.title(),
                 "is_bot": is_bot,
                 "deleted": False,
+                "locale": "en-US",
                 "profile": {"real_name": name.title(), "display_name": name, "email": email or f"{name}@example.com"},
             }
+
+    def add_team(self, team_id: str, name: str) -> None:
+        """Another organisation, as Slack Connect shows it to us."""
+        with self.lock:
+            self.teams[team_id] = {"id": team_id, "name": name, "domain": name.lower().replace(" ", "-")}
+
+    def add_external_user(self, user_id: str, team_id: str, name: str, *, email: str | None = None) -> None:
+        """A member of another organisation: their own team_id, names under ``profile`` only,
+        no locale, an email only when their organisation shows it."""
+        with self.lock:
+            profile: dict[str, Any] = {"real_name": name.title(), "display_name": name, "team": team_id}
+            if email:
+                profile["email"] = email
+            self.users[user_id] = {
+                "id": user_id, "team_id": team_id, "name": name, "is_bot": False, "deleted": False,
+                "is_stranger": not self.shares_with(team_id), "profile": profile,
+            }
+
+    def team_of(self, user_id: str | None) -> str:
+        with self.lock:
+            return str((self.users.get(user_id or "") or {}).get("team_id") or TEAM_ID)
+
+    def shares_with(self, team_id: str) -> bool:
+        """Whether some channel we are in is shared with that organisation."""
+        with self.lock:
+            return any(team_id in ch.connected for ch in self.channels.values())
+
+    def share(self, channel_id: str, team_id: str, *, their_channel: bool = False) -> None:
+        with self.changed:
+            ch = self.channels[channel_id]
+            ch.connected.add(team_id)
+            ch.host_team = team_id if their_channel else None
+            for user in self.users.values():
+                if user.get("team_id") == team_id:
+                    user["is_stranger"] = False
+            self.changed.notify_all()
 
     def add_channel(self, channel_id: str, name: str, *, members: list[str] | None = None, bot_member: bool = True) -> None:
         with self.lock:

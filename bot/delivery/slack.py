@@ -28,6 +28,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.delivery.pacing import TokenBucket
 from bot.services.conversations import ConversationService
+from bot.services.customer_channels import CustomerChannelRecord, CustomerChannels
 from bot.services.errors import TicketNotFound
 from bot.services.outbox import DEAD_AFTER, NOT_POSTS, Outbox, Pending, PostKind, mark_sent, on_commit
 from bot.services.records import TicketRecord
@@ -96,6 +97,8 @@ class OutboxSender:
         self._lanes = ThreadPoolExecutor(max_workers=LANES, thread_name_prefix="casedesk-outbox-lane")
         self._sent = 0
         self._pass_tickets: dict[int, TicketRecord] = {}
+        # Customer channels (Slack Connect): what the bot says there is for the customer's eyes.
+        self.customers: CustomerChannels | None = None
         self._done: list[tuple[int, Landed]] = []
         self._pass_deadline = 0.0
         self._left_over = False
@@ -301,6 +304,9 @@ class OutboxSender:
         link = permalink(self._workspace_url.get(self._client), ticket.card_channel or "", ticket.card_ts or "")
         card_channel, card_ts = ticket.card_channel or "", ticket.card_ts
         if kind is PostKind.ORIGIN_ACK:
+            shared = self._customer_channel(post.channel)
+            if shared is not None:  # read by the other organisation: no link to the card
+                return post.channel or "", notices.customer_case_opened(ticket, shared.ack_text), post.thread_ts
             return post.channel or "", notices.case_opened(ticket, link), post.thread_ts
         if kind is PostKind.FOLLOW_UP:
             message = self._conversations.message(post.message_id or 0)
@@ -337,10 +343,19 @@ class OutboxSender:
         if post.kind is PostKind.FILED_DM:
             return user, notices.filed_confirmation(ticket, link), None
         change = self._tickets.change_of(post.event_id or 0)
+        if post.kind is PostKind.REPORTER_DM and ticket.origin_ts and self._customer_channel(ticket.origin_channel):
+            # A customer channel's requester reads the resolution in their thread, without the card's link.
+            text = notices.reporter_update(change, None)
+            if not text:
+                raise Skip()
+            return ticket.origin_channel or "", text, ticket.origin_ts
         text = notices.reporter_update(change, link) if post.kind is PostKind.REPORTER_DM else notices.assignee_notice(change, link)
         if not text:
             raise Skip()
         return user, text, None
+
+    def _customer_channel(self, channel: str | None) -> CustomerChannelRecord | None:
+        return self.customers.get(channel) if self.customers is not None and channel else None
 
     def _post(self, post: Pending, channel: str, text: str, thread_ts: str | None) -> tuple[str, str]:
         posted = self._client.chat_postMessage(

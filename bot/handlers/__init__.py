@@ -9,6 +9,7 @@ from bot.handlers import (
     admin,
     api_tokens,
     commands,
+    customer_channels,
     email_reply,
     events,
     macros,
@@ -39,3 +40,4 @@ def register(app: App) -> None:
     public_reply.register(app)
     macros.register(app)
     survey.register(app)
+    customer_channels.register(app)

@@ -26,6 +26,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.deps import Deps, deps_of
 from bot.services.conversations import SlackFile, SlackMessage
+from bot.services.customer_channels import is_external, our_team
 from bot.services.errors import ServiceError
 from bot.services.public_replies import reply_text
 from bot.views.text import unescape
@@ -77,8 +78,9 @@ def slack_message(event: dict[str, Any]) -> SlackMessage:
     )
 
 
-def store(deps: Deps, event: dict[str, Any]) -> None:
-    """Store what a channel event says (what it owes Slack goes into the outbox with it)."""
+def store(deps: Deps, event: dict[str, Any], envelope: dict[str, Any] | None = None, ours: str | None = None) -> None:
+    """Store what a channel event says (what it owes Slack goes into the outbox with it).
+    ``envelope``: the event_callback around it; ``ours``: the installation's team."""
     subtype = event.get("subtype")
     channel = event.get("channel", "")
     if subtype == "message_changed":
@@ -90,10 +92,24 @@ def store(deps: Deps, event: dict[str, Any]) -> None:
         msg = slack_message(event)
         if msg.thread_ts and msg.thread_ts != msg.ts:
             _store_reply(deps, msg)
-        elif channel in deps.settings.intake_channels:
+            return
+        intake = channel in deps.settings.intake_channels
+        customer = _retrying(lambda: deps.customers.get(channel))
+        if customer is None and intake and (envelope or {}).get("is_ext_shared_channel"):
+            customer = _retrying(lambda: deps.customers.detected(channel, None))  # Slack says it is shared
+        account = None
+        if customer is not None:
+            team = deps.customers.team_of(msg.user, event.get("user_team"))
+            external = is_external(team, ours)
+            if external is False or (external is None and deps.tickets.is_agent(msg.user)):
+                return  # our own people's messages there open nothing (🎫 or the shortcut do)
+            account = team if external else customer.account_id
+        if intake or customer is not None:
             minutes = deps.settings.intake_group_minutes
             within = timedelta(minutes=minutes) if minutes > 0 else None
-            opened = _retrying(lambda: deps.conversations.open_case(msg, group_within=within))
+            opened = _retrying(lambda: deps.conversations.open_case(msg, group_within=within, account=account))
+            if account and deps.customers.due(account):
+                deps.lookups.submit(deps.customers.refresh, account)  # the name, off the way to the ack
             if opened.created:
                 log.info("%s opened from a message", opened.ticket.number, extra={"ticket": opened.ticket.number})
             elif opened.joined:
@@ -112,7 +128,8 @@ def _store_reply(deps: Deps, msg: SlackMessage) -> None:
     if _sent_as_reply(deps, msg):
         return
     reply = _retrying(lambda: deps.conversations.add_reply(msg))
-    for delay in PARENT_WAIT if reply is None and msg.channel in deps.settings.intake_channels else ():
+    waits = reply is None and (msg.channel in deps.settings.intake_channels or deps.customers.get(msg.channel) is not None)
+    for delay in PARENT_WAIT if waits else ():
         time.sleep(delay)
         reply = _retrying(lambda: deps.conversations.add_reply(msg))
         if reply is not None:
@@ -156,7 +173,9 @@ def store_before_ack(
     The storing runs on its own thread, not the Socket Mode worker's, so a hung database
     cannot hold the answer past the wait; a store still running finishes on its own."""
     deps, event = deps_of(context), body.get("event") or {}
-    work: Future[None] = deps.store_first.submit(store, deps, event)
+    authorized = context.authorize_result.team_id if context.authorize_result else None
+    ours = our_team(authorized, body.get("authorizations"))
+    work: Future[None] = deps.store_first.submit(store, deps, event, body, ours)
     try:
         work.result(timeout=STORE_WAIT)
     except (FutureTimeout, OperationalError, InterfaceError) as err:

@@ -112,10 +112,13 @@ class ConversationService:
 
     # ---- opening ---------------------------------------------------------------
 
-    def open_case(self, msg: SlackMessage, *, group_within: timedelta | None = None, origin: Origin | None = None) -> Opened:
+    def open_case(
+        self, msg: SlackMessage, *, group_within: timedelta | None = None, origin: Origin | None = None, account: str | None = None
+    ) -> Opened:
         """A case from a message: an intake channel's (which, with ``group_within``, joins the
         case of its author's burst instead when it follows closely), or any message someone
-        made a ticket of (``origin``). One case per message, however often it comes."""
+        made a ticket of (``origin``). One case per message, however often it comes.
+        ``account``: the external organisation (team id) of a customer channel's writer."""
         now = self._clock()
         key = source_key(msg.channel, msg.ts)
         text = msg.text.strip() or "(no text)"
@@ -132,7 +135,7 @@ class ConversationService:
                 row = open_intake_case(
                     session, "slack", now, reporter_id=msg.user, details=text, title=title_of(text), source_key=key,
                     keyword=keyword, origin_channel=msg.channel, origin_ts=origin.thread_ts if origin else msg.ts,
-                    origin_link=origin.link if origin else None,
+                    origin_link=origin.link if origin else None, account_id=account,
                 )
                 stored = self._store(session, row, msg, "customer", now, opening=True)
                 filed_by = origin.filed_by if origin else msg.user

@@ -67,6 +67,8 @@ class TicketRecord:
     # assigned, the owner first. Lists leave them empty.
     team_name: str | None = None
     assignees: tuple[str, ...] = ()
+    account_id: str | None = None  # the external organisation whose member opened it (Slack Connect)
+    account_name: str | None = None  # its name, where a ticket is shown whole (None: not known yet)
 
     @property
     def number(self) -> str:
@@ -120,6 +122,7 @@ class TicketRecord:
             resolution_due_at=row.resolution_due_at,
             sla_warned=tuple(r for r in (row.sla_warned or "").split(",") if r),
             paused_at=row.paused_at,
+            account_id=row.account_id,
         )
 
 

@@ -39,7 +39,7 @@ from bot.services.sla import due_times, pause_counted
 from bot.services.status import ACTIVE, Priority, Status, can_transition
 from bot.settings.service_levels import ServiceLevels
 from bot.views.text import is_slack_user
-from db.models import Comment, FormerCard, OutboxPost, Person, Team, TeamMember, Ticket, TicketAssignee, TicketEvent
+from db.models import Account, Comment, FormerCard, OutboxPost, Person, Team, TeamMember, Ticket, TicketAssignee, TicketEvent
 from db.session import Database
 
 Clock = Callable[[], datetime]
@@ -145,8 +145,10 @@ class TicketService:
             if row is None:
                 raise TicketNotFound(ticket_id)
             team = session.get(Team, row.team_id) if row.team_id is not None else None
+            account = session.get(Account, row.account_id) if row.account_id is not None else None
             return replace(
-                TicketRecord.of(row), team_name=team.name if team else None, assignees=tuple(assignees_of(session, row.id))
+                TicketRecord.of(row), team_name=team.name if team else None, assignees=tuple(assignees_of(session, row.id)),
+                account_name=account.name if account else None,
             )
 
     def refusal(self, ticket_id: int, user: str) -> str | None:

@@ -133,6 +133,14 @@ def case_opened(ticket: TicketRecord, card_link: str | None) -> str:
     )
 
 
+def customer_case_opened(ticket: TicketRecord, ack_text: str | None) -> str:
+    """The answer in a customer channel (read by the other organisation): the channel's own
+    words when it has them, and the case's number."""
+    if ack_text:
+        return f"{escaped_within(ack_text, 1000)} ({ticket.number})"
+    return f"🎫 Thanks, this is now case *{ticket.number}*. Reply in this thread to add to it; we will answer here."
+
+
 def case_message_line(ticket: TicketRecord, message: MessageRecord, closed: bool) -> str:
     """A case message shown in the card's thread, told apart by where it came from."""
     if message.via == "slack" and message.role == "agent" and not message.internal:

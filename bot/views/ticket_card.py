@@ -78,6 +78,13 @@ def origin_line(ticket: TicketRecord) -> str | None:
     return None
 
 
+def account_line(ticket: TicketRecord) -> str | None:
+    """The customer's organisation (Slack Connect): its name once known, else its team id."""
+    if not ticket.account_id:
+        return None
+    return f"🏢 Account: *{escaped_within(ticket.account_name or ticket.account_id, 200)}*"
+
+
 def _button(action_id: str, ticket: TicketRecord) -> dict[str, Any]:
     button: dict[str, Any] = {
         "type": "button",
@@ -147,6 +154,7 @@ def ticket_card(
             "type": "context",
             "elements": [
                 *([{"type": "mrkdwn", "text": line}] if (line := origin_line(ticket)) else []),
+                *([{"type": "mrkdwn", "text": account}] if (account := account_line(ticket)) else []),
                 {"type": "mrkdwn", "text": f"Created {when(ticket.created_at, tz)}"},
                 {"type": "mrkdwn", "text": f"Updated {when(ticket.updated_at, tz)}"},
                 {"type": "mrkdwn", "text": INTERNAL_THREAD},

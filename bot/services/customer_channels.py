@@ -1,0 +1,251 @@
+"""Customers in Slack Connect channels: which intake channels are shared with another
+organisation, who in them is one of the customer's people, and each organisation's name.
+
+A person is external when their team is not ours: the message's ``user_team``, else the
+team ``users.info`` gives. Never ``is_stranger`` (false for a channel's external members)
+nor the envelope's outer ``team_id`` (it may name the organisation that created the
+channel); "ours" is the installation's team (``auth.test``). A lookup that fails answers
+"unknown": the message is stored all the same and nothing is cached of the failure.
+
+An organisation's name comes from ``team.info(team=…)``, looked up off the message's path
+and at most once an hour per organisation (a failed lookup is tried again after
+``RETRY_FAILED``, not kept for ever); when a name arrives, the cards of its open cases
+are redrawn. Whether a channel is a customer channel is read from the database by its id
+on every message, so an admin's change applies at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot.services.errors import ServiceError
+from bot.services.outbox import PostKind, enqueue
+from bot.services.status import ACTIVE
+from bot.services.tickets import Clock, utcnow
+from db.models import Account, CustomerChannel, DeskEvent, Ticket
+from db.session import Database
+
+log = logging.getLogger(__name__)
+
+REFRESH = timedelta(hours=1)
+RETRY_FAILED = timedelta(minutes=5)
+ACK_LIMIT = 1000  # characters of a channel's own acknowledgment
+DETECTED_BY = "slack"  # marked_by of a channel Slack reported shared
+_ACTIVE = [s.value for s in ACTIVE]
+
+
+@dataclass(frozen=True)
+class CustomerChannelRecord:
+    channel: str
+    account_id: str | None
+    ack_text: str | None
+
+
+@dataclass(frozen=True)
+class AccountRecord:
+    id: str
+    name: str | None
+
+    @property
+    def label(self) -> str:
+        """Its name once known, else its raw team id."""
+        return self.name or self.id
+
+
+class CustomerChannels:
+    def __init__(self, db: Database, client: WebClient, *, is_admin: Callable[[str], bool], clock: Clock = utcnow) -> None:
+        self._db = db
+        self._client = client
+        self._is_admin = is_admin
+        self._clock = clock
+        self._user_teams: dict[str, str] = {}  # a person's team never changes: kept once known
+        self._looking: set[str] = set()  # organisations being looked up now (one lookup each)
+        self._lock = threading.Lock()
+
+    # ---- channels ------------------------------------------------------------------
+
+    def get(self, channel: str) -> CustomerChannelRecord | None:
+        with self._db.read() as session:
+            row = session.get(CustomerChannel, channel)
+            return CustomerChannelRecord(row.channel, row.account_id, row.ack_text) if row else None
+
+    def all(self) -> list[CustomerChannelRecord]:
+        with self._db.read() as session:
+            rows = session.scalars(select(CustomerChannel).order_by(CustomerChannel.marked_at))
+            return [CustomerChannelRecord(r.channel, r.account_id, r.ack_text) for r in rows]
+
+    def mark(self, actor: str, channel: str, *, account_id: str | None = None, ack_text: str | None = None) -> CustomerChannelRecord:
+        """An admin makes ``channel`` a customer channel (or changes its acknowledgment)."""
+        if not self._is_admin(actor):
+            raise ServiceError("Only admins can choose the customer channels: ask one of them.")
+        ack = (ack_text or "").strip() or None
+        if ack is not None and len(ack) > ACK_LIMIT:
+            raise ServiceError(f"The acknowledgment is {len(ack)} characters long: {ACK_LIMIT} at most.")
+        return self._upsert(actor, channel, account_id, ack, keep_ack=False)
+
+    def unmark(self, actor: str, channel: str) -> None:
+        if not self._is_admin(actor):
+            raise ServiceError("Only admins can choose the customer channels: ask one of them.")
+        now = self._clock()
+        with self._db.write() as session:
+            row = session.get(CustomerChannel, channel)
+            if row is not None:
+                session.delete(row)
+                session.add(DeskEvent(actor_id=actor, kind="customer_channel", subject=channel, from_value="customer",
+                                      to_value=None, created_at=now))
+
+    def detected(self, channel: str, account_id: str | None) -> CustomerChannelRecord:
+        """Slack says ``channel`` is shared with another organisation: it is a customer channel."""
+        return self._upsert(DETECTED_BY, channel, account_id, None, keep_ack=True)
+
+    def _upsert(self, actor: str, channel: str, account_id: str | None, ack: str | None, *, keep_ack: bool) -> CustomerChannelRecord:
+        now = self._clock()
+        for _ in range(2):  # two processes may insert it at once: then update theirs
+            try:
+                with self._db.write() as session:
+                    row = session.get(CustomerChannel, channel, with_for_update=True)
+                    before = None if row is None else "customer"
+                    if row is None:
+                        row = CustomerChannel(channel=channel, marked_by=actor, marked_at=now)
+                        session.add(row)
+                    if account_id:
+                        row.account_id = account_id
+                    if not keep_ack:
+                        row.ack_text = ack
+                    session.add(DeskEvent(actor_id=actor, kind="customer_channel", subject=channel, from_value=before,
+                                          to_value="customer", created_at=now))
+                    session.flush()
+                    return CustomerChannelRecord(row.channel, row.account_id, row.ack_text)
+            except IntegrityError:
+                continue
+        raise ServiceError("The channel could not be saved just now: try again.")
+
+    # ---- people --------------------------------------------------------------------
+
+    def team_of(self, user: str, user_team: str | None) -> str | None:
+        """The sender's team: the message's ``user_team``, else ``users.info``; None when
+        no lookup says (not remembered: the next message asks again)."""
+        if user_team:
+            return user_team
+        known = self._user_teams.get(user)
+        if known:
+            return known
+        try:
+            found = self._client.users_info(user=user)["user"]
+        except SlackApiError as err:
+            log.info("users.info %s failed (%s): the message is kept with the raw id", user, err.response.get("error"))
+            return None
+        except Exception:  # Slack unreachable: the message is stored all the same
+            log.warning("users.info %s failed; the message is kept with the raw id", user, exc_info=True)
+            return None
+        team = str(found.get("team_id") or (found.get("profile") or {}).get("team") or "")
+        if team:
+            self._user_teams[user] = team
+        return team or None
+
+    # ---- accounts ------------------------------------------------------------------
+
+    def account(self, account_id: str) -> AccountRecord:
+        with self._db.read() as session:
+            row = session.get(Account, account_id)
+            return AccountRecord(account_id, row.name if row else None)
+
+    def names(self, account_ids: set[str]) -> dict[str, str]:
+        """The known names of these organisations, by id."""
+        if not account_ids:
+            return {}
+        with self._db.read() as session:
+            rows = session.execute(select(Account.id, Account.name).where(Account.id.in_(account_ids), Account.name.is_not(None)))
+            return {str(i): str(n) for i, n in rows}
+
+    def named(self, name: str) -> list[str]:
+        """The ids of the organisations with this name (any case), or with this id."""
+        wanted = name.strip().lower()
+        with self._db.read() as session:
+            rows = session.scalars(select(Account.id).where((Account.name.ilike(wanted)) | (Account.id == name.strip())))
+            return [str(r) for r in rows] or [name.strip()]
+
+    def due(self, account_id: str) -> bool:
+        """Whether the organisation's name should be looked up now."""
+        now = self._clock()
+        with self._db.read() as session:
+            row = session.get(Account, account_id)
+            if row is None or row.checked_at is None:
+                return True
+            wait = RETRY_FAILED if row.error else REFRESH
+            return now - row.checked_at >= wait
+
+    def refresh(self, account_id: str) -> AccountRecord:
+        """Look the organisation's name up (``team.info``) unless it was looked up lately
+        or is being looked up now; the cards of its open cases are redrawn when a name
+        arrives or changes."""
+        with self._lock:
+            if account_id in self._looking:
+                return self.account(account_id)
+            self._looking.add(account_id)
+        try:
+            if not self.due(account_id):
+                return self.account(account_id)
+            name, domain, error = None, None, None
+            try:
+                team = self._client.team_info(team=account_id)["team"]
+                name, domain = str(team.get("name") or "") or None, str(team.get("domain") or "") or None
+            except SlackApiError as err:
+                error = str(err.response.get("error") or "error")[:60]
+            except Exception as err:  # Slack unreachable: tried again later
+                error = type(err).__name__[:60]
+            if error:
+                log.info("team.info %s failed (%s): its cases show the raw id until a lookup succeeds", account_id, error)
+            return self._store_lookup(account_id, name, domain, error)
+        finally:
+            with self._lock:
+                self._looking.discard(account_id)
+
+    def _store_lookup(self, account_id: str, name: str | None, domain: str | None, error: str | None) -> AccountRecord:
+        now = self._clock()
+        for _ in range(2):
+            try:
+                with self._db.write() as session:
+                    row = session.get(Account, account_id, with_for_update=True)
+                    if row is None:
+                        row = Account(id=account_id)
+                        session.add(row)
+                    changed = bool(name) and name != row.name
+                    row.checked_at, row.error = now, error
+                    if name:  # a failure keeps the name known before
+                        row.name, row.domain = name, domain
+                    if changed:
+                        open_cases = session.scalars(
+                            select(Ticket.id).where(Ticket.account_id == account_id, Ticket.status.in_(_ACTIVE)).limit(200)
+                        )
+                        for ticket_id in open_cases:
+                            enqueue(session, PostKind.CARD_REFRESH, now, ticket_id=ticket_id)
+                    session.flush()
+                    return AccountRecord(account_id, row.name)
+            except IntegrityError:
+                continue
+        return self.account(account_id)
+
+
+def our_team(authorize_team: str | None, authorizations: list[dict[str, object]] | None) -> str | None:
+    """The installation's team: Bolt's (from ``auth.test``), else the event's first authorization."""
+    if authorize_team:
+        return authorize_team
+    first = (authorizations or [{}])[0]
+    return str(first.get("team_id") or "") or None
+
+
+def is_external(team: str | None, ours: str | None) -> bool | None:
+    """Whether a sender of ``team`` is one of another organisation's people (None: unknown)."""
+    if not team or not ours:
+        return None
+    return team != ours

@@ -1,0 +1,146 @@
+"""Customers in Slack Connect channels: an intake channel shared with another organisation,
+whose people write from their own workspace. Their top-level messages open cases with
+their organisation as the account; our own people's do not; the bot says there only what
+the customer may read, and everything else stays in the support channel."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from bot.app import Casedesk
+from bot.services.customer_channels import RETRY_FAILED, CustomerChannels
+from bot.settings import Settings, load_settings
+from db.models import Account, CaseMessage
+from slack_double import BOT_USER_ID, Message, SlackDouble, events
+from tests.conftest import SUPPORT, People, base_env
+
+SHARED = "C0ACMESHR"
+ACME = "T0ACMECORP"
+CUSTOMER = "U0ACMEKIM"
+
+
+@pytest.fixture
+def settings(double: SlackDouble) -> Settings:
+    double.channel(SHARED, "acme-support")
+    double.organisation(ACME, "Acme Corp")
+    env = base_env(double.api_url) | {"INTAKE_SLACK_CHANNELS": SHARED}
+    del env["INTAKE_GROUP_MINUTES"]  # the default: a person's messages within 2 minutes are one case
+    return load_settings(env)
+
+
+def bot_posts(double: SlackDouble, channel: str) -> list[Message]:
+    return [m for m in double.workspace.messages.get(channel, []) if m.user == BOT_USER_ID or m.bot_id]
+
+
+def test_a_customer_writes_an_agent_answers_and_nothing_internal_reaches_them(
+    desk: Casedesk, double: SlackDouble, people: People, engine: Engine
+) -> None:
+    double.share_channel(SHARED, ACME)
+    double.wait_for(lambda: desk.deps.customers.get(SHARED), what="the channel marked a customer channel")
+    assert desk.deps.customers.get(SHARED).account_id == ACME  # type: ignore[union-attr]
+    kim = double.external_person(CUSTOMER, ACME, "kim")
+
+    # Our own agent's top-level message there opens nothing.
+    people.agent.say(SHARED, "Hi Acme, welcome to your support channel!")
+    asked = kim.say(SHARED, "Export is failing")
+    card = double.wait_message(SUPPORT, "TCK-000001")
+    ack = double.wait_thread_reply(asked, "TCK-000001")
+    assert "support channel" not in ack.text and "archives/" not in ack.text  # no way to the card
+    ticket = desk.deps.tickets.get(1)
+    assert ticket.reporter_id == CUSTOMER and ticket.account_id == ACME
+    double.wait_for(lambda: "Account: *Acme Corp*" in double.current(card).all_text(), what="the account's name on the card")
+
+    # A burst from the customer joins the case; their thread reply is a case message.
+    kim.say(SHARED, "since this morning")
+    double.wait_thread_reply(card, "since this morning")
+    kim.say(SHARED, "It says error 500", thread=asked)
+    double.wait_thread_reply(card, "error 500")
+
+    # An internal note in the card's thread stays inside; the agent answers in the customer's thread.
+    people.agent.say(SUPPORT, "Internal: probably the S3 bucket again", thread=card)
+    people.agent.say(SHARED, "We are looking at it now.", thread=asked)
+    double.wait_for(lambda: desk.deps.tickets.get(1).first_response_at, what="the first response recorded")
+    with engine.connect() as conn:
+        kinds = dict(conn.execute(select(CaseMessage.body, CaseMessage.kind)).all())
+    assert kinds["We are looking at it now."] == "public" and kinds["Internal: probably the S3 bucket again"] == "internal"
+
+    # A public reply from the card, then the resolution: both in the customer's thread.
+    env = people.agent.click(card, "Reply to requester")
+    modal = people.agent.modal_from(env.payload["trigger_id"])
+    modal.type("Your reply", "Fixed on our side, please retry.")
+    assert modal.submit() is None
+    double.wait_thread_reply(asked, "Fixed on our side")
+    env = people.agent.click(double.current(card), "Resolve")
+    modal = people.agent.modal_from(env.payload["trigger_id"])
+    modal.type("Resolution note", "Bucket permissions restored.")
+    modal.submit()
+    resolved = double.wait_thread_reply(asked, "was resolved")
+    assert "View the ticket" not in resolved.text and "Bucket permissions restored." in resolved.text
+    assert not [m for m in people.reporter.dms() if "TCK" in m.text]
+    double.wait_for(lambda: "✅ Resolved" in double.current(card).all_text())
+
+    # Everything the bot said in the shared channel: the acknowledgment, the reply and the resolution.
+    said = bot_posts(double, SHARED)
+    assert len(said) == 3, [m.text for m in said]
+    for message in said:
+        text = message.all_text()
+        assert message.thread_ts == asked.ts and not message.buttons()
+        for internal in ("Internal:", "S3 bucket", "archives/", "assigned", "Public reply", "escalat", "Account"):
+            assert internal not in text, text
+    assert not [m for m in double.messages(SHARED) if m.user == BOT_USER_ID]  # nothing top-level
+    assert len(double.messages(SHARED)) == 3  # the agent's greeting, the two questions
+
+
+def test_a_channel_seen_shared_on_a_message_and_a_sender_no_lookup_resolves(
+    desk: Casedesk, double: SlackDouble, people: People
+) -> None:
+    """No channel_shared event came; the envelope says the channel is shared. The message
+    carries no user_team and users.info refuses: the case opens all the same, with the raw
+    ids, and the organisation's name is filled in when a later lookup succeeds."""
+    double.share_channel(SHARED, ACME, announce=False)
+    double.external_person(CUSTOMER, ACME, "kim")
+    double.workspace.hidden_users[CUSTOMER] = "user_not_visible"
+    ws = double.workspace
+    msg = ws.add_message(Message(SHARED, ws.next_ts(), "Login page is blank", None, CUSTOMER))
+    event = events.message_event(ws, msg)
+    for key in ("user_team", "source_team", "team"):
+        event.pop(key)
+    double.deliver(event)
+    card = double.wait_message(SUPPORT, "TCK-000001")
+    assert desk.deps.customers.get(SHARED) is not None
+    assert desk.deps.tickets.get(1).reporter_id == CUSTOMER
+    double.wait_thread_reply(msg, "TCK-000001")
+    assert "Account" not in card.all_text()  # the organisation is not known yet: nothing invented
+
+    # An agent writing there is ours (the directory knows them) even when Slack cannot say.
+    people.agent.say(SHARED, "Looking into the login page")
+    double.workspace.hidden_users.pop(CUSTOMER)
+    double.external_person("U0ACMEJOE", ACME, "joe")
+    joe = double.person("U0ACMEJOE")
+    joe.say(SHARED, "Same here")
+    double.wait_message(SUPPORT, "TCK-000002")
+    double.wait_for(lambda: "Account: *Acme Corp*" in double.current(double.wait_message(SUPPORT, "TCK-000002")).all_text())
+    assert len([m for m in double.messages(SUPPORT) if "TCK-00000" in m.all_text()]) == 2
+
+
+def test_a_failed_team_lookup_is_tried_again_later_not_kept(double: SlackDouble, engine: Engine, desk: Casedesk) -> None:
+    now = [datetime(2026, 11, 30, 9, 0, tzinfo=UTC)]
+    customers = CustomerChannels(desk.deps.db, desk.deps.client, is_admin=lambda _: False, clock=lambda: now[0])  # type: ignore[arg-type]
+    assert customers.refresh(ACME).name is None  # not shared with us yet: team_not_found
+    with engine.connect() as conn:
+        assert conn.execute(select(Account.error)).scalar_one() == "team_not_found"
+    double.share_channel(SHARED, ACME, announce=False)
+    assert not customers.due(ACME)
+    now[0] += RETRY_FAILED
+    assert customers.due(ACME)
+    assert customers.refresh(ACME).name == "Acme Corp"
+    calls = len(double.workspace.calls_to("team.info"))
+    now[0] += timedelta(minutes=59)
+    for _ in range(20):
+        customers.refresh(ACME)
+    assert len(double.workspace.calls_to("team.info")) == calls  # at most hourly
+    now[0] += timedelta(minutes=1)
+    assert customers.due(ACME)
