@@ -76,7 +76,7 @@ def test_relevance_then_recency(desk: Casedesk, double: SlackDouble, people: Peo
 def test_query_syntax_in_the_words_is_only_text(desk: Casedesk, double: SlackDouble, people: People) -> None:
     jam = file(desk, "Paper jam in the printer (tray 2)")
     assert found(desk, people, 'jam!!! "(printer" -tray* :') == [jam]
-    assert found(desk, people, '"jam" (printer)* tray:2') == [jam]
+    assert found(desk, people, '"jam" (printer)* +tray^2') == [jam]
     assert found(desk, people, "%_\\") == []
 
 
