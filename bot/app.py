@@ -29,6 +29,7 @@ from bot.services.effects import Channels
 from bot.services.email_intake import EmailIntake, MailPolicy
 from bot.services.email_replies import EmailReplies
 from bot.services.escalation import EscalationService
+from bot.services.forms import Forms
 from bot.services.job_runs import BotStateStore, JobRunLedger
 from bot.services.macros import Macros
 from bot.services.mail_outbox import MailOutbox
@@ -175,6 +176,7 @@ def create_app(
         replies=PublicReplies(db, tickets, mail.replies, settings.support_channel, clock),
         macros=Macros(db, tickets, clock),
         customers=customers,
+        forms=Forms(db, directory.is_admin, clock),
         auto_close=auto_close,
         surveys=surveys,
         metrics=metrics,

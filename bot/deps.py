@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from bot.mail.smtp_send import Mailer
     from bot.services.auto_close import AutoClose
     from bot.services.customer_channels import CustomerChannels
+    from bot.services.forms import Forms
     from bot.services.macros import Macros
     from bot.services.message_tickets import MessageTickets
     from bot.services.public_replies import PublicReplies
@@ -75,6 +76,7 @@ class Deps:
     message_tickets: MessageTickets = field(default=None)  # type: ignore[assignment]  # set by create_app
     replies: PublicReplies = field(default=None)  # type: ignore[assignment]  # set by create_app
     macros: Macros = field(default=None)  # type: ignore[assignment]  # set by create_app
+    forms: Forms = field(default=None)  # type: ignore[assignment]  # set by create_app: forms per issue type
     # The desk's database, its writes carrying the hooks (notices, webhooks): for the API.
     db: Database | None = None
     metrics: Metrics = field(default_factory=Metrics)

@@ -4,9 +4,9 @@ received and owed; and the desk's people, teams, routing rules and assignees."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from db.types import UTCDateTime
@@ -532,6 +532,50 @@ class Macro(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("name", name="uq_macros_name"),)
+
+
+class FormField(Base):
+    """An extra field of an issue type's new-ticket form (migration 0022). A removed one
+    keeps its row, so that its key keeps its meaning for the tickets that have it."""
+
+    __tablename__ = "form_fields"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_type: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(30))  # what filters and the API name it by
+    label: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # see bot/services/forms.py KINDS
+    required: Mapped[bool] = mapped_column(Boolean)
+    help: Mapped[str] = mapped_column(String(150))
+    options: Mapped[str] = mapped_column(Text)  # a JSON list of the selects' options
+    position: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_form_fields_issue_type", "issue_type", "position"),)
+
+
+class TicketField(Base):
+    """One value a ticket was filed with (a multi select: one row per option chosen), with
+    the label and kind its field had then."""
+
+    __tablename__ = "ticket_fields"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(30))
+    label: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    position: Mapped[int] = mapped_column()
+    value_text: Mapped[str] = mapped_column(Text)  # as written
+    value_key: Mapped[str] = mapped_column(String(200))  # case-folded, what field:value matches
+    value_number: Mapped[float | None] = mapped_column(Float)
+    value_date: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (
+        Index("ix_ticket_fields_ticket", "ticket_id"),
+        Index("ix_ticket_fields_key_value", "key", "value_key"),
+    )
 
 
 class DeskEvent(Base):

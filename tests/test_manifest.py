@@ -12,7 +12,7 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 
 from bot.app import Casedesk
-from bot.handlers import commands, macros, message_tickets, messages, summary, ticket_lists
+from bot.handlers import commands, forms, macros, message_tickets, messages, summary, ticket_lists
 from bot.handlers.events import BOT_EVENTS
 from bot.slack.scopes import METHOD_SCOPES, REQUIRED_SCOPES
 from slack_double import SlackDouble
@@ -46,7 +46,7 @@ def test_manifest_scopes_are_exactly_the_ones_the_code_uses() -> None:
 
 def test_every_registered_command_and_event_is_in_the_manifest() -> None:
     manifest_commands = {c["command"] for c in MANIFEST["features"]["slash_commands"]}
-    assert set(commands.COMMANDS) | set(ticket_lists.COMMANDS) | set(summary.COMMANDS) | set(macros.COMMANDS) == manifest_commands
+    assert set(commands.COMMANDS) | set(ticket_lists.COMMANDS) | set(summary.COMMANDS) | set(macros.COMMANDS) | set(forms.COMMANDS) == manifest_commands
     assert all(c["should_escape"] is False for c in MANIFEST["features"]["slash_commands"])
     assert set(BOT_EVENTS) | set(messages.BOT_EVENTS) | set(message_tickets.BOT_EVENTS) <= set(
         MANIFEST["settings"]["event_subscriptions"]["bot_events"]

@@ -12,6 +12,7 @@ from bot.handlers import (
     customer_channels,
     email_reply,
     events,
+    links,
     macros,
     message_tickets,
     messages,

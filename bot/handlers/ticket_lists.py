@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
@@ -43,8 +44,8 @@ PRIORITY_WORDS = {p.value: p for p in Priority}
 USAGE = {
     "mine": "Usage: `/agent-tickets [open|in-progress|resolved|closed] [assigned]`, e.g. `/agent-tickets closed`.",
     "all": "Usage: `/system-tickets [open|in-progress|waiting|resolved|closed] [high|medium|low] [campaign:NAME] "
-    "[type:NAME] [team:NAME] [assignee:me|none|U…] [breached|due:today] [sort:due] [search words]`, "
-    "e.g. `/system-tickets high open assignee:none` or `/system-tickets breached sort:due`.",
+    "[type:NAME] [team:NAME] [assignee:me|none|U…] [breached|due:today] [sort:due] [FIELD:VALUE] [search words]`, "
+    "e.g. `/system-tickets high open assignee:none`, `/system-tickets breached sort:due` or `/system-tickets region:EMEA`.",
 }
 FIELD_WORDS = ("campaign:", "type:", "assignee:", "team:", "sort:", "due:")
 # SLA words: the next target already breached, or falling before the day ends (TIMEZONE).
@@ -55,6 +56,11 @@ BAD_ASSIGNEE = (
     "`assignee:` takes `me`, `none`, a mention or a member ID such as `U0123456789` "
     "(profile → ⋮ → Copy member ID), e.g. `/system-tickets assignee:none`."
 )
+
+
+# An issue type's extra field (bot/services/forms.py), as key:value; a link is no field.
+CUSTOM_FIELD = re.compile(r"^([a-z0-9_]{1,30}):(\S+)$")
+NOT_FIELDS = ("http", "https", "mailto")
 
 
 class BadWord(ValueError):
@@ -82,6 +88,7 @@ def parse_words(text: str, scope: str, viewer: str = "") -> ListState | None:
     priorities: list[str] = []
     rest: list[str] = []
     fields: dict[str, str] = {}
+    custom: list[tuple[str, str]] = []
     tab = "submitted"
     due: str | None = None
     for word in text.split():
@@ -91,6 +98,8 @@ def parse_words(text: str, scope: str, viewer: str = "") -> ListState | None:
         elif scope == "all" and key.startswith(FIELD_WORDS):
             name, _, value = word.partition(":")
             fields[name.lower()] = value.replace("_", " ")
+        elif scope == "all" and (m := CUSTOM_FIELD.match(key)) and m.group(1) not in NOT_FIELDS:
+            custom.append((m.group(1), word.partition(":")[2].replace("_", " ")))
         elif key in STATUS_WORDS:
             statuses.append(STATUS_WORDS[key].value)
         elif scope == "all" and key in PRIORITY_WORDS:
@@ -119,6 +128,7 @@ def parse_words(text: str, scope: str, viewer: str = "") -> ListState | None:
         team=fields.get("team") or None,
         sort="due" if sort == "due" else None,
         due=due,
+        fields=tuple(dict.fromkeys(custom)),
     )
 
 
@@ -157,6 +167,7 @@ def to_filter(
         team_id=team_id,
         due_before=due_before(state.due, now or utcnow(), tz or ZoneInfo("UTC")),
         by_due=state.sort == "due",
+        fields=state.fields,
     )
 
 
@@ -167,7 +178,7 @@ def _team_id(deps: Deps, state: ListState) -> int | None:
     return team.id if team else -1  # removed since the list opened: nothing is in it
 
 
-def render(deps: Deps, state: ListState, viewer: str, team_url: str | None) -> dict[str, Any]:
+def render(deps: Deps, state: ListState, viewer: str, team_url: str | None, report: str | None = None) -> dict[str, Any]:
     team_id = _team_id(deps, state)
     now, tz = deps.clock(), deps.settings.tz
     page = deps.queries.page(viewer, to_filter(state, viewer, team_id, now=now, tz=tz), state.offset)
@@ -176,7 +187,9 @@ def render(deps: Deps, state: ListState, viewer: str, team_url: str | None) -> d
         last = max(0, (page.total - 1) // page.limit * page.limit)
         state = state.moved(last)
         page = deps.queries.page(viewer, to_filter(state, viewer, team_id, now=now, tz=tz), state.offset)
-    return ticket_list_view(state, page, now, team_url, deps.settings.service_levels.calendar)
+    # All tickets: each row can be ticked for a bulk action (bot/handlers/bulk_actions.py).
+    teams = [(t.id, t.name) for t in deps.directory.teams()] if state.scope == "all" else None
+    return ticket_list_view(state, page, now, team_url, deps.settings.service_levels.calendar, teams=teams, report=report)
 
 
 def _open_list(scope: str, ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond) -> None:
@@ -208,6 +221,12 @@ def show_list(
         return
     if state.team and deps.directory.team_named(state.team) is None:
         answer(unknown_team(deps, state.team))
+        return
+    keys = deps.forms.field_keys() if state.fields else []
+    unknown = [key for key, _ in state.fields if key not in keys]
+    if unknown:
+        known = ", ".join(f"`{k}`" for k in keys) or "none yet"
+        answer(f"No issue type has a field `{unknown[0]}` (fields: {known}). A word with a colon is taken as field:value.")
         return
     title = "All tickets" if scope == "all" else "My tickets"
     # A light view first, inside the trigger's 3 s; the query fills it in.

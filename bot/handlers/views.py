@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps, deps_of
+from bot.handlers.forms import entered
 from bot.handlers.outcome import ACK_BUDGET, DB_RETRY_DELAYS, apply_change
+from bot.services.forms import BLOCK_PREFIX, check
 from bot.services.records import TicketRecord
 from bot.services.tickets import NewTicket, validate_new_ticket
+from bot.views.forms import shown_fields, with_fields
 from bot.views.modals import MOVE_TICKET, NEW_TICKET, REASSIGN_TICKET, RESOLVE_TICKET, VALUE
 from db.retry import with_db_retries
 
@@ -62,6 +66,22 @@ def file_from_form(
     if errors:
         ack(response_action="errors", errors=errors)
         return
+    try:
+        fields = deps.forms.fields_for(new.issue_type)
+    except Exception:  # the database is down: the person keeps the form and their words
+        log.exception("the issue type's form could not be read")
+        ack(response_action="errors", errors={"details": NOT_STORED})
+        return
+    if [(f.block_id, f.label) for f in fields] != shown_fields(view):
+        # The form shown is not the type's (a redraw lost to a quicker pick, or an admin
+        # changed it meanwhile): show the right one; what was typed stays.
+        ack(response_action="update", view=with_fields(view, fields))
+        return
+    checked = check(fields, entered(view))
+    if checked.errors:
+        ack(response_action="errors", errors={f"{BLOCK_PREFIX}{key}": error for key, error in checked.errors.items()})
+        return
+    new = replace(new, fields=tuple(checked.values))
     # Stored (with its card and notices in the outbox) before the modal closes: an acked
     # submission is never sent again, so a modal must not close on a ticket not stored.
     stored = deps.store_first.submit(with_db_retries, lambda: store(new), DB_RETRY_DELAYS)

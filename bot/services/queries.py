@@ -38,9 +38,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from bot.services.errors import PermissionDenied
+from bot.services.field_values import value_key
 from bot.services.records import TicketRecord, parse_number
 from bot.services.status import ACTIVE, WITH_DESK, Priority, Status
-from db.models import Person, TeamMember, Ticket, TicketAssignee
+from db.models import Person, TeamMember, Ticket, TicketAssignee, TicketField
 from db.session import Database
 from db.types import UTCDateTime
 
@@ -80,6 +81,8 @@ class TicketFilter:
     due_before: datetime | None = None
     # Soonest next target first (those with none last), instead of newest or most relevant.
     by_due: bool = False
+    # (key, value): filed with this value in an issue type's extra field (bot/services/forms.py).
+    fields: tuple[tuple[str, str], ...] = ()
 
     def is_own(self, viewer: str) -> bool:
         """Limited to tickets the viewer filed or is assigned."""
@@ -182,6 +185,10 @@ def _apply(query: Select[Any], flt: TicketFilter, found: Subquery | None = None)
         query = query.where(Ticket.issue_type == flt.issue_type)
     if flt.due_before is not None:
         query = query.where(next_due() < flt.due_before)
+    for key, value in flt.fields:
+        query = query.where(
+            select(TicketField.id).where(TicketField.ticket_id == Ticket.id, TicketField.key == key, TicketField.value_key == value_key(value)).exists()
+        )
     if found is not None:
         query = query.join(found, found.c.id == Ticket.id)
     return query

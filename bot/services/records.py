@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.services.field_values import FieldValue
 from bot.services.status import Priority, Status
 from db.models import CaseMessage, Ticket, TicketEvent
 
@@ -66,7 +67,6 @@ class TicketRecord:
     # Filled where a ticket is shown whole (its card): the team's name and everyone
     # assigned, the owner first. Lists leave them empty.
     team_name: str | None = None
-    assignees: tuple[str, ...] = ()
     account_id: str | None = None  # the external organisation whose member opened it (Slack Connect)
     account_name: str | None = None  # its name, where a ticket is shown whole (None: not known yet)
 

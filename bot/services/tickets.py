@@ -32,6 +32,8 @@ from bot.services.effects import (
     owe_new_ticket,
 )
 from bot.services.errors import ActionNotAllowed, PermissionDenied, ServiceError, TicketNotFound
+from bot.services.field_values import FieldValue, values_of
+from bot.services.field_values import store as store_fields
 from bot.services.outbox import PostKind
 from bot.services.records import Change, EventRecord, TicketRecord
 from bot.services.routing import DESK, Criteria, Routed, choose_owner, route
@@ -87,6 +89,8 @@ class NewTicket:
     title: str | None = None
     # The id another system gave the case (the API): the same id again answers the first case.
     external_id: str | None = None
+    # Its issue type's extra fields, checked (bot/services/forms.py).
+    fields: tuple[FieldValue, ...] = ()
 
 
 class InvalidTicket(ValueError):
@@ -147,7 +151,7 @@ class TicketService:
             team = session.get(Team, row.team_id) if row.team_id is not None else None
             account = session.get(Account, row.account_id) if row.account_id is not None else None
             return replace(
-                TicketRecord.of(row), team_name=team.name if team else None, assignees=tuple(assignees_of(session, row.id)),
+                TicketRecord.of(row),
                 account_name=account.name if account else None,
             )
 
@@ -221,7 +225,7 @@ class TicketService:
                     created_at=now,
                     updated_at=now,
                 )
-                set_due_times(row, self.levels)
+                set_due_times(row, team_levels(session, row.team_id, self.levels))
                 session.add(row)
                 session.flush()
                 session.add(self._event(row, new.reporter_id, "created", None, Status.OPEN.value, None, now))

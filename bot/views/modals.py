@@ -51,7 +51,8 @@ def new_ticket_modal(campaigns: tuple[str, ...], issue_types: tuple[str, ...], c
         "private_metadata": json.dumps({"channel": channel_id}),
         "blocks": [
             _select("campaign", "Campaign", [_option(c, c) for c in campaigns]),
-            _select("issue_type", "Issue type", [_option(t, t) for t in issue_types]),
+            # Picking a type redraws the form with its extra fields (bot/handlers/forms.py).
+            {**_select("issue_type", "Issue type", [_option(t, t) for t in issue_types]), "dispatch_action": True},
             _select("priority", "Priority", priorities, initial=priorities[1]),
             {
                 "type": "input",

@@ -10,6 +10,7 @@ from bot.services.business_hours import BusinessCalendar
 from bot.services.records import TicketRecord
 from bot.services.sla import Target, due_line
 from bot.services.status import Priority, Status
+from bot.views.forms import card_lines
 from bot.views.text import escape, escaped_within, mention, when
 
 PRIORITY_ICON = {Priority.HIGH: "🔴", Priority.MEDIUM: "🟡", Priority.LOW: "🔵"}
@@ -139,6 +140,8 @@ def ticket_card(
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
         {"type": "section", "text": {"type": "mrkdwn", "text": _details(ticket)}},
     ]
+    if ticket.fields:  # its issue type's extra fields, with the labels they were filed with
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": card_lines(ticket.fields)[:DETAILS_LIMIT]}})
     if ticket.screenshot_url:
         name = escape(ticket.screenshot_name or "screenshot")
         url = ticket.screenshot_url.replace("|", "%7C").replace(">", "%3E")
