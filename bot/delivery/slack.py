@@ -33,6 +33,7 @@ from bot.services.errors import TicketNotFound
 from bot.services.outbox import DEAD_AFTER, NOT_POSTS, Outbox, Pending, PostKind, mark_sent, on_commit
 from bot.services.records import TicketRecord
 from bot.services.reports import ReportQueries
+from bot.services.team_service_levels import team_levels
 from bot.services.tickets import Clock, TicketService, utcnow
 from bot.settings import Settings
 from bot.slack.home_tab import HomeTab
@@ -392,7 +393,11 @@ class OutboxSender:
 
     def _card(self, ticket: TicketRecord) -> list[dict[str, Any]]:
         """The card as it stands now: its SLA lines say how long is left as it is drawn."""
-        return ticket_card(ticket, self._settings.tz, now=self._clock(), calendar=self._settings.service_levels.calendar)
+        levels = self._settings.service_levels
+        if ticket.team_id is not None:  # a team may keep its own hours
+            with self._db.read() as session:
+                levels = team_levels(session, ticket.team_id, levels)
+        return ticket_card(ticket, self._settings.tz, now=self._clock(), calendar=levels.calendar)
 
     def _refresh(self, post: Pending) -> None:
         ticket = self._ticket(post.ticket_id)

@@ -23,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from bot.deps import Deps, deps_of
 from bot.handlers.outcome import ACK_BUDGET, DB_RETRY_DELAYS, answer, store_then_ack
 from bot.services.directory import Conflict, NewRule, NotAllowed, Role, TeamDraft, parse_addresses
+from bot.services.team_service_levels import DAYS, HOLIDAYS, HOURS, POLICY_INPUTS, TIMEZONE, TeamLevels, check_team_levels
 from bot.slack.replies import tell
 from bot.views.admin import (
     ADD_AGENT_VIEW,
@@ -252,7 +253,7 @@ def open_edit_team(ack: Ack, body: dict[str, Any], client: WebClient, context: B
     if team is None:
         tell(client, None, user, "That team no longer exists.")
         return
-    client.views_open(trigger_id=body["trigger_id"], view=team_modal(team))
+    client.views_open(trigger_id=body["trigger_id"], view=team_modal(team, deps.directory.service_levels_of(team.id)))
 
 
 def _problems(*found: tuple[str, str | None]) -> dict[str, str]:
@@ -262,6 +263,12 @@ def _problems(*found: tuple[str, str | None]) -> dict[str, str]:
         if problem and block not in errors:
             errors[block] = problem
     return errors
+
+
+def _written_levels(view: dict[str, Any]) -> TeamLevels:
+    """The team's own service levels as the admin wrote them in its modal."""
+    return TeamLevels(_text(view, TIMEZONE), _text(view, DAYS), _text(view, HOURS), _text(view, HOLIDAYS),
+                      {p: _text(view, block) for p, block in POLICY_INPUTS.items()})
 
 
 def _team_checks(client: WebClient, channel: str, people: list[tuple[str, str]]) -> dict[str, str]:
@@ -284,7 +291,7 @@ def submit_team(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: We
     lead = str(_state(view, "lead").get("selected_user") or "")
     members = [str(u) for u in _state(view, "members").get("selected_users") or []]
     auto = _option(view, "auto_assign") or "off"
-    errors: dict[str, str] = {}
+    levels, errors = check_team_levels(_written_levels(view))
     if not name:
         errors["name"] = "Give the team a name."
     if bad:
@@ -305,7 +312,7 @@ def submit_team(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: We
         ack(response_action="errors", errors=found or {"name": SLACK_SLOW})
         return
     draft = TeamDraft(name=name, triage_channel=channel or None, notify_emails=emails, lead_id=lead or None,
-                      members=tuple(members), auto_assign=auto)
+                      members=tuple(members), auto_assign=auto, levels=levels)
     if _save(deps, ack, lambda: deps.directory.save_team(actor, team_id, version, draft), "name"):
         log.info("%s saved team %s", actor, name, extra={"slack_user": actor})
 

@@ -148,8 +148,11 @@ def check_desk(settings: Settings, client: WebClient) -> Iterator[Check]:
         names = {t.id: t.name for t in teams}
         if not teams:
             yield Check(True, "no teams yet: the default team is made on first start")
+        own_levels = directory.service_levels()
         for team in teams:
             yield _check_team(client, team)
+            if team.id in own_levels:
+                yield Check(True, f"team {team.name}: its own service levels: {own_levels[team.id].summary()} (the desk's otherwise)")
         for rule in directory.rules():
             yield _check_rule(client, rule, names.get(rule.team_id, "(a removed team)"))
     finally:

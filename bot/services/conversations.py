@@ -22,6 +22,7 @@ from bot.services.phrases import Keywords, is_closing_phrase
 from bot.services.records import Change, MessageRecord, TicketRecord
 from bot.services.routing import Criteria
 from bot.services.status import Priority, Status
+from bot.services.team_service_levels import team_levels
 from bot.services.tickets import Clock, TicketService, audit_event, business_seconds, utcnow
 from bot.settings.service_levels import ServiceLevels
 from db.models import Attachment, CaseMessage, FormerCard, Ticket
@@ -362,7 +363,7 @@ def record_agent_response(
     and a new escalation episode from here on."""
     if row.first_response_at is None:
         row.first_response_at = now
-        row.first_response_seconds = business_seconds(levels, row.created_at, now)
+        row.first_response_seconds = business_seconds(team_levels(session, row.team_id, levels), row.created_at, now)
         session.add(audit_event(row.id, agent, "first_response", None, None, None, now))
     row.last_agent_response_at = now
     row.waiting_since = None

@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot.services.errors import ServiceError
 from bot.services.outbox import PostKind, enqueue
+from bot.services.team_service_levels import TeamLevels, all_team_levels, read_team_levels, store_team_levels
 from bot.services.tickets import Clock, utcnow
 from bot.settings.values import is_email
 from db.models import DeskEvent, DeskSetting, Person, RoutingRule, Team, TeamMember
@@ -122,6 +123,8 @@ class TeamDraft:
     lead_id: str | None
     members: tuple[str, ...]
     auto_assign: str
+    # Its own service levels, checked (check_team_levels); None leaves them as they are.
+    levels: TeamLevels | None = None
 
 
 def parse_addresses(text: str) -> tuple[tuple[str, ...], list[str]]:
@@ -208,6 +211,16 @@ class Directory:
     def team_ids_of(self, user_id: str) -> frozenset[int]:
         with self._db.read() as session:
             return frozenset(session.scalars(select(TeamMember.team_id).where(TeamMember.user_id == user_id)))
+
+    def service_levels_of(self, team_id: int) -> TeamLevels:
+        """The team's own service levels, as written (empty: the desk's)."""
+        with self._db.read() as session:
+            return read_team_levels(session, team_id)
+
+    def service_levels(self) -> dict[int, TeamLevels]:
+        """Every team's own service levels that has some."""
+        with self._db.read() as session:
+            return all_team_levels(session)
 
     def rules(self) -> list[RuleRecord]:
         with self._db.read() as session:
@@ -444,6 +457,10 @@ class Directory:
                             session.add(self._event(actor, f"team_{field}", name, _text(was), _text(value), now))
                     flag_modified(row, "name")  # always a new version, members alone included
                     before = list(session.scalars(select(TeamMember.user_id).where(TeamMember.team_id == row.id)))
+                if draft.levels is not None:
+                    changed = store_team_levels(session, row.id, draft.levels, now)
+                    if changed is not None:
+                        session.add(self._event(actor, "team_service_levels", name, *changed, now))
                 for user in members:  # joins first, so a team never passes through empty
                     if user not in before:
                         session.add(TeamMember(team_id=row.id, user_id=user, added_at=now))

@@ -28,6 +28,7 @@ from bot.services.outbox import PostKind, enqueue, enqueue_refreshes
 from bot.services.records import TicketRecord
 from bot.services.sla import Target, target_label
 from bot.services.status import ACTIVE, WITH_DESK, Priority, Status
+from bot.services.team_service_levels import team_levels
 from bot.services.tickets import Clock, audit_event, set_due_times, utcnow
 from bot.settings.service_levels import ServiceLevels
 from db.models import Ticket, TicketAssignee
@@ -156,7 +157,7 @@ class EscalationService:
             session.add(audit_event(row.id, SYSTEM_ACTOR, "priority", row.priority, Priority.HIGH.value, "escalated", now))
             row.priority = Priority.HIGH.value
             if row.first_response_due_at is not None:  # the SLA targets are those of its new priority
-                set_due_times(row, self._levels)
+                set_due_times(row, team_levels(session, row.team_id, self._levels))
         row.escalated_reasons = ",".join(r for r in REASON_ORDER if r in alerted | set(holding))
         row.escalated_at = now
         row.updated_at = now
@@ -256,7 +257,7 @@ class EscalationService:
         people = assigned or ([row.assignee_id] if row.assignee_id else [])
         thread = row.card_channel
         for target, code in fired:
-            rule = sla_rule(record, target, self._levels)
+            rule = sla_rule(record, target, team_levels(session, row.team_id, self._levels))
             if code.endswith("breached"):
                 session.add(audit_event(row.id, SYSTEM_ACTOR, "sla", None, code, f"{rule} breached", now))
                 enqueue(session, PostKind.SLA_ALERT, now, ticket_id=row.id, channel=self._alert_channel, text=rule)

@@ -39,6 +39,7 @@ from bot.services.records import Change, EventRecord, TicketRecord
 from bot.services.routing import DESK, Criteria, Routed, choose_owner, route
 from bot.services.sla import due_times, pause_counted
 from bot.services.status import ACTIVE, Priority, Status, can_transition
+from bot.services.team_service_levels import team_levels
 from bot.settings.service_levels import ServiceLevels
 from bot.views.text import is_slack_user
 from db.models import Account, Comment, FormerCard, OutboxPost, Person, Team, TeamMember, Ticket, TicketAssignee, TicketEvent
@@ -247,11 +248,11 @@ class TicketService:
     def file_in(self, session: Session, row: Ticket, criteria: Criteria, now: datetime) -> str:
         """Route a case opened without the form (a channel message, a mail) in the caller's
         transaction, assigning it when its team does; returns the channel for its card."""
-        set_due_times(row, self.levels)
         team = route(session, criteria)
+        row.team_id = team.team_id if team is not None else row.team_id
+        set_due_times(row, team_levels(session, row.team_id, self.levels))
         if team is None:
             return self.channels.support
-        row.team_id = team.team_id
         auto = self._auto_assign(session, row, team, now)
         channel = team.channel or self.channels.support
         if auto is not None:
@@ -370,6 +371,8 @@ class TicketService:
             channel = target.triage_channel or self.channels.support
             old_card = (row.card_channel, row.card_ts) if row.card_channel and row.card_ts else None
             row.team_id, row.updated_at = team_id, now
+            if row.first_response_due_at is not None:  # the SLA targets are those of its new team
+                set_due_times(row, team_levels(session, team_id, self.levels))
             main = self._event(row, actor, "moved", old_name, target.name, None, now)
             session.add(main)
             if old_card is not None:
@@ -405,7 +408,7 @@ class TicketService:
                 raise ActionNotAllowed(f"{before.number} is already {priority.label} priority. Nothing changed.", before)
             row.priority, row.updated_at = priority.value, now
             if row.first_response_due_at is not None:
-                set_due_times(row, self.levels)
+                set_due_times(row, team_levels(session, row.team_id, self.levels))
             main = self._event(row, actor, "priority", before.priority.value, priority.value, None, now)
             session.add(main)
             session.flush()
@@ -580,7 +583,8 @@ class TicketService:
         row.updated_at = now
         self._pause_or_resume(row, before.status, to_status, now)
         if to_status is Status.RESOLVED:
-            row.resolution_seconds = business_seconds(self.levels, row.created_at, now, row.paused_seconds or 0)
+            levels = team_levels(session, row.team_id, self.levels)
+            row.resolution_seconds = business_seconds(levels, row.created_at, now, row.paused_seconds or 0)
         main = self._event(row, actor, kind, old, new, note, now)
         session.add(main)
         if kind != "status" and before.status is not to_status:
@@ -599,11 +603,12 @@ class TicketService:
         if after is Status.WAITING and before is not Status.WAITING:
             row.paused_at = now
         elif before is Status.WAITING and after is not Status.WAITING and row.paused_at is not None:
-            if self.levels is not None:
-                waited = pause_counted(self.levels.calendar, row.paused_at, now, row.resolution_due_at)
+            levels = team_levels(_session(row), row.team_id, self.levels)
+            if levels is not None:
+                waited = pause_counted(levels.calendar, row.paused_at, now, row.resolution_due_at)
                 row.paused_seconds = (row.paused_seconds or 0) + int(waited.total_seconds())
                 if row.resolution_due_at is not None:
-                    set_due_times(row, self.levels)
+                    set_due_times(row, levels)
             row.paused_at = None
 
     def _require_agents(self, session: Session, users: list[str]) -> None:

@@ -79,7 +79,7 @@ def service_level_settings(
     days = p.read(lambda: business_days(env.get("BUSINESS_DAYS")), frozenset(range(5)))
     default_hours: tuple[Hours, ...] = (Hours.of(time(9), time(17)),)
     hours = p.read(lambda: business_hours(env.get("BUSINESS_HOURS")), default_hours)
-    holidays = p.read(lambda: _holidays(env.get("HOLIDAYS")), frozenset[date]())
+    holidays = p.read(lambda: holiday_dates(env.get("HOLIDAYS")), frozenset[date]())
     policies = p.read(lambda: sla_policies(env), dict(DEFAULT_POLICIES))
     levels = ServiceLevels(
         calendar=BusinessCalendar(zone, days, hours, holidays),
@@ -148,7 +148,7 @@ def _clock(text: str) -> timedelta | None:
     return timedelta(hours=hour, minutes=minute)
 
 
-def _holidays(raw: str | None, name: str = "HOLIDAYS") -> frozenset[date]:
+def holiday_dates(raw: str | None, name: str = "HOLIDAYS") -> frozenset[date]:
     found = set()
     for number, part in enumerate(listed(raw), start=1):
         try:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from bot.services.directory import AUTO_ASSIGN, RULE_FIELDS, PersonRecord, Role, RuleRecord, TeamRecord
+from bot.services.team_service_levels import DAYS, HOLIDAYS, HOURS, LABELS, MAX_LENGTHS, POLICY_INPUTS, TIMEZONE, TeamLevels
 
 VALUE = "value"  # every input's action_id: the block_id says which input it is
 
@@ -253,9 +254,10 @@ def add_agent_modal(teams: list[TeamRecord]) -> dict[str, Any]:
     return _modal(ADD_AGENT_VIEW, "Add agent", blocks, "Add", {})
 
 
-def team_modal(team: TeamRecord | None) -> dict[str, Any]:
-    """A new team (None) or one to edit; its version rides along, so a save that another
-    admin's save overtook is refused instead of undoing theirs."""
+def team_modal(team: TeamRecord | None, levels: TeamLevels | None = None) -> dict[str, Any]:
+    """A new team (None) or one to edit, with its own service levels (``levels``); its
+    version rides along, so a save that another admin's save overtook is refused instead of
+    undoing theirs."""
     autos = [_option(AUTO_LABEL[a], a) for a in AUTO_ASSIGN]
     name: dict[str, Any] = {"type": "plain_text_input", "max_length": 80}
     channel: dict[str, Any] = {"type": "conversations_select", "placeholder": _plain("The support channel"),
@@ -285,9 +287,32 @@ def team_modal(team: TeamRecord | None) -> dict[str, Any]:
         _input("members", "Members", members, optional=True, hint="Agents only: add someone with Add agent first."),
         _input("auto_assign", "Automatic assignment", auto,
                hint="New tickets go to an available member: in turn, or to whoever has the fewest open."),
+        *service_level_inputs(levels or TeamLevels()),
     ]
     metadata = {"team_id": team.id if team else None, "version": team.version if team else 0}
     return _modal(TEAM_VIEW, "Edit team" if team else "New team", blocks, "Save", metadata)
+
+
+def service_level_inputs(levels: TeamLevels) -> list[dict[str, Any]]:
+    """The team's own business hours and SLA targets: each left empty keeps the desk's."""
+    written = {TIMEZONE: levels.timezone, DAYS: levels.days, HOURS: levels.hours, HOLIDAYS: levels.holidays,
+               **{block: levels.policy(p) for p, block in POLICY_INPUTS.items()}}
+    examples = {TIMEZONE: ("Europe/Berlin", "An IANA time zone."), DAYS: ("mon-fri", "Such as mon-fri or sun-thu."),
+                HOURS: ("09:00-17:00", "Such as 09:00-17:30, or 09:00-12:00,13:00-17:00."),
+                HOLIDAYS: ("2026-12-25, 2027-01-01", "Dates, separated by commas.")}
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain("Service levels")},
+        _context("This team's own business hours and SLA targets; each left empty keeps the desk's. "
+                 "Its tickets' due times follow them from filing, a move to the team or a new priority."),
+    ]
+    for block, label in LABELS.items():
+        placeholder, hint = examples.get(block, ("1h/8h", "First response / resolution, in business hours: such as 1h/8h or 30m/4h."))
+        element: dict[str, Any] = {"type": "plain_text_input", "max_length": MAX_LENGTHS.get(block, 40),
+                                   "placeholder": _plain(placeholder), "multiline": block == HOLIDAYS}
+        if written[block]:
+            element["initial_value"] = written[block]
+        blocks.append(_input(block, label, element, optional=True, hint=hint))
+    return blocks
 
 
 def rule_value_label(field: str) -> str:
