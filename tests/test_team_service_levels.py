@@ -152,3 +152,34 @@ def test_bad_service_levels_get_an_inline_error_and_nothing_is_saved(
     assert list(errors) == [block] and says in errors[block], errors
     assert desk.deps.directory.service_levels_of(teams.billing.id) == TeamLevels()
     assert "team_service_levels" not in kinds(desk)
+
+
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.mark.parametrize(
+    ("friday", "due_utc"),
+    [
+        # The clocks go back on Sunday 25 October 2026: 09:55 on Monday is GMT again.
+        (datetime(2026, 10, 23, 16, 55, tzinfo=LONDON), datetime(2026, 10, 26, 9, 55, tzinfo=ZoneInfo("UTC"))),
+        # They go forward on Sunday 28 March 2027: 09:55 on Monday is BST.
+        (datetime(2027, 3, 26, 16, 55, tzinfo=LONDON), datetime(2027, 3, 29, 8, 55, tzinfo=ZoneInfo("UTC"))),
+    ],
+    ids=["autumn", "spring"],
+)
+def test_a_teams_ticket_breaches_at_the_right_minute_across_both_daylight_saving_changes(
+    desk: Casedesk, double: SlackDouble, people: People, clock: FrozenClock, friday: datetime, due_utc: datetime
+) -> None:
+    make_teams(desk, double)
+    fields = {"Time zone": "Europe/London", "Working hours": "09:00-17:00", "Medium priority targets": "1h/8h"}
+    assert set_billing_levels(people, fields) == {}
+    clock.now = friday  # five business minutes before Billing closes for the weekend
+    file(double, people.reporter, "Data problem", "VAT is wrong", "TCK-000001", BILLING_CHANNEL)
+    assert desk.deps.tickets.get(1).first_response_due_at == due_utc
+    settle(desk, double)
+    clock.now = due_utc.replace(minute=54)
+    assert "first_breached" not in sla_part(escalate(desk.deps))
+    settle(desk, double)
+    clock.now = due_utc
+    assert "TCK-000001 (first_breached)" in sla_part(escalate(desk.deps))
+    double.wait_message(ALERTS, "First response SLA (Medium, 1 business hour) breached")
