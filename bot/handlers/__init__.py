@@ -12,7 +12,7 @@ from bot.handlers import (
     customer_channels,
     email_reply,
     events,
-    links,
+    forms,
     macros,
     message_tickets,
     messages,
@@ -40,5 +40,6 @@ def register(app: App) -> None:
     message_tickets.register(app)
     public_reply.register(app)
     macros.register(app)
+    forms.register(app)
     survey.register(app)
     customer_channels.register(app)

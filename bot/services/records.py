@@ -67,8 +67,10 @@ class TicketRecord:
     # Filled where a ticket is shown whole (its card): the team's name and everyone
     # assigned, the owner first. Lists leave them empty.
     team_name: str | None = None
+    assignees: tuple[str, ...] = ()
     account_id: str | None = None  # the external organisation whose member opened it (Slack Connect)
     account_name: str | None = None  # its name, where a ticket is shown whole (None: not known yet)
+    fields: tuple[FieldValue, ...] = ()  # its issue type's extra fields, as filed
 
     @property
     def number(self) -> str:

@@ -152,8 +152,8 @@ class TicketService:
             team = session.get(Team, row.team_id) if row.team_id is not None else None
             account = session.get(Account, row.account_id) if row.account_id is not None else None
             return replace(
-                TicketRecord.of(row),
-                account_name=account.name if account else None,
+                TicketRecord.of(row), team_name=team.name if team else None, assignees=tuple(assignees_of(session, row.id)),
+                account_name=account.name if account else None, fields=values_of(session, row.id),
             )
 
     def refusal(self, ticket_id: int, user: str) -> str | None:
@@ -230,6 +230,7 @@ class TicketService:
                 session.add(row)
                 session.flush()
                 session.add(self._event(row, new.reporter_id, "created", None, Status.OPEN.value, None, now))
+                store_fields(session, row.id, new.fields)
                 auto = self._assigned(session, row, team, owner, now) if team and owner else None
                 channel = (team.channel if team else None) or self.channels.support
                 owe_new_ticket(session, row, now, self.channels, channel)
