@@ -183,12 +183,16 @@ class CaseMessage(Base):
     # "public": the requester sees it (theirs, or a reply in their thread or by mail);
     # "internal": written in the card's thread, never sent to the requester.
     kind: Mapped[str] = mapped_column(String(10), default="public", server_default="public")
+    # The merge that moved it from a duplicate to its primary (migration 0023): an unmerge
+    # moves back exactly these.
+    merge_id: Mapped[int | None] = mapped_column()
 
     __table_args__ = (
         # Two deliveries of one Slack message (a retry, a second bot process) store one row.
         UniqueConstraint("slack_channel", "slack_ts", name="uq_case_messages_slack"),
         UniqueConstraint("email_message_id", name="uq_case_messages_email"),
         Index("ix_case_messages_ticket", "ticket_id", "id"),
+        Index("ix_case_messages_merge", "merge_id"),
     )
 
 
@@ -205,8 +209,9 @@ class Attachment(Base):
     content: Mapped[bytes | None] = mapped_column(LargeBinary)
     # Why the content is not kept (too large), shown wherever the attachment is listed.
     note: Mapped[str | None] = mapped_column(String(300))
+    merge_id: Mapped[int | None] = mapped_column()  # as CaseMessage.merge_id
 
-    __table_args__ = (Index("ix_attachments_ticket", "ticket_id", "id"),)
+    __table_args__ = (Index("ix_attachments_ticket", "ticket_id", "id"), Index("ix_attachments_merge", "merge_id"))
 
 
 class OutboxPost(Base):
@@ -575,6 +580,45 @@ class TicketField(Base):
     __table_args__ = (
         Index("ix_ticket_fields_ticket", "ticket_id"),
         Index("ix_ticket_fields_key_value", "key", "value_key"),
+    )
+
+
+class TicketLink(Base):
+    """Two tickets related ("related"), or one the parent of the other ("parent": from_id
+    is the parent, to_id the child); one row per pair and kind."""
+
+    __tablename__ = "ticket_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    to_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("from_id", "to_id", "kind", name="uq_ticket_links_pair"),
+        Index("ix_ticket_links_to", "to_id"),
+    )
+
+
+class TicketMerge(Base):
+    """A duplicate merged into its primary; in force until unmerged_at is set."""
+
+    __tablename__ = "ticket_merges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    duplicate_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    primary_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    status_before: Mapped[str] = mapped_column(String(20))  # given back by an unmerge
+    merged_by: Mapped[str] = mapped_column(String(32))
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    unmerged_by: Mapped[str | None] = mapped_column(String(32))
+    unmerged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_ticket_merges_duplicate", "duplicate_id", "unmerged_at"),
+        Index("ix_ticket_merges_primary", "primary_id", "unmerged_at"),
     )
 
 

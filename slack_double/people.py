@@ -138,6 +138,40 @@ class Modal:
         self.double.workspace.wait_for(lambda: predicate(self.labels()), timeout, what=f"modal labels; has {self.labels()}")
         return self
 
+    def tick(self, text: str, timeout: float = 5.0) -> Modal:
+        """Tick the checkbox whose option text holds ``text`` (a section's accessory or an
+        element of an actions block): kept in the view's state with the others ticked
+        beside it, and sent as a block action as Slack does (waits for the ack)."""
+        for block in self.view.get("blocks", []):
+            elements = [block["accessory"]] if block.get("accessory") else block.get("elements", []) if block.get("type") == "actions" else []
+            for el in elements:
+                for option in el.get("options", []) if el.get("type") == "checkboxes" else []:
+                    if text in option["text"]["text"]:
+                        state = self.opened.values.setdefault(block["block_id"], {}).setdefault(
+                            el["action_id"], {"type": "checkboxes", "selected_options": []}
+                        )
+                        if option not in state["selected_options"]:
+                            state["selected_options"].append(option)
+                        action = {"action_id": el["action_id"], "type": "checkboxes", "selected_options": list(state["selected_options"])}
+                        self.double.socket.wait_ack(self.double.socket.send("interactive", self._action_payload(block, action)), timeout)
+                        return self
+        raise KeyError(f"no checkbox {text!r} in the modal")
+
+    def pick(self, option_text: str, timeout: float = 5.0) -> Modal:
+        """Pick an option of a select menu in an actions block, kept in the view's state and
+        sent as a block action (waits for the ack, not for the view to change: see select)."""
+        for block in self.view.get("blocks", []):
+            for el in block.get("elements", []) if block.get("type") == "actions" else []:
+                for option in el.get("options", []) if el.get("type") == "static_select" else []:
+                    if option["text"]["text"] == option_text:
+                        self.opened.values.setdefault(block["block_id"], {})[el["action_id"]] = {
+                            "type": "static_select", "selected_option": option,
+                        }
+                        action = {"action_id": el["action_id"], "type": "static_select", "selected_option": option}
+                        self.double.socket.wait_ack(self.double.socket.send("interactive", self._action_payload(block, action)), timeout)
+                        return self
+        raise KeyError(f"no select option {option_text!r} in the modal")
+
     def pick_user(self, label: str, user_id: str) -> Modal:
         self._set(self._input(label), {"selected_user": user_id})
         return self

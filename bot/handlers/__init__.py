@@ -8,11 +8,13 @@ from bot.handlers import (
     actions,
     admin,
     api_tokens,
+    bulk_actions,
     commands,
     customer_channels,
     email_reply,
     events,
     forms,
+    links,
     macros,
     message_tickets,
     messages,
@@ -40,6 +42,8 @@ def register(app: App) -> None:
     message_tickets.register(app)
     public_reply.register(app)
     macros.register(app)
+    links.register(app)
+    bulk_actions.register(app)
     forms.register(app)
     survey.register(app)
     customer_channels.register(app)

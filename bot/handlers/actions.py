@@ -9,12 +9,13 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.deps import Deps, deps_of
+from bot.handlers import links
 from bot.handlers.outcome import apply_change
 from bot.services.errors import PermissionDenied
 from bot.services.records import Change, format_number
 from bot.slack.replies import tell
 from bot.views.modals import move_modal, reassign_modal, resolve_modal
-from bot.views.ticket_card import ASSIGN_SELF, CLOSE, MORE, MOVE, REASSIGN, REOPEN, RESOLVE, RESUME, WAIT
+from bot.views.ticket_card import ASSIGN_SELF, CLOSE, LINK, MORE, MOVE, REASSIGN, REOPEN, RESOLVE, RESUME, UNMERGE, WAIT
 
 
 def _click(body: dict[str, Any]) -> tuple[int, str, str | None, str | None]:
@@ -100,6 +101,9 @@ def more(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
     choice = str((body["actions"][0].get("selected_option") or {}).get("value") or "")
     if choice.startswith(f"{MOVE}:"):
         _open_modal("move", body, client, context)
+    elif choice.startswith((f"{LINK}:", f"{UNMERGE}:")):
+        ticket_id, actor, channel, ts = _click(body)
+        links.chosen(choice, ticket_id, actor, channel, ts, body["trigger_id"], client, context)
 
 
 def register(app: App) -> None:

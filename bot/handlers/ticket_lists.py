@@ -178,7 +178,7 @@ def _team_id(deps: Deps, state: ListState) -> int | None:
     return team.id if team else -1  # removed since the list opened: nothing is in it
 
 
-def render(deps: Deps, state: ListState, viewer: str, team_url: str | None) -> dict[str, Any]:
+def render(deps: Deps, state: ListState, viewer: str, team_url: str | None, report: str | None = None) -> dict[str, Any]:
     team_id = _team_id(deps, state)
     now, tz = deps.clock(), deps.settings.tz
     page = deps.queries.page(viewer, to_filter(state, viewer, team_id, now=now, tz=tz), state.offset)
@@ -187,7 +187,9 @@ def render(deps: Deps, state: ListState, viewer: str, team_url: str | None) -> d
         last = max(0, (page.total - 1) // page.limit * page.limit)
         state = state.moved(last)
         page = deps.queries.page(viewer, to_filter(state, viewer, team_id, now=now, tz=tz), state.offset)
-    return ticket_list_view(state, page, now, team_url, deps.settings.service_levels.calendar)
+    # All tickets: each row can be ticked for a bulk action (bot/handlers/bulk_actions.py).
+    teams = [(t.id, t.name) for t in deps.directory.teams()] if state.scope == "all" else None
+    return ticket_list_view(state, page, now, team_url, deps.settings.service_levels.calendar, teams=teams, report=report)
 
 
 def _open_list(scope: str, ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond) -> None:

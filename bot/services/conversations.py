@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.services import bursts
+from bot.services.case_links import follow_merges
 from bot.services.outbox import PostKind, enqueue
 from bot.services.phrases import Keywords, is_closing_phrase
 from bot.services.records import Change, MessageRecord, TicketRecord
@@ -179,7 +180,7 @@ class ConversationService:
 
     def case_for_thread(self, channel: str, thread_ts: str) -> TicketRecord | None:
         with self._db.read() as session:
-            row = _case_for_thread(session, channel, thread_ts)
+            row = follow_merges(session, _case_for_thread(session, channel, thread_ts))
             return TicketRecord.of(row) if row else None
 
     def add_reply(self, msg: SlackMessage) -> Reply | None:
@@ -192,11 +193,13 @@ class ConversationService:
         notes: list[str] = []
         try:
             with self._db.write() as session:
-                row = _case_for_thread(session, msg.channel, msg.thread_ts, lock=True)
-                if row is None:
+                found = _case_for_thread(session, msg.channel, msg.thread_ts, lock=True)
+                if found is None:
                     return None
                 # What is written in the card's thread stays there: the requester never sees it.
-                internal = _is_card_thread(session, row, msg.channel, msg.thread_ts)
+                internal = _is_card_thread(session, found, msg.channel, msg.thread_ts)
+                # A merged duplicate's threads go on in its primary.
+                row = follow_merges(session, found, lock=True) or found
                 stored = self._store(session, row, msg, role, now, kind="internal" if internal else "public")
                 if msg.files:
                     self._attach(session, row.id, stored.id, msg.files)

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from bot.mail.compose import TOKEN, ack_body, new_message_id, reply_subject
 from bot.mail.parse import MailFile, ParsedMail, parse_mail
 from bot.mail.reply_key import ReplyKeys
+from bot.services.case_links import follow_merges
 from bot.services.conversations import open_intake_case, record_agent_response, record_customer_message
 from bot.services.errors import ActionNotAllowed
 from bot.services.mail_outbox import queue_mail
@@ -230,6 +231,11 @@ class EmailIntake:
         By the Message-IDs it answers (ours or seen: only those who got the mail know
         them), then by the subject's token with the case's reply key, then by the bare
         number for its authenticated reporter or admin; never by the subject's words."""
+        row, why = self._keyed_case(session, mail, standing)
+        # A merged duplicate's mail goes on in its primary.
+        return follow_merges(session, row, lock=True), why
+
+    def _keyed_case(self, session: Session, mail: ParsedMail, standing: Standing) -> tuple[Ticket | None, str | None]:
         by_reply = self._answered(session, mail)
         if by_reply is not None:
             return by_reply, None

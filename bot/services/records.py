@@ -67,9 +67,12 @@ class TicketRecord:
     # Filled where a ticket is shown whole (its card): the team's name and everyone
     # assigned, the owner first. Lists leave them empty.
     team_name: str | None = None
-    assignees: tuple[str, ...] = ()
     account_id: str | None = None  # the external organisation whose member opened it (Slack Connect)
     account_name: str | None = None  # its name, where a ticket is shown whole (None: not known yet)
+    assignees: tuple[str, ...] = ()
+    # Its links and merges as the card says them, and the primary it was merged into.
+    links: tuple[str, ...] = ()
+    merged_into: int | None = None
     fields: tuple[FieldValue, ...] = ()  # its issue type's extra fields, as filed
 
     @property

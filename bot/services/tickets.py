@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.mail.addresses import address_errors, normalised
+from bot.services.case_links import link_lines, merged_into
 from bot.services.effects import (
     Channels,
     owe_assignee_dm,
@@ -152,8 +153,12 @@ class TicketService:
             team = session.get(Team, row.team_id) if row.team_id is not None else None
             account = session.get(Account, row.account_id) if row.account_id is not None else None
             return replace(
-                TicketRecord.of(row), team_name=team.name if team else None, assignees=tuple(assignees_of(session, row.id)),
-                account_name=account.name if account else None, fields=values_of(session, row.id),
+                TicketRecord.of(row),
+                account_name=account.name if account else None,
+                links=link_lines(session, row.id),
+                merged_into=merged_into(session, row.id),
+                team_name=team.name if team else None, assignees=tuple(assignees_of(session, row.id)),
+                fields=values_of(session, row.id),
             )
 
     def refusal(self, ticket_id: int, user: str) -> str | None:

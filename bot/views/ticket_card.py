@@ -35,6 +35,8 @@ WAIT = "ticket_waiting"
 RESUME = "ticket_resume"
 MORE = "ticket_more"  # the card's overflow menu; its options' values say what and which ticket
 MOVE = "move"
+LINK = "link"  # the overflow's Link…: related, parent/child, duplicate of (merge)
+UNMERGE = "unmerge"  # a merged duplicate's overflow: an admin undoes the merge
 BUTTON_LABELS = {
     ASSIGN_SELF: "Assign to Me",
     REASSIGN: "Reassign",
@@ -146,6 +148,8 @@ def ticket_card(
         name = escape(ticket.screenshot_name or "screenshot")
         url = ticket.screenshot_url.replace("|", "%7C").replace(">", "%3E")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"📎 Screenshot: <{url}|{name}>"}})
+    if ticket.links:  # said as stored: numbers and fixed words only
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "\n".join(ticket.links)[:3000]}]})
     due = sla_lines(ticket, calendar, now) if now is not None and calendar is not None else []
     if due:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(due)}})
@@ -190,7 +194,15 @@ def more_menu(ticket: TicketRecord) -> dict[str, Any]:
     return {
         "type": "overflow",
         "action_id": MORE,
-        "options": [{"text": {"type": "plain_text", "text": "Move to team…"}, "value": f"{MOVE}:{ticket.id}"}],
+        "options": [
+            {"text": {"type": "plain_text", "text": "Move to team…"}, "value": f"{MOVE}:{ticket.id}"},
+            {"text": {"type": "plain_text", "text": "Link…"}, "value": f"{LINK}:{ticket.id}"},
+            *(
+                [{"text": {"type": "plain_text", "text": "Unmerge"}, "value": f"{UNMERGE}:{ticket.id}"}]
+                if ticket.merged_into
+                else []
+            ),
+        ],
     }
 
 

@@ -11,6 +11,7 @@ from bot.services.business_hours import BusinessCalendar
 from bot.services.queries import Page
 from bot.services.records import TicketRecord
 from bot.services.status import Priority, Status
+from bot.views.bulk_actions import bulk_bar, report_block, with_picks
 from bot.views.text import escape, escaped_within, mention, permalink, plain_within
 from bot.views.ticket_card import PRIORITY_ICON, STATUS_BADGE, sla_lines
 
@@ -131,9 +132,18 @@ def _describe(state: ListState, page: Page) -> str:
 
 
 def ticket_list_view(
-    state: ListState, page: Page, now: datetime, team_url: str | None, calendar: BusinessCalendar | None = None
+    state: ListState,
+    page: Page,
+    now: datetime,
+    team_url: str | None,
+    calendar: BusinessCalendar | None = None,
+    *,
+    teams: list[tuple[int, str]] | None = None,
+    report: str | None = None,
 ) -> dict[str, Any]:
-    """``calendar``: the rows show their next SLA target when the list is by due or filtered by it."""
+    """``calendar``: the rows show their next SLA target when the list is by due or filtered by it.
+    ``teams`` (the list of all tickets): each row has a checkbox, and the bulk action menu
+    offers moving to these teams; ``report``: what the last bulk action did, on top."""
     title = "All tickets" if state.scope == "all" else "My tickets"
     blocks: list[dict[str, Any]] = [
         _controls(state),
@@ -141,7 +151,10 @@ def ticket_list_view(
         {"type": "divider"},
     ]
     by_due = calendar if state.sort == "due" or state.due else None
-    blocks += [ticket_row(t, now, team_url, by_due) for t in page.tickets]
+    rows = [ticket_row(t, now, team_url, by_due) for t in page.tickets]
+    blocks += with_picks(rows, page.tickets) if teams is not None else rows
+    if report:
+        blocks.insert(0, report_block(report))
     if not page.tickets:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "Nothing here. File one with */new-ticket*."}})
     nav = []
@@ -151,6 +164,8 @@ def ticket_list_view(
         nav.append({"type": "button", "action_id": PAGE_NEXT, "text": {"type": "plain_text", "text": "Next ▶"}, "value": "next"})
     if nav:
         blocks.append({"type": "actions", "block_id": "ticket_list_paging", "elements": nav})
+    if teams is not None and page.tickets:
+        blocks.append(bulk_bar(teams))
     return {
         "type": "modal",
         "callback_id": TICKET_LIST,

@@ -34,6 +34,17 @@ def message_line(msg: MessageRecord, tz: ZoneInfo) -> str:
 MAILED = {"notice": "Notification", "closing": "The auto-close warning", "survey": "The satisfaction survey"}
 
 
+# Links and merges (bot/services/merges.py): linked's from_value is the kind, to_value the other ticket.
+LINK_EVENTS = {
+    "linked": "🔗 {who} linked it ({old}) with {new}",
+    "merged": "🔁 {who} merged it into {new}",
+    "merged_in": "🔁 {who} merged {old} into it",
+    "unmerged": "↩️ {who} unmerged it from {new}",
+    "unmerged_out": "↩️ {who} unmerged {old} from it",
+    "requester_told": "📣 Its requester was told the conversation continues in {new}",
+}
+
+
 def event_line(ev: EventRecord, number: str, tz: ZoneInfo) -> str:
     who = mention(ev.actor_id)
     at = when(ev.created_at, tz)
@@ -78,6 +89,8 @@ def event_line(ev: EventRecord, number: str, tz: ZoneInfo) -> str:
         text = f"⭐ {who} {verb} {escape(ev.to_value or '')}/5"
     elif ev.kind == "priority":
         text = f"🔺 Priority {escape(ev.from_value or '')} → {escape(ev.to_value or '')}"
+    elif ev.kind in LINK_EVENTS:
+        text = LINK_EVENTS[ev.kind].format(who=who, old=escape(ev.from_value or ""), new=escape(ev.to_value or ""))
     else:
         text = f"{escape(ev.kind)} by {who}"
     note = f"\n> {escaped_within(ev.note, 1500)}" if ev.note and ev.kind not in ("flagged", "mailed", "autoclose_warned") else ""
