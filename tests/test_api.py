@@ -293,3 +293,34 @@ def test_assignment_moves_and_messages_post_their_events(
     people.reporter.say(SUPPORT, "Any news?", thread=card)
     said = double.wait_for(lambda: receiver.of("message.created") or None, what="message.created")
     assert (said[0].json["message"]["body"], said[0].json["message"]["role"]) == ("Any news?", "customer")
+
+
+def test_a_case_carries_its_type_s_fields_and_the_api_opens_one_with_them(api: Api, double: SlackDouble, receiver: Receiver) -> None:
+    hook(api, receiver, "case.created")
+    forms = api.desk.deps.forms
+    forms.add(AGENT, "Bug", "Region", "select", required=True, options=["EMEA", "APAC"])
+    forms.add(AGENT, "Bug", "Seats", "number")
+    forms.add(AGENT, "Bug", "Browsers", "multi_select", options=["Firefox", "Safari"])
+    bug = NEW | {"type": "Bug"}
+    missing = api.post("/api/v1/cases", bug | {"fields": {"seats": "many", "colour": "red"}})
+    assert missing.status_code == 422
+    assert missing.json()["errors"] == {
+        "fields.region": "Region is required.",
+        "fields.seats": "Seats must be a number, such as 42 or 3.5.",
+        "fields.colour": "Unknown field: Bug has region, seats, browsers.",
+    }
+    assert api.post("/api/v1/cases", bug | {"fields": ["EMEA"]}).json()["errors"] == {"fields": "An object: each of the type's extra fields by key."}
+    opened = api.post("/api/v1/cases", bug | {"fields": {"region": "EMEA", "seats": 12, "browsers": ["Safari", "Firefox"]}})
+    assert opened.status_code == 201, opened.json()
+    assert opened.json()["fields"] == {"region": "EMEA", "seats": 12, "browsers": ["Safari", "Firefox"]}
+    card = double.wait_message(SUPPORT, "TCK-000001")
+    assert "*Region:* EMEA" in str(card.blocks)
+    assert api.get("/api/v1/cases/TCK-000001").json()["fields"]["seats"] == 12
+    plain = api.post("/api/v1/cases", NEW).json()
+    assert plain["fields"] == {}
+    listed = api.get("/api/v1/cases").json()["data"]
+    assert [c["fields"] for c in listed] == [{}, {"region": "EMEA", "seats": 12, "browsers": ["Safari", "Firefox"]}]
+    sent = double.wait_for(
+        lambda: next((d for d in receiver.of("case.created") if d.json["case"]["number"] == "TCK-000001"), None), what="case.created"
+    )
+    assert sent.json["case"]["fields"] == {"region": "EMEA", "seats": 12, "browsers": ["Safari", "Firefox"]}

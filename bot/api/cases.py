@@ -24,6 +24,8 @@ from bot.api.fields import Fields
 from bot.api.problems import Problem
 from bot.mail.addresses import is_address
 from bot.services.case_json import case_json, event_json, message_json
+from bot.services.field_values import FieldValue, as_json, values_by_ticket, values_of
+from bot.services.forms import check, live_fields
 from bot.services.queries import search
 from bot.services.records import Change, format_number, parse_number
 from bot.services.status import Priority, Status
@@ -35,7 +37,7 @@ LIST_PARAMS = (
     "status", "priority", "team", "assignee", "requester", "source", "created_after", "created_before",
     "updated_after", "updated_before", "q", "limit", "cursor",
 )
-CREATE_FIELDS = ("requester", "title", "details", "priority", "type", "campaign", "external_id")
+CREATE_FIELDS = ("requester", "title", "details", "priority", "type", "campaign", "external_id", "fields")
 PATCH_FIELDS = ("status", "priority", "assignee", "team", "note")
 STATUSES = tuple(s.value for s in Status)
 PRIORITIES = tuple(p.value for p in Priority)
@@ -72,7 +74,8 @@ def list_cases(call: Call) -> Response:
             query = query.where(Ticket.id < after)
         rows = list(session.scalars(query.order_by(Ticket.id.desc()).limit(limit + 1)))
         teams = _team_names(session, {r.team_id for r in rows[:limit] if r.team_id is not None})
-        page = [case_json(r, teams.get(r.team_id or 0)) for r in rows[:limit]]
+        values = values_by_ticket(session, [r.id for r in rows[:limit]])
+        page = [case_json(r, teams.get(r.team_id or 0), values.get(r.id)) for r in rows[:limit]]
     more = len(rows) > limit
     return JSONResponse({"data": page, "next_cursor": cursors.encode(rows[limit - 1].id) if more else None})
 
@@ -98,12 +101,13 @@ def create_case(call: Call) -> Response:
     issue_type = f.choice("type", settings.issue_types, default=settings.issue_types[-1])
     campaign = f.choice("campaign", settings.campaigns, default=settings.campaigns[0])
     external_id = f.text("external_id", limit=255)
+    values = _custom_fields(call, f, issue_type)
     f.check()
     assert requester and details and priority and issue_type and campaign
     record, created = call.ctx.tickets.create(
         NewTicket(
             reporter_id=requester.lower() if is_address(requester) else requester, campaign=campaign, issue_type=issue_type,
-            priority=priority, details=details, source="api", title=title, external_id=external_id,
+            priority=priority, details=details, source="api", title=title, external_id=external_id, fields=values,
         )
     )
     with call.ctx.db.read() as session:
@@ -165,9 +169,30 @@ def _set_status(call: Call, ticket_id: int, status: Status, note: str | None) ->
     )
 
 
+def _custom_fields(call: Call, f: Fields, issue_type: str | None) -> tuple[FieldValue, ...]:
+    """``fields``: the type's extra fields by key, checked as the form checks them; errors
+    are named ``fields.KEY``."""
+    given = call.json().get("fields", {})
+    if not isinstance(given, dict):
+        f.errors["fields"] = "An object: each of the type's extra fields by key."
+        return ()
+    if issue_type is None:
+        return ()
+    with call.ctx.db.read() as session:
+        specs = live_fields(session, issue_type)
+    keys = [s.key for s in specs]
+    for key in given:
+        if key not in keys:
+            f.errors[f"fields.{key}"] = f"Unknown field: {issue_type} has {', '.join(keys) or 'no extra fields'}."
+    checked = check(specs, given)
+    for key, error in checked.errors.items():
+        f.errors[f"fields.{key}"] = error
+    return tuple(checked.values)
+
+
 def _whole(session: Any, row: Ticket) -> dict[str, Any]:
     team = session.get(Team, row.team_id) if row.team_id is not None else None
-    body = case_json(row, team.name if team else None)
+    body = case_json(row, team.name if team else None, as_json(values_of(session, row.id)))
     body["messages"] = [
         message_json(m) for m in session.scalars(select(CaseMessage).where(CaseMessage.ticket_id == row.id).order_by(CaseMessage.id))
     ]

@@ -41,6 +41,10 @@ CASE: dict[str, Any] = {
         "closed_at": TIME,
         "first_response_due_at": TIME,
         "resolution_due_at": TIME,
+        "fields": {
+            "type": "object",
+            "description": "its issue type's extra fields by key, as filed: a number, an ISO date, a list (multi select) or text",
+        },
     },
     "required": ["number", "id", "status", "priority", "requester", "created_at", "updated_at"],
 }
@@ -91,6 +95,11 @@ NEW_CASE = {
         "type": {"type": "string", "description": "one of the desk's ISSUE_TYPES (default: the last)"},
         "campaign": {"type": "string", "description": "one of the desk's CAMPAIGNS (default: the first)"},
         "external_id": {"type": "string", "maxLength": 255, "description": "the caller's id: the same id again answers the first case (200)"},
+        "fields": {
+            "type": "object",
+            "description": "the type's extra fields (/ticket-forms) by key, checked as the Slack form checks them (required ones "
+            "included); a multi select takes a list, a number a number or its text, a date YYYY-MM-DD",
+        },
     },
     "required": ["requester", "details"],
 }

@@ -14,7 +14,8 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
-def case_json(row: Ticket, team: str | None = None) -> dict[str, Any]:
+def case_json(row: Ticket, team: str | None = None, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``fields``: its issue type's extra fields by key (bot/services/field_values.py as_json)."""
     return {
         "number": format_number(row.id),
         "id": row.id,
@@ -37,6 +38,7 @@ def case_json(row: Ticket, team: str | None = None) -> dict[str, Any]:
         "closed_at": iso(row.closed_at),
         "first_response_due_at": iso(row.first_response_due_at),
         "resolution_due_at": iso(row.resolution_due_at),
+        "fields": fields or {},
     }
 
 

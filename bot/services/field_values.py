@@ -58,6 +58,22 @@ def values_of(session: Session, ticket_id: int) -> tuple[FieldValue, ...]:
     return tuple(merged.values())
 
 
+def values_by_ticket(session: Session, ticket_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """A page of tickets' values as JSON (one query), by ticket id."""
+    if not ticket_ids:
+        return {}
+    rows = session.scalars(
+        select(TicketField).where(TicketField.ticket_id.in_(ticket_ids)).order_by(TicketField.ticket_id, TicketField.position, TicketField.id)
+    )
+    merged: dict[int, dict[str, FieldValue]] = {}
+    for row in rows:
+        mine = merged.setdefault(row.ticket_id, {})
+        before = mine.get(row.key)
+        texts = (*before.texts, row.value_text) if before else (row.value_text,)
+        mine[row.key] = FieldValue(row.key, row.label, row.kind, texts, row.value_number, row.value_date)
+    return {ticket_id: as_json(list(values.values())) for ticket_id, values in merged.items()}
+
+
 def as_json(values: Sequence[FieldValue]) -> dict[str, Any]:
     """key → value, typed: a number, an ISO date, a list for a multi select, else text."""
     out: dict[str, Any] = {}

@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from bot.services.errors import ServiceError
 from bot.services.field_values import FieldValue
@@ -165,6 +166,16 @@ def _one(spec: FieldSpec, texts: list[str]) -> tuple[str | None, FieldValue | No
     return f"{spec.label} has an unknown kind.", None
 
 
+def live_fields(session: Session, issue_type: str) -> list[FieldSpec]:
+    """The type's fields as its form shows them now, in order."""
+    rows = session.scalars(
+        select(FormField)
+        .where(FormField.issue_type == issue_type, FormField.removed_at.is_(None))
+        .order_by(FormField.position, FormField.id)
+    )
+    return [FieldSpec.of(r) for r in rows]
+
+
 def parse_options(text: str) -> tuple[str, ...]:
     """One option a line, blanks dropped, duplicates once."""
     return tuple(dict.fromkeys(" ".join(line.split()) for line in text.splitlines() if line.strip()))
@@ -180,12 +191,7 @@ class Forms:
 
     def fields_for(self, issue_type: str) -> list[FieldSpec]:
         with self._db.read() as session:
-            rows = session.scalars(
-                select(FormField)
-                .where(FormField.issue_type == issue_type, FormField.removed_at.is_(None))
-                .order_by(FormField.position, FormField.id)
-            )
-            return [FieldSpec.of(r) for r in rows]
+            return live_fields(session, issue_type)
 
     def field_keys(self) -> list[str]:
         """Every key a form has had (removed fields too: old tickets keep their values)."""

@@ -27,6 +27,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from bot.services.case_json import case_json, event_json, iso, message_json
+from bot.services.field_values import as_json, values_of
 from bot.services.tickets import Clock, utcnow
 from db.commit_signals import CommitSignal
 from db.models import CaseMessage, Team, Ticket, TicketEvent, Webhook, WebhookDelivery
@@ -103,7 +104,7 @@ def _owe(session: Session) -> None:
         team = session.get(Team, row.team_id) if row.team_id is not None else None
         event_id = uuid.uuid4().hex
         body = json.dumps(
-            {"id": event_id, "type": name, "created_at": iso(now), "case": case_json(row, team.name if team else None), **extra},
+            {"id": event_id, "type": name, "created_at": iso(now), "case": case_json(row, team.name if team else None, as_json(values_of(session, row.id))), **extra},
             separators=(",", ":"),
         )
         _QUEUED.owed(session)
