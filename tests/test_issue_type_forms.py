@@ -7,10 +7,11 @@ leaves old tickets as they were filed."""
 from __future__ import annotations
 
 from bot.app import Casedesk
+from bot.handlers.message_tickets import SHORTCUT
 from slack_double import SlackDouble
 from slack_double.blockkit import view_errors
 from slack_double.people import Modal, Person
-from tests.conftest import SUPPORT, People
+from tests.conftest import GENERAL, REPORTER, SUPPORT, People
 from tests.test_ticket_lists import open_list
 
 
@@ -149,3 +150,29 @@ def test_only_admins_change_forms_and_a_bad_field_is_refused_inline(desk: Casede
     ack = modal.submit()
     assert ack is not None and ack["errors"] == {"label.1": "Bug has a field named region already."}
     assert [f.key for f in desk.deps.forms.fields_for("Bug")] == ["region"]
+
+
+def test_the_message_shortcut_s_form_asks_the_type_s_fields_too(desk: Casedesk, double: SlackDouble, people: People) -> None:
+    define_bug_form(people.agent)
+    asked = people.reporter.say(GENERAL, "Checkout breaks for Swedish cards.")
+    env = people.agent.shortcut(asked, SHORTCUT)
+    modal = people.agent.modal_from(env.payload["trigger_id"])
+    modal.choose("Campaign", "Website").choose("Issue type", "Bug").wait_for_labels(lambda labels: "Region" in labels)
+    assert f"<@{REPORTER}>" in str(modal.view["blocks"][0])  # still the shortcut's form, its context kept
+    modal.choose("Region", "EMEA")
+    assert modal.submit() is None
+    card = double.wait_message(SUPPORT, "TCK-000001")
+    assert "*Region:* EMEA" in str(card.blocks)
+    assert desk.deps.tickets.get(1).reporter_id == REPORTER
+
+
+def test_an_admin_reorders_fields_and_the_form_follows(desk: Casedesk, double: SlackDouble, people: People) -> None:
+    admin = define_bug_form(people.agent)
+    admin.select("↑ Move up: Browsers")
+    admin.select("↓ Move down: Region")
+    assert [f.label for f in desk.deps.forms.fields_for("Bug")] == ["Seats affected", "Region", "Browsers", "Seen on"]
+    modal = people.reporter.open_modal("/new-ticket")
+    modal.choose("Issue type", "Bug").wait_for_labels(lambda labels: "Region" in labels)
+    assert modal.labels()[2:6] == ["Seats affected", "Region", "Browsers", "Seen on"]
+    kinds = [(e.kind, e.actor_id) for e in desk.deps.directory.events()]  # the desk's audit trail has each change
+    assert kinds.count(("form_field_added", people.agent.id)) == 4 and kinds.count(("form_field_moved", people.agent.id)) == 2
