@@ -132,3 +132,21 @@ def test_refused_merges_say_why(desk: Casedesk, double: SlackDouble, people: Peo
     choose_in_menu(double, teams.frank, second, "Unmerge")
     teams.frank.wait_ephemeral("Only admins can unmerge")
     assert desk.deps.tickets.get(2).status is Status.CLOSED
+
+
+def test_an_unmerge_finds_what_moved_on_along_the_chain(desk: Casedesk, double: SlackDouble, people: People) -> None:
+    first, first_card = open_case(double, people.reporter, "Page 1 is blank.", "TCK-000001")
+    second, second_card = open_case(double, people.outsider, "Page 2 is blank.", "TCK-000002")
+    open_case(double, people.agent2, "Every page is blank.", "TCK-000003")
+    assert link(double, people.agent, first_card, "Duplicate of (merge into it)", "TCK-000002") is None
+    assert link(double, people.agent, second_card, "Duplicate of (merge into it)", "TCK-000003") is None
+    double.wait_for(lambda: len(bodies(desk, 3)) == 3, what="everything on TCK-000003")
+    # A duplicate of a duplicate: its requester's later words go to the end of the chain.
+    people.reporter.say(INTAKE, "Still blank.", thread=first)
+    double.wait_for(lambda: "Still blank." in bodies(desk, 3), what="the reply at the chain's end")
+
+    choose_in_menu(double, people.agent, first_card, "Unmerge")
+    people.agent.wait_ephemeral("unmerged from TCK-000002")
+    assert bodies(desk, 1) == ["Page 1 is blank."]
+    assert bodies(desk, 2) == []
+    assert bodies(desk, 3) == ["Page 2 is blank.", "Every page is blank.", "Still blank."]

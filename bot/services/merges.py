@@ -210,9 +210,10 @@ class CaseLinks:
 
     @staticmethod
     def _move(session: Session, source: int, target: int, merges: list[int], *, mark: int | None) -> int:
-        """Move messages and attachments from ``source`` to ``target`` in one UPDATE each:
-        a merge (``mark``) moves all and marks those not marked yet; an unmerge moves those
-        the given merges moved. Returns how many messages moved."""
+        """Move messages and attachments to ``target`` in one UPDATE each: a merge
+        (``mark``) moves all of ``source``'s and marks those not marked yet; an unmerge
+        moves those the given merges moved, wherever they are now (the primary may have
+        been merged on since). Returns how many messages moved."""
         if mark is not None:
             values = {"ticket_id": target, "merge_id": func.coalesce(CaseMessage.merge_id, mark)}
             where = [CaseMessage.ticket_id == source]
@@ -220,8 +221,8 @@ class CaseLinks:
             a_where = [Attachment.ticket_id == source]
         else:
             values, a_values = {"ticket_id": target}, {"ticket_id": target}
-            where = [CaseMessage.ticket_id == source, CaseMessage.merge_id.in_(merges)]
-            a_where = [Attachment.ticket_id == source, Attachment.merge_id.in_(merges)]
+            where = [CaseMessage.merge_id.in_(merges)]
+            a_where = [Attachment.merge_id.in_(merges)]
         result = session.execute(update(CaseMessage).where(*where).values(values).execution_options(synchronize_session=False))
         session.execute(update(Attachment).where(*a_where).values(a_values).execution_options(synchronize_session=False))
         return int(getattr(result, "rowcount", 0) or 0)
