@@ -150,3 +150,9 @@ def test_an_unmerge_finds_what_moved_on_along_the_chain(desk: Casedesk, double: 
     assert bodies(desk, 1) == ["Page 1 is blank."]
     assert bodies(desk, 2) == []
     assert bodies(desk, 3) == ["Page 2 is blank.", "Every page is blank.", "Still blank."]
+
+    # Into a ticket that is itself a duplicate: the merge goes where that one lives now.
+    _asked, fourth_card = open_case(double, people.outsider, "Page 4 is blank.", "TCK-000004")
+    assert link(double, people.agent, fourth_card, "Duplicate of (merge into it)", "TCK-000002") is None
+    people.agent.wait_ephemeral("TCK-000004 is merged into TCK-000003")
+    assert bodies(desk, 4) == [] and "Page 4 is blank." in bodies(desk, 3)

@@ -103,10 +103,11 @@ class CaseLinks:
                     "merging would make a cycle. Nothing changed."
                 )
             if len(chain) > 1:  # the primary is itself a duplicate: the conversation lives at the chain's end
-                primary = self._load(session, chain[-1])
+                primary = self._load(session, chain[-1], lock=True)
                 target = format_number(primary.id)
-                if _outside(session, primary, actor):
-                    raise LinkRefused(str(_outside(session, primary, actor)))
+                why = _outside(session, primary, actor)
+                if why:
+                    raise LinkRefused(why)
             record = TicketMerge(
                 duplicate_id=dup.id, primary_id=primary.id, status_before=dup.status, merged_by=actor, merged_at=now
             )
