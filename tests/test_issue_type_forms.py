@@ -176,3 +176,23 @@ def test_an_admin_reorders_fields_and_the_form_follows(desk: Casedesk, double: S
     assert modal.labels()[2:6] == ["Seats affected", "Region", "Browsers", "Seen on"]
     kinds = [(e.kind, e.actor_id) for e in desk.deps.directory.events()]  # the desk's audit trail has each change
     assert kinds.count(("form_field_added", people.agent.id)) == 4 and kinds.count(("form_field_moved", people.agent.id)) == 2
+
+
+def test_text_and_user_fields_are_stored_as_written_and_escaped_once_on_the_card(
+    desk: Casedesk, double: SlackDouble, people: People
+) -> None:
+    admin = people.agent.open_modal("/ticket-forms", "Question")
+    add_field(admin, "Order <ref>", "Short text", required=True)
+    add_field(admin, "What you tried", "Long text")
+    add_field(admin, "Account owner", "User")
+    modal = people.reporter.open_modal("/new-ticket")
+    modal.choose("Issue type", "Question").wait_for_labels(lambda labels: "Account owner" in labels)
+    modal.choose("Campaign", "Billing").choose("Priority", "🔵 Low").type("Details", "Where is my refund?")
+    modal.type("Order <ref>", "<!channel> A&B").type("What you tried", "Asked *twice*\nthen waited").pick_user("Account owner", people.agent2.id)
+    assert modal.submit() is None
+    card = str(double.wait_message(SUPPORT, "TCK-000001").blocks)
+    assert "*Order &lt;ref&gt;:* &lt;!channel&gt; A&amp;B" in card and "<!channel>" not in card
+    assert f"*Account owner:* <@{people.agent2.id}>" in card
+    [order, tried, owner] = desk.deps.tickets.get(1).fields
+    assert (order.key, order.texts) == ("order_ref", ("<!channel> A&B",))  # stored as written
+    assert tried.texts == ("Asked *twice*\nthen waited",) and owner.texts == (people.agent2.id,)
