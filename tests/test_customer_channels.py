@@ -12,14 +12,19 @@ from sqlalchemy import Engine, select
 
 from bot.app import Casedesk
 from bot.services.customer_channels import RETRY_FAILED, CustomerChannels
+from bot.services.directory import NewRule
 from bot.settings import Settings, load_settings
 from db.models import Account, CaseMessage
 from slack_double import BOT_USER_ID, Message, SlackDouble, events
-from tests.conftest import SUPPORT, People, base_env
+from tests.conftest import AGENT, SUPPORT, People, base_env
+from tests.test_admin import open_from_home
 
 SHARED = "C0ACMESHR"
 ACME = "T0ACMECORP"
 CUSTOMER = "U0ACMEKIM"
+OTHER = "C0GLOBEXS"
+GLOBEX = "T0GLOBEXCO"
+ENTERPRISE = "C0ENTERPR"
 
 
 @pytest.fixture
@@ -144,3 +149,46 @@ def test_a_failed_team_lookup_is_tried_again_later_not_kept(double: SlackDouble,
     assert len(double.workspace.calls_to("team.info")) == calls  # at most hourly
     now[0] += timedelta(minutes=1)
     assert customers.due(ACME)
+
+
+def test_an_admin_marks_a_customer_channel_from_home_with_its_own_acknowledgment(
+    desk: Casedesk, double: SlackDouble, people: People
+) -> None:
+    """A shared channel that is no intake channel: nothing until an admin marks it, then
+    its external members' messages open cases at once (no restart)."""
+    double.channel(OTHER, "globex-support")
+    double.organisation(GLOBEX, "Globex")
+    double.share_channel(OTHER, GLOBEX)
+    sam = double.external_person("U0GLOBSAM", GLOBEX, "sam")
+    sam.say(OTHER, "Hello, is anyone there?")
+    assert desk.deps.customers.get(OTHER) is None  # not an intake channel: sharing it made none of it
+
+    modal = open_from_home(people.agent, "Customer channels")
+    modal.pick_channel("Channel", OTHER).type("Acknowledgment", "Thanks <!channel>! We answer within 4 business hours.")
+    assert modal.submit() is None
+    assert desk.deps.customers.get(OTHER).account_id == GLOBEX  # type: ignore[union-attr]  # from conversations.info
+    asked = sam.say(OTHER, "Our invoices are wrong")
+    ack = double.wait_thread_reply(asked, "TCK-000001")
+    assert ack.text == "Thanks &lt;!channel&gt;! We answer within 4 business hours. (TCK-000001)"
+
+    # Unmarked: its messages open nothing any more.
+    modal = open_from_home(people.agent, "Customer channels")
+    modal.pick_channel("Channel", OTHER).choose("This channel is", "Not a customer channel")
+    assert modal.submit() is None
+    assert desk.deps.customers.get(OTHER) is None
+    sam.say(OTHER, "And the reports too")
+    double.wait_message(SUPPORT, "TCK-000001")
+    assert desk.deps.conversations.case_of_message(OTHER, double.messages(OTHER)[-1].ts) is None
+
+
+def test_an_accounts_cases_are_routed_to_its_team(desk: Casedesk, double: SlackDouble) -> None:
+    double.channel(ENTERPRISE, "enterprise-triage")
+    team = desk.deps.directory.create_team(AGENT, "Enterprise", triage_channel=ENTERPRISE)
+    desk.deps.directory.add_rule(AGENT, NewRule(field="account", value="acme corp", team_id=team.id))
+    double.share_channel(SHARED, ACME)
+    double.wait_for(lambda: desk.deps.customers.account(ACME).name, what="the organisation's name looked up")
+    kim = double.external_person(CUSTOMER, ACME, "kim")
+    kim.say(SHARED, "Export is failing")
+    card = double.wait_message(ENTERPRISE, "TCK-000001")
+    assert "Account: *Acme Corp*" in card.all_text()
+    assert not [m for m in double.messages(SUPPORT) if "TCK-000001" in m.all_text()]

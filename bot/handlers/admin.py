@@ -385,6 +385,10 @@ def submit_rule(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: We
         value = _channel(view, value_block)
         if not value:
             errors[value_block] = "Choose the channel whose messages this rule routes."
+    elif field == "account":
+        value = _text(view, value_block)
+        if not value:
+            errors[value_block] = "Give the customer organisation's name (as the card shows it) or its Slack team ID."
     else:
         value = _text(view, value_block)
         good, bad = parse_addresses(value)

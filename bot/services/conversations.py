@@ -26,7 +26,7 @@ from bot.services.status import Priority, Status
 from bot.services.team_service_levels import team_levels
 from bot.services.tickets import Clock, TicketService, audit_event, business_seconds, utcnow
 from bot.settings.service_levels import ServiceLevels
-from db.models import Attachment, CaseMessage, FormerCard, Ticket
+from db.models import Account, Attachment, CaseMessage, FormerCard, Ticket
 from db.session import Database
 
 # Cases that come without a form have no campaign or issue type yet; agents see these.
@@ -147,7 +147,8 @@ class ConversationService:
                     session.add(audit_event(row.id, msg.user, "flagged", None, keyword, "escalation keyword", now))
                 if msg.files:
                     self._attach(session, row.id, stored.id, msg.files)
-                card_channel = self._tickets.file_in(session, row, Criteria(intake_channel=msg.channel), now)
+                criteria = Criteria(intake_channel=msg.channel, accounts=account_keys(session, account))
+                card_channel = self._tickets.file_in(session, row, criteria, now)
                 enqueue(session, PostKind.CARD, now, ticket_id=row.id, channel=card_channel)
                 thread_ts = origin.thread_ts if origin else msg.ts
                 enqueue(session, PostKind.ORIGIN_ACK, now, ticket_id=row.id, channel=msg.channel, thread_ts=thread_ts)
@@ -418,6 +419,14 @@ def _is_card_thread(session: Session, row: Ticket, channel: str, thread_ts: str)
     if (row.origin_channel, row.origin_ts) == (channel, thread_ts):
         return False
     return session.scalar(select(FormerCard.ticket_id).where(FormerCard.channel == channel, FormerCard.ts == thread_ts)) is not None
+
+
+def account_keys(session: Session, account: str | None) -> tuple[str, ...]:
+    """What routing rules may name an organisation by: its team id, and its name once known."""
+    if not account:
+        return ()
+    name = session.scalar(select(Account.name).where(Account.id == account))
+    return (account, name) if name else (account,)
 
 
 def source_key(channel: str, ts: str) -> str:

@@ -33,7 +33,7 @@ from db.session import Database
 log = logging.getLogger(__name__)
 
 DEFAULT_TEAM = "Support"
-RULE_FIELDS = ("issue_type", "campaign", "intake_channel", "mailbox")
+RULE_FIELDS = ("issue_type", "campaign", "intake_channel", "mailbox", "account")
 AUTO_ASSIGN = ("off", "round_robin", "least_open")
 
 # Called in the transaction that takes someone out of a team (team id, user, actor): the

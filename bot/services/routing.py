@@ -41,6 +41,7 @@ class Criteria:
     campaign: str | None = None
     intake_channel: str | None = None
     mailboxes: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()  # a customer organisation's team id and, once known, its name
 
 
 _COLUMNS = (Team.id, Team.name, Team.triage_channel, Team.auto_assign)
@@ -60,6 +61,7 @@ _ROUTE = (
                 and_(RoutingRule.field == "campaign", func.lower(RoutingRule.value) == bindparam("campaign")),
                 and_(RoutingRule.field == "intake_channel", func.lower(RoutingRule.value) == bindparam("intake_channel")),
                 and_(RoutingRule.field == "mailbox", func.lower(RoutingRule.value).in_(bindparam("mailboxes", expanding=True))),
+                and_(RoutingRule.field == "account", func.lower(RoutingRule.value).in_(bindparam("accounts", expanding=True))),
             ),
         ),
     )
@@ -112,6 +114,7 @@ def route(session: Session, criteria: Criteria) -> Routed | None:
             "campaign": _criterion(criteria.campaign),
             "intake_channel": _criterion(criteria.intake_channel),
             "mailboxes": sorted({m.strip().lower() for m in criteria.mailboxes if m.strip()}),
+            "accounts": sorted({a.strip().lower() for a in criteria.accounts if a.strip()}),
         },
     ).first()
     if found is None:

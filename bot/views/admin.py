@@ -23,6 +23,7 @@ ADMIN_EDIT_TEAM = "admin_edit_team"
 ADMIN_RULES = "admin_rules"
 ADMIN_CC = "admin_cc"
 ADMIN_API_TOKENS = "admin_api_tokens"
+ADMIN_CUSTOMER_CHANNELS = "admin_customer_channels"
 ADMIN_PAGE = "admin_page"
 
 # Modals (callback IDs) and their elements
@@ -40,7 +41,7 @@ OPTION_TEXT = 75
 MAX_OPTIONS = 100
 
 AUTO_LABEL = {"off": "Off", "round_robin": "Round-robin", "least_open": "Least open tickets"}
-FIELD_LABEL = {"issue_type": "Issue type", "campaign": "Campaign", "intake_channel": "Intake channel", "mailbox": "Mailbox address"}
+FIELD_LABEL = {"issue_type": "Issue type", "campaign": "Campaign", "intake_channel": "Intake channel", "mailbox": "Mailbox address", "account": "Account"}
 ROLE_LABEL = {Role.ADMIN: "Admin", Role.AGENT: "Agent"}
 CC_SETTING = "notify_cc"
 
@@ -187,6 +188,7 @@ def admin_blocks(
                 _button("Routing rules", ADMIN_RULES, "rules"),
                 _button("Notification CC list", ADMIN_CC, "cc"),
                 _button("API tokens", ADMIN_API_TOKENS, "tokens"),
+                _button("Customer channels", ADMIN_CUSTOMER_CHANNELS, "customers"),
             ],
         },
         _context(f"*People*: {len(people)} agent{'s' if len(people) != 1 else ''}, {admins} of them admin"
@@ -358,6 +360,8 @@ def rules_modal(
         value: dict[str, Any] = {"type": "static_select", "options": [_option(c, str(i)) for i, c in enumerate(choices[:MAX_OPTIONS])]}
     elif field == "intake_channel":
         value = {"type": "conversations_select", "filter": {"include": ["public", "private"], "exclude_bot_users": True}}
+    elif field == "account":
+        value = {"type": "plain_text_input", "placeholder": _plain("Acme Corp, or its Slack team ID"), "max_length": 200}
     else:
         value = {"type": "plain_text_input", "placeholder": _plain("help@example.com"), "max_length": 320}
     blocks.append(_input(f"rule_value_{nonce}", label, value))
