@@ -18,6 +18,7 @@ from db.models import Account, CaseMessage
 from slack_double import BOT_USER_ID, Message, SlackDouble, events
 from tests.conftest import AGENT, SUPPORT, People, base_env
 from tests.test_admin import open_from_home
+from tests.test_ticket_lists import numbers, open_list
 
 SHARED = "C0ACMESHR"
 ACME = "T0ACMECORP"
@@ -192,3 +193,21 @@ def test_an_accounts_cases_are_routed_to_its_team(desk: Casedesk, double: SlackD
     card = double.wait_message(ENTERPRISE, "TCK-000001")
     assert "Account: *Acme Corp*" in card.all_text()
     assert not [m for m in double.messages(SUPPORT) if "TCK-000001" in m.all_text()]
+
+
+def test_system_tickets_lists_an_accounts_cases(desk: Casedesk, double: SlackDouble, people: People) -> None:
+    double.organisation(GLOBEX, "Globex")
+    double.channel(OTHER, "globex-support")
+    double.share_channel(SHARED, ACME)
+    double.share_channel(OTHER, GLOBEX)
+    desk.deps.customers.mark(AGENT, OTHER, account_id=GLOBEX)  # as an admin does from the Home tab
+    double.wait_for(lambda: desk.deps.customers.account(ACME).name, what="the organisation's name")
+    kim = double.external_person(CUSTOMER, ACME, "kim")
+    sam = double.external_person("U0GLOBSAM", GLOBEX, "sam")
+    kim.say(SHARED, "Export is failing")
+    sam.say(OTHER, "Invoices are wrong")
+    people.reporter.say(SUPPORT, "unrelated")
+    double.wait_message(SUPPORT, "TCK-000002")
+    assert numbers(open_list(people.agent, "/system-tickets", "account:acme_corp")) == ["TCK-000001"]
+    assert numbers(open_list(people.agent, "/system-tickets", f"account:{GLOBEX}")) == ["TCK-000002"]
+    assert numbers(open_list(people.agent, "/system-tickets", "account:Initech")) == []

@@ -44,10 +44,10 @@ PRIORITY_WORDS = {p.value: p for p in Priority}
 USAGE = {
     "mine": "Usage: `/agent-tickets [open|in-progress|resolved|closed] [assigned]`, e.g. `/agent-tickets closed`.",
     "all": "Usage: `/system-tickets [open|in-progress|waiting|resolved|closed] [high|medium|low] [campaign:NAME] "
-    "[type:NAME] [team:NAME] [assignee:me|none|U…] [breached|due:today] [sort:due] [FIELD:VALUE] [search words]`, "
+    "[type:NAME] [team:NAME] [account:NAME] [assignee:me|none|U…] [breached|due:today] [sort:due] [FIELD:VALUE] [search words]`, "
     "e.g. `/system-tickets high open assignee:none`, `/system-tickets breached sort:due` or `/system-tickets region:EMEA`.",
 }
-FIELD_WORDS = ("campaign:", "type:", "assignee:", "team:", "sort:", "due:")
+FIELD_WORDS = ("campaign:", "type:", "assignee:", "team:", "sort:", "due:", "account:")
 # SLA words: the next target already breached, or falling before the day ends (TIMEZONE).
 DUE_WORDS = {"breached": "breached", "due:today": "today", "due:breached": "breached"}
 BAD_SORT = "`sort:` takes `due` (the soonest SLA target first) or `newest`, e.g. `/system-tickets sort:due`."
@@ -129,6 +129,7 @@ def parse_words(text: str, scope: str, viewer: str = "") -> ListState | None:
         sort="due" if sort == "due" else None,
         due=due,
         fields=tuple(dict.fromkeys(custom)),
+        account=fields.get("account") or None,
     )
 
 
@@ -149,7 +150,13 @@ def due_before(due: str | None, now: datetime, tz: ZoneInfo) -> datetime | None:
 
 
 def to_filter(
-    state: ListState, viewer: str, team_id: int | None = None, *, now: datetime | None = None, tz: ZoneInfo | None = None
+    state: ListState,
+    viewer: str,
+    team_id: int | None = None,
+    *,
+    now: datetime | None = None,
+    tz: ZoneInfo | None = None,
+    account_ids: tuple[str, ...] = (),
 ) -> TicketFilter:
     own = state.scope == "mine"
     assignee = viewer if own and state.tab == "assigned" else None
@@ -168,6 +175,7 @@ def to_filter(
         due_before=due_before(state.due, now or utcnow(), tz or ZoneInfo("UTC")),
         by_due=state.sort == "due",
         fields=state.fields,
+        account_ids=account_ids,
     )
 
 
@@ -181,12 +189,13 @@ def _team_id(deps: Deps, state: ListState) -> int | None:
 def render(deps: Deps, state: ListState, viewer: str, team_url: str | None, report: str | None = None) -> dict[str, Any]:
     team_id = _team_id(deps, state)
     now, tz = deps.clock(), deps.settings.tz
-    page = deps.queries.page(viewer, to_filter(state, viewer, team_id, now=now, tz=tz), state.offset)
+    accounts = tuple(deps.customers.named(state.account)) if state.account else ()
+    page = deps.queries.page(viewer, to_filter(state, viewer, team_id, now=now, tz=tz, account_ids=accounts), state.offset)
     if not page.tickets and page.total and state.offset:
         # The list shrank under the viewer (tickets closed meanwhile): show the last page.
         last = max(0, (page.total - 1) // page.limit * page.limit)
         state = state.moved(last)
-        page = deps.queries.page(viewer, to_filter(state, viewer, team_id, now=now, tz=tz), state.offset)
+        page = deps.queries.page(viewer, to_filter(state, viewer, team_id, now=now, tz=tz, account_ids=accounts), state.offset)
     # All tickets: each row can be ticked for a bulk action (bot/handlers/bulk_actions.py).
     teams = [(t.id, t.name) for t in deps.directory.teams()] if state.scope == "all" else None
     return ticket_list_view(state, page, now, team_url, deps.settings.service_levels.calendar, teams=teams, report=report)

@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.services.errors import ServiceError
@@ -171,7 +171,7 @@ class CustomerChannels:
         """The ids of the organisations with this name (any case), or with this id."""
         wanted = name.strip().lower()
         with self._db.read() as session:
-            rows = session.scalars(select(Account.id).where((Account.name.ilike(wanted)) | (Account.id == name.strip())))
+            rows = session.scalars(select(Account.id).where((func.lower(Account.name) == wanted) | (Account.id == name.strip())))
             return [str(r) for r in rows] or [name.strip()]
 
     def due(self, account_id: str) -> bool:

@@ -83,6 +83,8 @@ class TicketFilter:
     by_due: bool = False
     # (key, value): filed with this value in an issue type's extra field (bot/services/forms.py).
     fields: tuple[tuple[str, str], ...] = ()
+    # Opened by a member of one of these customer organisations (Slack team ids; account:NAME).
+    account_ids: tuple[str, ...] = ()
 
     def is_own(self, viewer: str) -> bool:
         """Limited to tickets the viewer filed or is assigned."""
@@ -183,6 +185,8 @@ def _apply(query: Select[Any], flt: TicketFilter, found: Subquery | None = None)
         query = query.where(Ticket.campaign == flt.campaign)
     if flt.issue_type:
         query = query.where(Ticket.issue_type == flt.issue_type)
+    if flt.account_ids:
+        query = query.where(Ticket.account_id.in_(flt.account_ids))
     if flt.due_before is not None:
         query = query.where(next_due() < flt.due_before)
     for key, value in flt.fields:

@@ -41,6 +41,7 @@ class ListState:
     sort: str | None = None  # "due": the soonest SLA target first; None: newest (or most relevant)
     due: str | None = None  # "breached" or "today": the next SLA target's time
     fields: tuple[tuple[str, str], ...] = ()  # (key, value) of issue types' extra fields (region:EMEA)
+    account: str | None = None  # a customer organisation's name or Slack team id (account:NAME)
 
     def to_metadata(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
