@@ -5,6 +5,7 @@ the customer may read, and everything else stays in the support channel."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from bot.services.directory import NewRule
 from bot.settings import Settings, load_settings
 from db.models import Account, CaseMessage
 from slack_double import BOT_USER_ID, Message, SlackDouble, events
+from slack_double.blockkit import view_errors
 from tests.conftest import AGENT, SUPPORT, People, base_env
 from tests.test_admin import open_from_home
 from tests.test_ticket_lists import numbers, open_list
@@ -211,3 +213,8 @@ def test_system_tickets_lists_an_accounts_cases(desk: Casedesk, double: SlackDou
     assert numbers(open_list(people.agent, "/system-tickets", "account:acme_corp")) == ["TCK-000001"]
     assert numbers(open_list(people.agent, "/system-tickets", f"account:{GLOBEX}")) == ["TCK-000002"]
     assert numbers(open_list(people.agent, "/system-tickets", "account:Initech")) == []
+    summary = people.agent.open_modal("/ticket-summary")
+    double.wait_for(lambda: "Customer accounts" in json.dumps(summary.view), what="the summary")
+    text = json.dumps(summary.view)
+    assert "*Acme Corp*: 1 open, 1 opened" in text and "*Globex*: 1 open, 1 opened" in text
+    assert view_errors(summary.view) == []

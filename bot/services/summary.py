@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from bot.services.errors import PermissionDenied
@@ -17,7 +17,7 @@ from bot.services.records import TicketRecord
 from bot.services.sla_report import ServiceFigures, service_figures
 from bot.services.sql_stats import median, seconds_between
 from bot.services.status import ACTIVE, Priority, Status
-from db.models import Team, Ticket, TicketEvent
+from db.models import Account, Team, Ticket, TicketEvent
 from db.session import Database
 
 WEEK = timedelta(days=7)
@@ -39,6 +39,23 @@ class Summary:
     oldest_open: TicketRecord | None
     team_name: str | None = None  # the team asked for (team:NAME); None: every team the viewer sees
     service: ServiceFigures | None = None  # service levels and satisfaction of the last 7 days
+    by_account: tuple[AccountFigures, ...] = ()  # customer organisations (Slack Connect), busiest first
+
+
+@dataclass(frozen=True)
+class AccountFigures:
+    """A customer organisation's cases: open now, opened in the last 30 days, and the mean
+    business time to their first response."""
+
+    account_id: str
+    name: str | None
+    open: int
+    opened: int
+    mean_first_response: timedelta | None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.account_id
 
 
 def finished_between(
@@ -123,7 +140,28 @@ class SummaryQueries:
                 oldest_open=TicketRecord.of(oldest) if oldest else None,
                 team_name=s.scalar(select(Team.name).where(Team.id == team_id)) if team_id is not None else None,
                 service=service_figures(s, week_ago, now, scope),
+                by_account=_by_account(s, mine, window),
             )
+
+
+def _by_account(session: Session, scope: ColumnElement[bool], window: datetime, limit: int = 10) -> tuple[AccountFigures, ...]:
+    """The customer organisations with cases open or opened since ``window``, busiest first."""
+    is_open = Ticket.status.in_([st.value for st in ACTIVE])
+    recent = Ticket.created_at >= window
+    opened = func.sum(case((recent, 1), else_=0))
+    open_now = func.sum(case((is_open, 1), else_=0))
+    rows = session.execute(
+        select(Ticket.account_id, Account.name, open_now, opened, func.avg(case((recent, Ticket.first_response_seconds))))
+        .outerjoin(Account, Account.id == Ticket.account_id)
+        .where(scope, Ticket.account_id.is_not(None), or_(is_open, recent))
+        .group_by(Ticket.account_id, Account.name)
+        .order_by(open_now.desc(), opened.desc(), Ticket.account_id)
+        .limit(limit)
+    ).all()
+    return tuple(
+        AccountFigures(str(a), n, int(o or 0), int(r or 0), timedelta(seconds=float(f)) if f is not None else None)
+        for a, n, o, r, f in rows
+    )
 
 
 def _open_by_priority(session: Session, scope: ColumnElement[bool]) -> dict[Priority, int]:

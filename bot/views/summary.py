@@ -51,6 +51,15 @@ def summary_view(s: Summary, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
         if s.oldest_open
         else "No open tickets. 🎉"
     )
+    if s.by_account:
+        lines = "\n".join(
+            f"*{escape(a.label)}*: {a.open} open, {a.opened} opened · first response {duration(a.mean_first_response)} on average"
+            for a in s.by_account
+        )
+        blocks += [
+            {"type": "header", "text": {"type": "plain_text", "text": "Customer accounts (last 30 days)"}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": lines}},
+        ]
     if s.service is not None:
         blocks += service_blocks(s.service, "Service levels (last 7 days)")
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": oldest}]})
