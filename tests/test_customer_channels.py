@@ -75,6 +75,9 @@ def test_a_customer_writes_an_agent_answers_and_nothing_internal_reaches_them(
         kinds = dict(conn.execute(select(CaseMessage.body, CaseMessage.kind)).all())
     assert kinds["We are looking at it now."] == "public" and kinds["Internal: probably the S3 bucket again"] == "internal"
 
+    # Taking the case is said in the card's thread only.
+    people.agent.click(double.current(card), "Assign to Me")
+    double.wait_thread_reply(card, "assigned")
     # A public reply from the card, then the resolution: both in the customer's thread.
     env = people.agent.click(card, "Reply to requester")
     modal = people.agent.modal_from(env.payload["trigger_id"])
