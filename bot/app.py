@@ -145,6 +145,7 @@ def create_app(
         client, settings, db, tickets, conversations, home, workspace_url, clock, posts_per_second=settings.slack_posts_per_second
     )
     sender.customers = customers
+    home.customers = customers
     deps = Deps(
         settings=settings,
         tickets=tickets,

@@ -177,6 +177,9 @@ def test_an_admin_marks_a_customer_channel_from_home_with_its_own_acknowledgment
     ack = double.wait_thread_reply(asked, "TCK-000001")
     assert ack.text == "Thanks &lt;!channel&gt;! We answer within 4 business hours. (TCK-000001)"
 
+    home = json.dumps(people.agent.open_home())
+    assert f"<#{OTHER}> (Globex)" in home or f"<#{OTHER}> ({GLOBEX})" in home
+
     # Unmarked: its messages open nothing any more.
     modal = open_from_home(people.agent, "Customer channels")
     modal.pick_channel("Channel", OTHER).choose("This channel is", "Not a customer channel")

@@ -83,6 +83,17 @@ class CustomerChannels:
             rows = session.scalars(select(CustomerChannel).order_by(CustomerChannel.marked_at))
             return [CustomerChannelRecord(r.channel, r.account_id, r.ack_text) for r in rows]
 
+    def overview(self, limit: int = 10) -> list[tuple[str, str | None]]:
+        """The customer channels (the first ``limit``) with their account's name, else its id."""
+        with self._db.read() as session:
+            rows = session.execute(
+                select(CustomerChannel.channel, CustomerChannel.account_id, Account.name)
+                .outerjoin(Account, Account.id == CustomerChannel.account_id)
+                .order_by(CustomerChannel.marked_at, CustomerChannel.channel)
+                .limit(limit)
+            ).all()
+            return [(str(c), (n or a) if (n or a) else None) for c, a, n in rows]
+
     def mark(self, actor: str, channel: str, *, account_id: str | None = None, ack_text: str | None = None) -> CustomerChannelRecord:
         """An admin makes ``channel`` a customer channel (or changes its acknowledgment)."""
         if not self._is_admin(actor):

@@ -9,11 +9,13 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.services.customer_channels import CustomerChannels
 from bot.services.directory import Directory, PersonRecord, Role
 from bot.services.queries import TicketQueries
 from bot.services.status import Priority
 from bot.services.tickets import utcnow
 from bot.views.admin import CC_SETTING, admin_blocks, availability_blocks, my_teams_blocks
+from bot.views.customer_channels import customer_channels_context
 from bot.views.home import home_view
 
 SHOWN = 10
@@ -31,6 +33,8 @@ class HomeTab:
         # The page of people and of teams each admin is looking at.
         self._pages: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
+        # Customer channels (Slack Connect), listed in the Admin section when set.
+        self.customers: CustomerChannels | None = None
 
     def turn_page(self, user: str, kind: str, page: int) -> None:
         with self._lock:
@@ -75,8 +79,11 @@ class HomeTab:
             teams_page = self._pages.get((user, "teams"), 0)
         directory = self._directory
         cc, _version = directory.setting(CC_SETTING)
-        return admin_blocks(directory.people(), directory.teams(), len(directory.rules()), cc, utcnow(), self._tz,
-                            people_page, teams_page)
+        blocks = admin_blocks(directory.people(), directory.teams(), len(directory.rules()), cc, utcnow(), self._tz,
+                              people_page, teams_page)
+        if self.customers is not None:
+            blocks.append(customer_channels_context(self.customers.overview()))
+        return blocks
 
     def refresh(self, client: WebClient, team_url: str | None, people: set[str]) -> None:
         """Re-publish the tabs that show a ticket or the desk: these people's, and every

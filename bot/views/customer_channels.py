@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.views.admin import _input, _modal, _plain
+from bot.views.text import escaped_within
 
 CUSTOMER_CHANNEL_VIEW = "admin_customer_channel_view"
 MARK, UNMARK = "customer", "internal"
@@ -37,3 +38,10 @@ def customer_channel_modal(count: int) -> dict[str, Any]:
         ),
     ]
     return _modal(CUSTOMER_CHANNEL_VIEW, "Customer channel", blocks, "Save", {})
+
+
+def customer_channels_context(channels: list[tuple[str, str | None]]) -> dict[str, Any]:
+    """The Admin section's line of customer channels, each with its account."""
+    listed = ", ".join(f"<#{c}>" + (f" ({escaped_within(a, 80)})" if a else "") for c, a in channels)
+    text = f"*Customer channels* (Slack Connect): {listed or 'none yet'}"
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
