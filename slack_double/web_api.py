@@ -29,7 +29,7 @@ from slack_double.workspace import (
 JSON_ARGS = ("blocks", "view", "attachments", "users", "metadata", "files")
 DEFAULT_SCOPES = (
     "commands,chat:write,im:write,users:read,users:read.email,channels:read,groups:read,"
-    "channels:history,groups:history,im:history,im:write,pins:write,pins:read,files:read,files:write,reactions:read,reactions:write"
+    "channels:history,groups:history,im:history,im:write,pins:write,pins:read,files:read,files:write,reactions:read,reactions:write,team:read"
 )
 
 Result = dict[str, Any]

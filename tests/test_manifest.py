@@ -12,7 +12,7 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 
 from bot.app import Casedesk
-from bot.handlers import commands, forms, macros, message_tickets, messages, summary, ticket_lists
+from bot.handlers import commands, customer_channels, forms, macros, message_tickets, messages, summary, ticket_lists
 from bot.handlers.events import BOT_EVENTS
 from bot.slack.scopes import METHOD_SCOPES, REQUIRED_SCOPES
 from slack_double import SlackDouble
@@ -25,7 +25,7 @@ MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
 
 def code_web_api_methods() -> set[str]:
     """Every Web API method called as client.<family>_<method>(...) in the bot's code."""
-    pattern = re.compile(r"\.((?:auth|apps_connections|chat|views|users|conversations|pins|reactions|files)_[a-zA-Z]+)\(")
+    pattern = re.compile(r"\.((?:auth|apps_connections|chat|views|users|conversations|pins|reactions|files)_[a-zA-Z]+|team_info)\(")
     found: set[str] = set()
     for path in (ROOT / "bot").rglob("*.py"):
         for name in pattern.findall(path.read_text()):
@@ -48,7 +48,7 @@ def test_every_registered_command_and_event_is_in_the_manifest() -> None:
     manifest_commands = {c["command"] for c in MANIFEST["features"]["slash_commands"]}
     assert set(commands.COMMANDS) | set(ticket_lists.COMMANDS) | set(summary.COMMANDS) | set(macros.COMMANDS) | set(forms.COMMANDS) == manifest_commands
     assert all(c["should_escape"] is False for c in MANIFEST["features"]["slash_commands"])
-    assert set(BOT_EVENTS) | set(messages.BOT_EVENTS) | set(message_tickets.BOT_EVENTS) <= set(
+    assert set(BOT_EVENTS) | set(messages.BOT_EVENTS) | set(message_tickets.BOT_EVENTS) | set(customer_channels.BOT_EVENTS) <= set(
         MANIFEST["settings"]["event_subscriptions"]["bot_events"]
     )
     assert [(s["type"], s["callback_id"]) for s in MANIFEST["features"]["shortcuts"]] == [("message", message_tickets.SHORTCUT)]

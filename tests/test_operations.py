@@ -90,7 +90,7 @@ def test_doctor_passes_on_a_good_setup(workspace: SlackDouble, tmp_path: Path) -
 
 
 def test_doctor_names_a_missing_scope(workspace: SlackDouble, tmp_path: Path) -> None:
-    workspace.web_api.scopes = "commands,chat:write,files:read,files:write,users:read,users:read.email,channels:read,groups:read,channels:history,groups:history,pins:read,pins:write,reactions:read"
+    workspace.web_api.scopes = "commands,chat:write,files:read,files:write,users:read,users:read.email,channels:read,groups:read,channels:history,groups:history,pins:read,pins:write,reactions:read,team:read"
     result = check(workspace, tmp_path)
     assert result.returncode == 1
     assert "✗ missing bot scopes: im:history, im:write: add them under OAuth & Permissions" in result.stdout

@@ -23,6 +23,7 @@ METHOD_SCOPES: dict[str, str] = {
     "conversations.history": "channels:history",  # and groups:/im:history in private channels and DMs
     "conversations.replies": "channels:history",
     "conversations.open": "im:write",  # the DM channel of a person, to look in it
+    "team.info": "team:read",  # a customer organisation's name (Slack Connect channels)
     # The weekly summary's chart, uploaded as files_upload_v2 does it.
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
