@@ -1,5 +1,6 @@
 """Command line: `python -m bot` runs the bot; `check` is the setup doctor; `db upgrade` migrates;
 `jobs list|run NAME` shows or runs the scheduled jobs; `mail` and `outbox` show what was kept or given up;
+`export` writes the cases a list's words find as CSV or JSON lines;
 `sandbox` starts the offline sandbox (a local Slack in the browser, no account).
 
 Whatever fails, the operator sees one line naming the setting and the fix and a non-zero
@@ -53,9 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     outbox_sub.add_parser("status", help="count the posts not sent yet and the given-up ones")
     outbox_sub.add_parser("dead", help="list the posts given up after Slack kept refusing them")
     outbox_sub.add_parser("retry", help="give every given-up post another round")
+    from bot.ops.export_cli import add_parser as add_export
     from bot.ops.integrations_cli import add_parsers
 
     add_parsers(sub)
+    add_export(sub)
     sandbox = sub.add_parser("sandbox", help="try the desk in a browser: a local Slack, mail and demo data, no account")
     sandbox.add_argument("--port", type=int, default=int(os.environ.get("SANDBOX_PORT") or 8000),
                          help="the page's port on 127.0.0.1 (default 8000, or SANDBOX_PORT)")
@@ -128,6 +131,7 @@ def _command(args: argparse.Namespace) -> Command:
         "outbox": _outbox,
         "api-token": _integrations,
         "webhooks": _integrations,
+        "export": _export,
     }
     return commands.get(args.command, _run)
 
@@ -273,6 +277,15 @@ def _integrations(settings: Settings, args: argparse.Namespace) -> int:
     if db is None:
         return 1
     return integrations_cli.api_token(db, args) if args.command == "api-token" else integrations_cli.webhooks(db, args)
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.ops.export_cli import export
+
+    db = _database(settings)
+    if db is None:
+        return 1
+    return export(db, settings, args)
 
 
 if __name__ == "__main__":
