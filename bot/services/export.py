@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
@@ -20,6 +20,15 @@ from db.session import READ_ONLY, Database
 
 BATCH = 1000
 COLUMNS = [name for name in case_json(Ticket(id=0)) if name != "fields"]
+# What case_json reads of a ticket.
+READ = [
+    getattr(Ticket, name)
+    for name in (
+        "id", "title", "details", "status", "priority", "issue_type", "campaign", "source", "reporter_id", "reporter_name",
+        "assignee_id", "team_id", "external_id", "created_at", "updated_at", "resolved_at", "closed_at",
+        "first_response_due_at", "resolution_due_at",
+    )
+]
 
 
 def export_rows(
@@ -30,14 +39,15 @@ def export_rows(
     # A server-side cursor lives in a transaction: not the read sessions' autocommit.
     with Session(db.engine.execution_options(**{READ_ONLY: True})) as session:
         found = search(flt.text, session.get_bind().dialect.name) if flt.text and flt.text.strip() else None
-        query = _apply(select(Ticket), flt, found).add_columns(Team.name).outerjoin(Team, Team.id == Ticket.team_id)
+        # The columns a case shows, not whole ORM objects: several times faster to read.
+        query = _apply(select(*READ), flt, found).add_columns(Team.name).outerjoin(Team, Team.id == Ticket.team_id)
         if scope is not None:
             query = query.where(scope)
         query = query.order_by(Ticket.id).execution_options(stream_results=True, yield_per=BATCH)
         if limit is not None:
             query = query.limit(limit)
-        for ticket, team in session.execute(query):
-            row = case_json(ticket, team)
+        for found_row in session.execute(query):
+            row = case_json(cast(Ticket, found_row), found_row.name)
             del row["fields"]
             yield row
 
@@ -55,10 +65,10 @@ def write_csv(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
 
 def write_jsonl(rows: Iterable[dict[str, Any]], out: IO[str]) -> int:
     """One JSON object per line; how many rows were written."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
     count = 0
     for row in rows:
-        out.write(json.dumps(row, ensure_ascii=False))
-        out.write("\n")
+        out.write(encode(row) + "\n")
         count += 1
     return count
 
