@@ -17,13 +17,11 @@ Usage: python -m bench.auto_close [--db postgresql|sqlite|both] [--tickets 10000
 from __future__ import annotations
 
 import argparse
-import statistics
 from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 
-from bench.foundation import database_urls, seed
-from bench.sla import timed
+from bench.foundation import database_urls, median_row, seed, timed
 from bot.services.auto_close import AutoClose
 from bot.services.effects import Channels
 from bot.services.tickets import TicketService
@@ -96,10 +94,7 @@ def run(db_name: str, url: str, tickets: int, runs: int) -> list[str]:
     summary = result.summary().split(":")[1].strip()  # type: ignore[attr-defined]
     lines = [f"| {db_name} | auto-close sweep over {tickets:,} tickets: {summary} | {ms:.0f} | {peak:.0f} |"]
     quiet = [timed(closer.sweep) for _ in range(runs)]
-    lines.append(
-        f"| {db_name} | auto-close sweep, nothing due (median of {runs}) | {statistics.median(q[0] for q in quiet):.0f} "
-        f"| {max(q[1] for q in quiet):.0f} |"
-    )
+    lines.append(median_row(db_name, "auto-close sweep, nothing due", quiet))
     if engine.dialect.name == "postgresql":
         lines.append(f"| {db_name} | (the sweep's queries read: {plan(db, closer, now)}) | | |")
     engine.dispose()

@@ -22,12 +22,15 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -99,6 +102,23 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+
+
+def timed(work: Callable[[], object]) -> tuple[float, float, object]:
+    """(ms, peak KiB of Python heap, result) of one call of ``work``."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    result = work()
+    elapsed = (time.perf_counter() - started) * 1000
+    peak = tracemalloc.get_traced_memory()[1] / 1024
+    tracemalloc.stop()
+    return elapsed, peak, result
+
+
+def median_row(db_name: str, label: str, samples: list[tuple[float, float, object]]) -> str:
+    """A report row: the median ms of ``samples`` (from :func:`timed`) and their highest peak."""
+    return (f"| {db_name} | {label} (median of {len(samples)}) | {statistics.median(s[0] for s in samples):.0f} "
+            f"| {max(s[1] for s in samples):.0f} |")
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)

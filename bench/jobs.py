@@ -17,16 +17,12 @@ Usage: python -m bench.jobs [--db postgresql|sqlite|both] [--tickets 100000] [--
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-import tracemalloc
-from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from bench.foundation import database_urls, seed
+from bench.foundation import database_urls, median_row, seed, timed
 from bot.jobs.escalate import BATCH
 from bot.jobs.weekly import week_before
 from bot.services.escalation import EscalationService
@@ -54,17 +50,6 @@ def shape(db: Database, now: datetime, new: int) -> None:
         conn.execute(text("ANALYZE" if pg else "ANALYZE"))
 
 
-def timed(work: Callable[[], object]) -> tuple[float, float, object]:
-    """(ms, peak KiB of Python heap, result)."""
-    tracemalloc.start()
-    started = time.perf_counter()
-    result = work()
-    elapsed = (time.perf_counter() - started) * 1000
-    peak = tracemalloc.get_traced_memory()[1] / 1024
-    tracemalloc.stop()
-    return elapsed, peak, result
-
-
 def run(db_name: str, url: str, tickets: int, new: int, runs: int) -> list[str]:
     seed(url, tickets)
     engine = make_engine(url)
@@ -82,10 +67,7 @@ def run(db_name: str, url: str, tickets: int, new: int, runs: int) -> list[str]:
     ms, peak, done = timed(sweep)
     lines.append(f"| {db_name} | escalate sweep, {done} new escalations | {ms:.0f} | {peak:.0f} |")
     quiet = [timed(sweep) for _ in range(runs)]
-    lines.append(
-        f"| {db_name} | escalate sweep, nothing new (median of {runs}) | {statistics.median(q[0] for q in quiet):.0f} "
-        f"| {max(q[1] for q in quiet):.0f} |"
-    )
+    lines.append(median_row(db_name, "escalate sweep, nothing new", quiet))
 
     def summary() -> int:
         end = now
@@ -95,10 +77,7 @@ def run(db_name: str, url: str, tickets: int, new: int, runs: int) -> list[str]:
         return len(weekly_summary(week, prior, TZ, "https://example.slack.com/"))
 
     weekly = [timed(summary) for _ in range(runs)]
-    lines.append(
-        f"| {db_name} | weekly summary (median of {runs}) | {statistics.median(w[0] for w in weekly):.0f} "
-        f"| {max(w[1] for w in weekly):.0f} |"
-    )
+    lines.append(median_row(db_name, "weekly summary", weekly))
     engine.dispose()
     return lines
 

@@ -18,15 +18,11 @@ Usage: python -m bench.sla [--db postgresql|sqlite|both] [--tickets 100000] [--n
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-import tracemalloc
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import select, text, union
 
-from bench.foundation import database_urls, seed
+from bench.foundation import database_urls, median_row, seed, timed
 from bot.jobs.escalate import BATCH
 from bot.services.escalation import EscalationService
 from bot.settings.service_levels import ServiceLevels
@@ -78,17 +74,6 @@ def shape(db: Database, now: datetime, new: int) -> None:
         conn.execute(text("ANALYZE"))
 
 
-def timed(work: Callable[[], object]) -> tuple[float, float, object]:
-    """(ms, peak KiB of Python heap, result)."""
-    tracemalloc.start()
-    started = time.perf_counter()
-    result = work()
-    elapsed = (time.perf_counter() - started) * 1000
-    peak = tracemalloc.get_traced_memory()[1] / 1024
-    tracemalloc.stop()
-    return elapsed, peak, result
-
-
 def plan(db: Database, service: EscalationService, now: datetime) -> str:
     """The indexes the sweep's query reads (PostgreSQL's plan)."""
     query = union(*(select(Ticket.id).where(cond) for cond in service._sla_conditions(now).values()))
@@ -117,10 +102,7 @@ def run(db_name: str, url: str, tickets: int, new: int, runs: int) -> list[str]:
     ms, peak, done = timed(sweep)
     lines.append(f"| {db_name} | SLA sweep over {tickets:,} open tickets, {done} alerted | {ms:.0f} | {peak:.0f} |")
     quiet = [timed(sweep) for _ in range(runs)]
-    lines.append(
-        f"| {db_name} | SLA sweep, nothing new (median of {runs}) | {statistics.median(q[0] for q in quiet):.0f} "
-        f"| {max(q[1] for q in quiet):.0f} |"
-    )
+    lines.append(median_row(db_name, "SLA sweep, nothing new", quiet))
     if engine.dialect.name == "postgresql":
         lines.append(f"| {db_name} | (the sweep's query reads: {plan(db, service, now)}) | | |")
     engine.dispose()
