@@ -16,9 +16,8 @@ profile address is asked of Slack when the mail is sent (``bot.mail.notice_send`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.mail.addresses import split_addresses, unique
@@ -30,10 +29,10 @@ from bot.services.tickets import Clock, utcnow
 from bot.views.text import is_slack_user
 from db.models import DeskSetting, Team, Ticket, TicketAssignee, TicketEvent
 from db.session import Database
+from db.write_hooks import WriteHook
 
 CC_SETTING = "notify_cc"  # the admins' CC list: a desk setting, comma-separated
 SOURCES = {"slack_form": "the form", "email": "email", "slack": "a Slack message"}
-_SEEN = "casedesk_notices"
 PRIORITIES = {p.value for p in Priority}
 
 
@@ -44,51 +43,25 @@ class NoticePolicy:
     clock: Clock = utcnow
 
 
-_POLICY = "casedesk_notice_policy"
-
-
-def serve(db: Database, policy: NoticePolicy | None) -> None:
-    """Owe notices for changes written through ``db`` (None: owe none, as without SMTP)."""
-    db.mark_writes(**({_POLICY: policy} if policy else {}))
-
-
-def _policy(session: Session) -> NoticePolicy | None:
-    found = session.info.get(_POLICY)
-    return found if isinstance(found, NoticePolicy) else None
-
-
-@event.listens_for(Session, "after_flush")
-def _seen(session: Session, _context: Any) -> None:
-    if _policy(session) is None:
-        return
-    for obj in session.new:
-        if isinstance(obj, TicketEvent) and _which(obj):
-            session.info.setdefault(_SEEN, []).append(obj)
-
-
-@event.listens_for(Session, "before_commit")
-def _owe(session: Session) -> None:
-    policy = _policy(session)
-    if policy is None:
-        return
-    session.flush()  # what the commit would flush: its audit events are seen now
-    seen: list[TicketEvent] = session.info.pop(_SEEN, [])
-    for ev in seen:
-        if inspect(ev).persistent:  # not undone by a rolled-back savepoint
-            owe_notice(session, ev, policy)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_SEEN, None)
-
-
 def _which(ev: TicketEvent) -> str | None:
     if ev.kind == "created":
         return "created"
     if ev.kind == "status" and ev.to_value == Status.RESOLVED.value:
         return "resolved"
     return None
+
+
+def _owe_all(session: Session, events: list[TicketEvent], policy: NoticePolicy) -> None:
+    for ev in events:
+        owe_notice(session, ev, policy)
+
+
+_HOOK: WriteHook[NoticePolicy] = WriteHook("notice", lambda obj: isinstance(obj, TicketEvent) and _which(obj) is not None, _owe_all)
+
+
+def serve(db: Database, policy: NoticePolicy | None) -> None:
+    """Owe notices for changes written through ``db`` (None: owe none, as without SMTP)."""
+    _HOOK.serve(db, policy)
 
 
 def owe_notice(session: Session, ev: TicketEvent, policy: NoticePolicy) -> None:

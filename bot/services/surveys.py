@@ -21,9 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import event, inspect, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.mail.compose import new_message_id
@@ -37,9 +36,7 @@ from bot.views.survey import MAX_COMMENT, rated_line, survey_blocks, survey_mail
 from bot.views.text import is_slack_user
 from db.models import SatisfactionRating, Ticket, TicketEvent
 from db.session import Database
-
-_POLICY = "casedesk_survey_policy"
-_SEEN = "casedesk_surveys"
+from db.write_hooks import WriteHook
 
 
 @dataclass(frozen=True)
@@ -80,45 +77,21 @@ class SurveyRecord:
     score: int | None
 
 
-def serve(db: Database, policy: SurveyPolicy | None) -> None:
-    """Ask the surveys owed by resolutions written through ``db`` (None: ask none)."""
-    if policy is not None:
-        db.mark_writes(**{_POLICY: policy})
-
-
-def _policy(session: Session) -> SurveyPolicy | None:
-    found = session.info.get(_POLICY)
-    return found if isinstance(found, SurveyPolicy) else None
-
-
 def _is_resolution(obj: object) -> bool:
     return isinstance(obj, TicketEvent) and obj.kind == "status" and obj.to_value == Status.RESOLVED.value
 
 
-@event.listens_for(Session, "after_flush")
-def _seen(session: Session, _context: Any) -> None:
-    if _policy(session) is None:
-        return
-    for obj in session.new:
-        if _is_resolution(obj):
-            session.info.setdefault(_SEEN, []).append(obj)
+def _ask_all(session: Session, resolutions: list[TicketEvent], policy: SurveyPolicy) -> None:
+    for ev in resolutions:
+        ask_in(session, ev, policy)
 
 
-@event.listens_for(Session, "before_commit")
-def _ask_owed(session: Session) -> None:
-    policy = _policy(session)
-    if policy is None:
-        return
-    session.flush()
-    seen: list[TicketEvent] = session.info.pop(_SEEN, [])
-    for ev in seen:
-        if inspect(ev).persistent:  # not undone by a rolled-back savepoint
-            ask_in(session, ev, policy)
+_HOOK: WriteHook[SurveyPolicy] = WriteHook("survey", _is_resolution, _ask_all)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_SEEN, None)
+def serve(db: Database, policy: SurveyPolicy | None) -> None:
+    """Ask the surveys owed by resolutions written through ``db`` (None: ask none)."""
+    _HOOK.serve(db, policy)
 
 
 def ask_in(session: Session, ev: TicketEvent, policy: SurveyPolicy) -> SatisfactionRating | None:

@@ -23,7 +23,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.services.case_json import case_json, event_json, iso, message_json
@@ -32,9 +32,8 @@ from bot.services.tickets import Clock, utcnow
 from db.commit_signals import CommitSignal
 from db.models import CaseMessage, Team, Ticket, TicketEvent, Webhook, WebhookDelivery
 from db.session import Database
+from db.write_hooks import WriteHook
 
-_CLOCK = "casedesk_webhook_clock"
-_SEEN = "casedesk_webhook_seen"
 _QUEUED = CommitSignal("webhook_deliveries")
 ASSIGNING = frozenset({"assigned", "reassigned", "assignees", "auto_assigned", "handed_back", "assignee_left"})
 # Bookkeeping beside another change (a notice mailed, the first response noted): no event of their own.
@@ -43,7 +42,7 @@ QUIET = frozenset({"mailed", "first_response"})
 
 def serve(db: Database, clock: Clock = utcnow) -> None:
     """Owe webhook deliveries for changes written through ``db``."""
-    db.mark_writes(**{_CLOCK: clock})
+    _HOOK.serve(db, clock)
 
 
 # Call a function after every commit that queued deliveries; returns the unsubscribe.
@@ -62,24 +61,7 @@ def event_name(ev: TicketEvent) -> str | None:
     return None if ev.kind in QUIET else "case.updated"
 
 
-@event.listens_for(Session, "after_flush")
-def _seen(session: Session, _context: Any) -> None:
-    if _CLOCK not in session.info:
-        return
-    for obj in session.new:
-        if isinstance(obj, TicketEvent | CaseMessage):
-            session.info.setdefault(_SEEN, []).append(obj)
-
-
-@event.listens_for(Session, "before_commit")
-def _owe(session: Session) -> None:
-    clock = session.info.get(_CLOCK)
-    if clock is None:
-        return
-    session.flush()
-    seen: list[TicketEvent | CaseMessage] = [o for o in session.info.pop(_SEEN, []) if inspect(o).persistent]
-    if not seen:
-        return
+def _owe(session: Session, seen: list[TicketEvent | CaseMessage], clock: Clock) -> None:
     hooks = list(session.scalars(select(Webhook).where(Webhook.removed_at.is_(None))))
     if not hooks:
         return
@@ -117,6 +99,4 @@ def _owe(session: Session) -> None:
             )
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_SEEN, None)
+_HOOK: WriteHook[Clock] = WriteHook("webhook", lambda obj: isinstance(obj, TicketEvent | CaseMessage), _owe)
