@@ -5,7 +5,7 @@ where they are: their thread, their DMs, or their mailbox."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from bot.app import Casedesk
 from bot.jobs.email_poll import email_poll
@@ -125,6 +125,10 @@ def test_a_form_case_is_answered_by_dm(desk: Casedesk, double: SlackDouble, peop
     dm = people.reporter.wait_dm("Which browser do you use?")
     assert "TCK-000001" in dm.text
     double.wait_thread_reply(card, "by DM")
+    # Stored with the reply, before its DM went: the first response's business time, which
+    # the SLA reports' medians read.
+    with desk.engine.connect() as conn:
+        assert conn.execute(text("SELECT first_response_seconds FROM tickets WHERE id = 1")).scalar_one() is not None
 
 
 def test_a_reply_prefix_on_an_email_case_mails_once(

@@ -361,7 +361,7 @@ def open_intake_case(session: Session, source: str, now: datetime, **fields: obj
 
 
 def record_agent_response(
-    session: Session, row: Ticket, agent: str, now: datetime, levels: ServiceLevels | None = None
+    session: Session, row: Ticket, agent: str, now: datetime, levels: ServiceLevels | None
 ) -> None:
     """An agent answered: first response (with the business time it took, by ``levels``),
     and a new escalation episode from here on."""

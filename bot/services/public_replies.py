@@ -120,7 +120,7 @@ class PublicReplies:
             )
             session.add(stored)
             session.flush()  # a redelivered card-thread message stops here, on (channel, ts)
-            record_agent_response(session, row, agent, now)
+            record_agent_response(session, row, agent, now, self._tickets.levels)
             row.updated_at = now
             # To the thread the requester wrote in; a form's requester has only their DMs.
             where = row.origin_channel or row.reporter_id
