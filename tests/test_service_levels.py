@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import OperationalError
 
 from bot.app import Casedesk, create_app
 from bot.jobs.email_poll import email_poll
@@ -284,3 +285,27 @@ def test_an_escalation_to_high_priority_brings_the_high_targets(
     ticket = desk.deps.tickets.get(1)
     assert ticket.priority.value == "high"
     assert (ticket.first_response_due_at, ticket.resolution_due_at) == (at(MONDAY, 10), at(MONDAY, 17))
+
+
+def test_a_case_whose_sla_alert_cannot_be_written_does_not_hold_back_the_others(
+    desk: Casedesk, double: SlackDouble, people: People, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = file_high(desk)
+    file_high(desk)  # TCK-000002, whose alert goes through
+    service = desk.deps.escalations
+    real_raise = service._sla_raise
+
+    def failing_for_one(session, row, holding, people, now):  # type: ignore[no-untyped-def]
+        if row.id == broken:  # the write for this case fails in the database
+            raise OperationalError("INSERT INTO ticket_events", {}, Exception("disk I/O error"))
+        return real_raise(session, row, holding, people, now)
+
+    monkeypatch.setattr(service, "_sla_raise", failing_for_one)
+    settle(desk, double)
+    clock.now = at(MONDAY, 9, 55)
+    assert sla_part(escalate(desk.deps)) == "TCK-000002 (first_breached)"
+    assert service.failed == 1
+    double.wait_message(ALERTS, "TCK-000002")
+    monkeypatch.setattr(service, "_sla_raise", real_raise)
+    settle(desk, double)
+    assert sla_part(escalate(desk.deps)) == "TCK-000001 (first_breached)"  # the next sweep tries it again

@@ -219,11 +219,15 @@ class EscalationService:
             people = self._assignees([row.id for row, *_ in rows], session)
             for row, *flags in rows:
                 holding = {code for code, holds in zip(conditions, flags, strict=False) if holds}
-                if holding:
-                    done.append(self._sla_raise(session, row, holding, people.get(row.id, []), now))
+                if not holding:
+                    continue
+                try:  # one case that cannot be written never holds back the others
+                    with session.begin_nested():
+                        done.append(self._sla_raise(session, row, holding, people.get(row.id, []), now))
+                except SQLAlchemyError:
+                    log.exception("the SLA alert of ticket %s failed; the others go on", row.id)
+                    self.failed += 1
             # The cards redrawn (they show the breach), coalesced by one query for the batch.
-            # The batch is written whole or not at all: its rows are plain inserts and one
-            # small update a ticket, and a batch that failed is tried again by the next sweep.
             enqueue_refreshes(session, [a.ticket.id for a in done], now)
             session.flush()
         return done
