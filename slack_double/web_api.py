@@ -8,6 +8,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
@@ -253,14 +254,15 @@ class WebApi:
 
     @staticmethod
     def _page(messages: list[Message], args: dict[str, Any]) -> Result:
-        """Messages newer than ``oldest`` (as Slack: exclusive), as payloads; metadata only
-        when asked for with include_all_metadata, as Slack does."""
-        oldest = float(args.get("oldest") or 0)
+        """Messages newer than ``oldest`` (as Slack: exclusive, unless ``inclusive``), as
+        payloads; metadata only when asked for with include_all_metadata, as Slack does."""
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+        oldest = Decimal(str(args.get("oldest") or 0))  # exact: a float cannot tell ts apart
         limit = int(args.get("limit") or 100)
         with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         page = []
         for msg in messages:
-            if msg.deleted or float(msg.ts) <= oldest:
+            if msg.deleted or Decimal(msg.ts) < oldest or (Decimal(msg.ts) == oldest and not inclusive):
                 continue
             body = msg.as_payload()
             if not with_metadata:
@@ -277,8 +279,10 @@ class WebApi:
     def m_conversations_replies(self, args: dict[str, Any]) -> Result:
         channel = self._readable(str(args.get("channel", "")))
         parent = str(args.get("ts", ""))
-        if self.ws.find_message(channel, parent) is None:
+        found = self.ws.find_message(channel, parent)
+        if found is None:
             raise ApiError("thread_not_found")
+        parent = found.thread_ts or parent  # a reply's ts: Slack answers with its whole thread
         with self.ws.lock:
             thread = [m for m in self.ws.messages.get(channel, []) if m.ts == parent or m.thread_ts == parent]
         return self._page(thread, args)

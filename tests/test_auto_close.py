@@ -233,7 +233,10 @@ def test_two_replicas_sweeping_together_warn_and_close_once(
         kinds = [e.kind for e in desk.deps.tickets.events(ticket_id)]
         assert kinds.count("autoclose_warned") == 1
         assert [e.to_value for e in desk.deps.tickets.events(ticket_id) if e.kind == "status"][-1] == "closed"
-    assert len([m for m in people.reporter.dms() if "unless you reply" in m.text]) == 2
+    warnings = lambda: [m for m in people.reporter.dms() if "unless you reply" in m.text]  # noqa: E731
+    double.wait_for(lambda: len(warnings()) >= 2, what="both warnings sent")  # the outbox sends them
+    settle(desk, double)  # and nothing more is on its way
+    assert len(warnings()) == 2
 
 
 def test_auto_close_runs_from_the_cli(tmp_path: Path) -> None:

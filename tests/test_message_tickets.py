@@ -44,6 +44,18 @@ def test_a_ticket_reaction_files_the_message_and_its_thread_joins_the_case(
     assert [m.body for m in desk.deps.conversations.messages(1)] == ["The export button does nothing.", "Also the PDF export."]
 
 
+def test_a_ticket_reaction_on_a_reply_in_a_thread_files_that_reply(
+    desk: Casedesk, double: SlackDouble, people: People
+) -> None:
+    asked = people.outsider.say(GENERAL, "Is anyone else seeing slow exports?")
+    reply = people.reporter.say(GENERAL, "Yes: the export <button> takes & minutes.", thread=asked)
+    people.agent.react(reply, "ticket")
+    double.wait_message(SUPPORT, "TCK-000001")
+    ticket = desk.deps.tickets.get(1)
+    # The reply as written (Slack's escaping undone once), by its author, not the thread's root.
+    assert (ticket.reporter_id, ticket.details) == (REPORTER, "Yes: the export <button> takes & minutes.")
+
+
 def test_the_same_message_twice_is_one_ticket(desk: Casedesk, double: SlackDouble, people: People, engine: Engine) -> None:
     asked = people.reporter.say(GENERAL, "Password reset mail never arrives.")
     people.agent.react(asked, "ticket")

@@ -42,7 +42,8 @@ def on_reaction(event: dict[str, Any], client: WebClient, context: BoltContext) 
     channel, ts, reactor = str(item.get("channel") or ""), str(item.get("ts") or ""), str(event.get("user") or "")
     try:
         # The event names the message; its text, author and thread come from Slack.
-        page = client.conversations_replies(channel=channel, ts=ts, limit=1, inclusive=True)
+        # oldest=ts: for a reply in a thread Slack would otherwise start from the thread's root.
+        page = client.conversations_replies(channel=channel, ts=ts, oldest=ts, limit=1, inclusive=True)
     except SlackApiError as err:
         log.info("a ticket reaction on an unreadable message (%s)", err.response.get("error"))
         tell(client, None, reactor, NOT_READABLE.format(channel=channel))

@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.services.errors import ServiceError
-from bot.services.outbox import PostKind, enqueue
+from bot.services.outbox import enqueue_refreshes
 from bot.services.status import ACTIVE
 from bot.services.tickets import Clock, utcnow
 from db.models import Account, CustomerChannel, DeskEvent, Ticket
@@ -238,8 +238,7 @@ class CustomerChannels:
                         open_cases = session.scalars(
                             select(Ticket.id).where(Ticket.account_id == account_id, Ticket.status.in_(_ACTIVE)).limit(200)
                         )
-                        for ticket_id in open_cases:
-                            enqueue(session, PostKind.CARD_REFRESH, now, ticket_id=ticket_id)
+                        enqueue_refreshes(session, list(open_cases), now)
                     session.flush()
                     return AccountRecord(account_id, row.name)
             except IntegrityError:

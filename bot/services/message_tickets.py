@@ -19,6 +19,7 @@ from bot.services.conversations import ConversationService, Opened, Origin, Slac
 from bot.services.outbox import PostKind, enqueue
 from bot.services.records import TicketRecord
 from bot.services.tickets import Clock, NewTicket, TicketService, utcnow
+from bot.views.text import unescape
 from db.models import CaseMessage, Ticket
 from db.session import Database
 
@@ -43,7 +44,7 @@ class MessageRef:
             channel=channel,
             ts=str(message.get("ts") or ""),
             user=message.get("user"),
-            text=str(message.get("text") or ""),
+            text=unescape(str(message.get("text") or "")),  # stored as written, escaped once when shown
             thread_ts=message.get("thread_ts"),
             bot=bool(message.get("bot_id")) or message.get("subtype") == "bot_message" or not message.get("user"),
         )

@@ -267,7 +267,7 @@ def macros_modal(macros: list[tuple[int, str, str, str | None]], note: str = "")
     ``macros``: (id, name, text, status label or None)."""
     blocks: list[dict[str, Any]] = []
     if note:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(note)}]})
     for macro_id, name, text, then in macros[:MACROS_SHOWN]:
         after = f"\n_then {then}_" if then else ""
         blocks.append({
