@@ -71,8 +71,14 @@ def test_a_customer_writes_an_agent_answers_and_nothing_internal_reaches_them(
     people.agent.say(SUPPORT, "Internal: probably the S3 bucket again", thread=card)
     people.agent.say(SHARED, "We are looking at it now.", thread=asked)
     double.wait_for(lambda: desk.deps.tickets.get(1).first_response_at, what="the first response recorded")
-    with engine.connect() as conn:
-        kinds = dict(conn.execute(select(CaseMessage.body, CaseMessage.kind)).all())
+
+    def stored() -> dict[str, str]:
+        with engine.connect() as conn:
+            return dict(conn.execute(select(CaseMessage.body, CaseMessage.kind)).all())
+
+    # The note and the reply are stored side by side, in either order: wait for both.
+    double.wait_for(lambda: "Internal: probably the S3 bucket again" in stored(), what="the note stored")
+    kinds = stored()
     assert kinds["We are looking at it now."] == "public" and kinds["Internal: probably the S3 bucket again"] == "internal"
 
     # Taking the case is said in the card's thread only.

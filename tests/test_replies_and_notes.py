@@ -74,6 +74,12 @@ def test_no_internal_note_ever_reaches_the_requester(
             people.agent.say(SUPPORT, note, thread=card)
     for card in cards:
         double.wait_thread_reply(card, "Not sent to the requester")  # the bare "reply:", told
+    # Every note stored first (messages are stored side by side, in any order), so anything
+    # one of them wrongly owed the requester is in the outbox before the replies go.
+    def notes_stored() -> bool:
+        return all({(n, "internal") for n in NOTES} <= set(kinds(engine, t)) for t in (1, 2, 3))
+
+    double.wait_for(notes_stored, what="every note stored")
     # The public replies, last: once they have arrived, everything owed before them has gone out.
     for card in cards:
         people.agent.say(SUPPORT, "reply: We are on it.", thread=card)
