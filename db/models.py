@@ -509,6 +509,10 @@ class CustomerChannel(Base):
     ack_text: Mapped[str | None] = mapped_column(Text)  # None: the desk's own acknowledgment
     marked_by: Mapped[str] = mapped_column(String(32))  # an admin, or "slack" when detected
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Since when its share is gone (unshared, frozen, disconnected) and why: its open cases
+    # are on hold and nothing is posted there until it is shared again (migration 0024).
+    held_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    held_reason: Mapped[str | None] = mapped_column(String(60))
 
 
 class Account(Base):
