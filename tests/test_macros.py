@@ -54,6 +54,26 @@ def test_a_reply_saved_as_a_macro_is_picked_filled_in_and_sets_its_status(
     double.wait_for(lambda: desk.deps.tickets.get(1).status is Status.WAITING, what="waiting again")
 
 
+def test_the_status_chosen_with_a_reply_commits_with_it_and_a_move_the_case_cannot_make_is_told(
+    desk: Casedesk, double: SlackDouble, people: People
+) -> None:
+    asked = people.reporter.say(INTAKE, "The printer on floor 2 jams.")
+    card = double.wait_message(SUPPORT, "TCK-000001")
+    # An Open case cannot wait on the customer: the reply goes, the status stays, the agent is told why.
+    reply_modal(people, card).type("Your reply", "Which tray?").choose("Then set the case to", "Waiting on customer").submit()
+    double.wait_thread_reply(asked, "Which tray?")
+    told = people.agent.wait_ephemeral("was not set to Waiting")
+    assert "The reply was sent; TCK-000001 is Open" in told
+    assert desk.deps.tickets.get(1).status is Status.OPEN
+
+    reply_modal(people, card).type("Your reply", "Fixed: tray 2 was jammed.").choose("Then set the case to", "Resolved").submit()
+    double.wait_thread_reply(asked, "tray 2 was jammed")
+    double.wait_for(lambda: desk.deps.tickets.get(1).status is Status.RESOLVED, what="resolved with the reply")
+    kinds = [e.kind for e in desk.deps.tickets.events(1)]
+    assert kinds.count("status") == 1
+    assert len([m for m in double.thread(asked) if "tray 2" in m.text]) == 1
+
+
 @pytest.mark.parametrize(
     ("name", "text", "block", "error"),
     [

@@ -143,17 +143,12 @@ def submit_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: W
     rendered = render(text, _values(ticket, names))
     from_addr = deps.mail.mailer.smtp.from_addr if deps.mail.mailer else None
 
-    def send() -> SentReply:
-        sent = deps.replies.reply(ticket_id, agent, rendered, from_addr=from_addr)
-        if then is Status.WAITING:
-            deps.tickets.set_waiting(ticket_id, agent)
-        elif then is Status.RESOLVED:
-            deps.tickets.resolve(ticket_id, agent)
-        elif then is Status.CLOSED:
-            deps.tickets.close(ticket_id, agent)
-        return sent
+    def send() -> SentReply:  # the reply and the status chosen with it commit together
+        return deps.replies.reply(ticket_id, agent, rendered, from_addr=from_addr, then=then)
 
     sent = answer(client, deps, channel, agent, store_then_ack(deps, ack, send))
+    if sent is not None and sent.status_note:
+        tell(client, channel, agent, sent.status_note)
     if sent is not None and sent.by_email and deps.mail.mailer is not None:
         deps.mail.mailer.send_due()  # a refusal or an outage is retried by the email-poll job
 

@@ -15,6 +15,7 @@ from bot.services.errors import ActionNotAllowed, PermissionDenied, TicketNotFou
 from bot.services.mail_outbox import queue_mail
 from bot.services.outbox import PostKind, enqueue
 from bot.services.records import MessageRecord, TicketRecord, format_number
+from bot.services.status import Status
 from bot.services.tickets import Clock, NotYours, TicketService, _outside, utcnow
 from db.models import CaseMessage, Ticket
 from db.session import Database
@@ -27,6 +28,7 @@ REFERENCES_KEPT = 20  # the thread's latest Message-IDs; long References lines g
 class EmailReply:
     ticket: TicketRecord
     message: MessageRecord
+    status_note: str | None = None  # the status chosen with the reply, when it could not be set
 
 
 class EmailReplies:
@@ -38,10 +40,12 @@ class EmailReplies:
         self._keys = ReplyKeys(db)
 
     def reply(
-        self, ticket_id: int, agent: str, body: str, from_addr: str, *, posted: tuple[str, str] | None = None
+        self, ticket_id: int, agent: str, body: str, from_addr: str, *,
+        posted: tuple[str, str] | None = None, then: Status | None = None,
     ) -> EmailReply:
         """``posted``: the card-thread message (channel, ts) that asked for this reply (``reply:``);
-        kept on the stored reply, so a redelivery of that message mails nothing twice."""
+        kept on the stored reply, so a redelivery of that message mails nothing twice.
+        ``then``: the status to set with the reply, in the same transaction."""
         if not self._tickets.is_agent(agent):
             raise PermissionDenied("reply by email on")
         body = body.strip()
@@ -83,4 +87,5 @@ class EmailReplies:
                 in_reply_to=answered, references=" ".join(references) or None, automatic=False,
             )
             enqueue(session, PostKind.FOLLOW_UP, now, ticket_id=row.id, channel=row.card_channel or self._support, message_id=stored.id)
-            return EmailReply(TicketRecord.of(row), MessageRecord.of(stored))
+            note = self._tickets.after_reply_in(session, row, agent, then) if then else None
+            return EmailReply(TicketRecord.of(row), MessageRecord.of(stored), note)

@@ -22,6 +22,7 @@ from bot.services.email_replies import MAX_REPLY, EmailReplies
 from bot.services.errors import PermissionDenied, ServiceError, TicketNotFound
 from bot.services.outbox import PostKind, enqueue
 from bot.services.records import MessageRecord, TicketRecord
+from bot.services.status import Status
 from bot.services.tickets import Clock, NotYours, TicketService, _outside, utcnow
 from db.models import CaseMessage, FormerCard, Ticket
 from db.session import Database
@@ -52,6 +53,7 @@ class SentReply:
     ticket: TicketRecord
     message: MessageRecord | None  # None: this card-thread message was sent before (a redelivery)
     by_email: bool
+    status_note: str | None = None  # the status chosen with the reply, when it could not be set
 
 
 class PublicReplies:
@@ -74,10 +76,13 @@ class PublicReplies:
             return TicketRecord.of(row) if row else None
 
     def reply(
-        self, ticket_id: int, agent: str, text: str, *, from_addr: str | None, posted: tuple[str, str] | None = None
+        self, ticket_id: int, agent: str, text: str, *, from_addr: str | None,
+        posted: tuple[str, str] | None = None, then: Status | None = None,
     ) -> SentReply:
         """Send ``text`` to the requester of the case. ``posted``: the (channel, ts) of the
-        card-thread message that asked for it, which makes a redelivered one send nothing."""
+        card-thread message that asked for it, which makes a redelivered one send nothing.
+        ``then``: the status to set with it, committed with the reply (a retry after a
+        failure sends once and sets once)."""
         if not self._tickets.is_agent(agent):
             raise PermissionDenied("reply on")
         body = text.strip()[:MAX_REPLY]
@@ -88,9 +93,9 @@ class PublicReplies:
             if ticket.answered_by_email:
                 if from_addr is None:
                     raise NotSetUp(EMAIL_NOT_SET_UP)
-                mailed = self._email.reply(ticket_id, agent, body, from_addr, posted=posted)
-                return SentReply(mailed.ticket, mailed.message, True)
-            return self._in_slack(ticket_id, agent, body, posted)
+                mailed = self._email.reply(ticket_id, agent, body, from_addr, posted=posted, then=then)
+                return SentReply(mailed.ticket, mailed.message, True, mailed.status_note)
+            return self._in_slack(ticket_id, agent, body, posted, then)
         except IntegrityError:
             if posted is None:
                 raise
@@ -105,7 +110,9 @@ class PublicReplies:
                 text = f"⚠️ Not sent to the requester: {why} It is kept as an internal note."
                 enqueue(session, PostKind.CARD_THREAD, now, ticket_id=row.id, channel=row.card_channel, text=text)
 
-    def _in_slack(self, ticket_id: int, agent: str, body: str, posted: tuple[str, str] | None) -> SentReply:
+    def _in_slack(
+        self, ticket_id: int, agent: str, body: str, posted: tuple[str, str] | None, then: Status | None
+    ) -> SentReply:
         now = self._clock()
         with self._db.write() as session:
             row = session.get(Ticket, ticket_id, with_for_update=True)
@@ -129,5 +136,6 @@ class PublicReplies:
                 message_id=stored.id, user_id=row.reporter_id,
             )
             enqueue(session, PostKind.FOLLOW_UP, now, ticket_id=row.id, channel=row.card_channel or self._support, message_id=stored.id)
+            note = self._tickets.after_reply_in(session, row, agent, then) if then else None
             session.flush()
-            return SentReply(TicketRecord.of(row), MessageRecord.of(stored), False)
+            return SentReply(TicketRecord.of(row), MessageRecord.of(stored), False, note)

@@ -461,13 +461,32 @@ class TicketService:
 
     def resolve(self, ticket_id: int, actor: str, note: str | None = None) -> Change:
         note = (note or "").strip() or None
+        return self._change(ticket_id, actor, "resolve", self._resolving(actor, note), to_status=Status.RESOLVED, comment=note)
 
+    def _resolving(self, actor: str, note: str | None) -> Callable[[Ticket, TicketRecord], tuple[str, str | None, str | None, str | None]]:
         def apply(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | None, str | None]:
-            now = self._clock()
-            row.resolved_at, row.resolved_by, row.resolution_note = now, actor, note
+            row.resolved_at, row.resolved_by, row.resolution_note = self._clock(), actor, note
             return "status", rec.status.value, Status.RESOLVED.value, note
 
-        return self._change(ticket_id, actor, "resolve", apply, to_status=Status.RESOLVED, comment=note)
+        return apply
+
+    def after_reply_in(self, session: Session, row: Ticket, actor: str, to: Status) -> str | None:
+        """The status an agent chose to set with a reply, in the reply's own transaction, so
+        the two commit (and are retried) together. The reply never fails on it: a case
+        already there is left as it is; a move the case cannot make is returned as the
+        sentence to tell the agent, and nothing else changes."""
+        current = Status(row.status)
+        if current is to:
+            return None
+        if not can_transition(current, to):
+            return f"The reply was sent; {TicketRecord.of(row).number} is {current.label}, so it was not set to {to.label}."
+        action, apply = {
+            Status.WAITING: ("wait", _waiting),
+            Status.RESOLVED: ("resolve", self._resolving(actor, None)),
+            Status.CLOSED: ("close", self._closing(None)),
+        }[to]
+        self._change_in(session, row.id, actor, action, apply, to, None, check=True)
+        return None
 
     def close(self, ticket_id: int, actor: str, note: str | None = None) -> Change:
         return self._change(ticket_id, actor, "close", self._closing(note), to_status=Status.CLOSED)
@@ -499,10 +518,7 @@ class TicketService:
         """Waiting on the customer: the resolution clock stops until they write again (or
         an agent resumes it)."""
 
-        def apply(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | None, str | None]:
-            return "status", rec.status.value, Status.WAITING.value, None
-
-        return self._change(ticket_id, actor, "wait", apply, to_status=Status.WAITING)
+        return self._change(ticket_id, actor, "wait", _waiting, to_status=Status.WAITING)
 
     def resume(self, ticket_id: int, actor: str, *, by_customer: bool = False, line: str | None = None) -> Change:
         """Back to In Progress from Waiting: an agent's click, or (``by_customer``) the
@@ -640,6 +656,10 @@ class TicketService:
         row: Ticket, actor: str, kind: str, old: str | None, new: str | None, note: str | None, now: datetime
     ) -> TicketEvent:
         return audit_event(row.id, actor, kind, old, new, note, now)
+
+
+def _waiting(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | None, str | None]:
+    return "status", rec.status.value, Status.WAITING.value, None
 
 
 def _reopening(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | None, str | None]:
