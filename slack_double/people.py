@@ -242,9 +242,11 @@ class Modal:
         raise KeyError(f"no select option {option_text!r} in the modal")
 
     def submission_payload(self) -> dict[str, Any]:
+        # The submitter's own workspace (another organisation's, for one of its people);
+        # the view says which workspace the app is installed in.
         return {
             "type": "view_submission",
-            "team": {"id": TEAM_ID, "domain": "casedesk-test"},
+            "team": {"id": self.double.workspace.team_of(self.person.id), "domain": "casedesk-test"},
             "user": self.person.user_object(),
             "api_app_id": APP_ID,
             "token": "legacy-verification-token",

@@ -403,6 +403,7 @@ class WebApi:
         return {
             "id": opened.id,
             "team_id": TEAM_ID,
+            "app_installed_team_id": TEAM_ID,
             "type": opened.view["type"],
             "app_id": APP_ID,
             "bot_id": BOT_ID,

@@ -18,6 +18,7 @@ from bot.handlers import (
     macros,
     message_tickets,
     messages,
+    outsiders,
     public_reply,
     summary,
     survey,
@@ -28,6 +29,7 @@ from bot.handlers import (
 
 
 def register(app: App) -> None:
+    app.use(outsiders.refuse_outsiders)  # before every listener: another organisation's people act as customers only
     commands.register(app)
     actions.register(app)
     views.register(app)
