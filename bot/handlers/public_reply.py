@@ -30,7 +30,8 @@ EMPTY = "Write the reply: it cannot be empty."
 
 
 def _name(client: WebClient, user: str, fallback: str) -> str:
-    """How a person is called in a reply: their Slack display or real name."""
+    """How a person is called in a reply: their Slack display or real name. Looked up when a
+    macro's variables are filled in, never before the modal opens (its trigger expires in 3 s)."""
     try:
         found = client.users_info(user=user)["user"]
     except SlackApiError:
@@ -39,7 +40,7 @@ def _name(client: WebClient, user: str, fallback: str) -> str:
     return str(profile.get("display_name") or profile.get("real_name") or found.get("real_name") or found.get("name") or fallback)
 
 
-def _modal(deps: Deps, ticket: TicketRecord, names: dict[str, str], channel: str, ts: str, **extra: Any) -> dict[str, Any]:
+def _modal(deps: Deps, ticket: TicketRecord, channel: str, ts: str, **extra: Any) -> dict[str, Any]:
     if ticket.answered_by_email:
         title = f"Email {ticket.number}"
         recipient = f"To {escape(ticket.reporter_id)} by email · Subject: {escape(reply_subject(ticket.number, ticket.title))}."
@@ -47,16 +48,12 @@ def _modal(deps: Deps, ticket: TicketRecord, names: dict[str, str], channel: str
         title = f"Reply on {ticket.number}"
         recipient = f"To <@{ticket.reporter_id}>, {'in the thread they wrote in' if ticket.origin_channel else 'by DM'}."
     macros = [(m.id, m.name) for m in deps.macros.listed()]
-    return reply_modal(ticket.id, title, recipient, channel, ts, names=names, macros=macros, **extra)
+    return reply_modal(ticket.id, title, recipient, channel, ts, macros=macros, **extra)
 
 
 def open_modal(deps: Deps, client: WebClient, ticket: TicketRecord, agent: str, trigger_id: str, channel: str, ts: str) -> None:
-    """The reply modal for a case (by email for an email case), its variables' names looked up."""
-    names = {
-        "requester": ticket.reporter_name or (ticket.reporter_id if ticket.answered_by_email else _name(client, ticket.reporter_id, "there")),
-        "agent": _name(client, agent, "the support team"),
-    }
-    client.views_open(trigger_id=trigger_id, view=_modal(deps, ticket, names, channel, ts))
+    """The reply modal for a case (by email for an email case)."""
+    client.views_open(trigger_id=trigger_id, view=_modal(deps, ticket, channel, ts))
 
 
 def open_reply(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -83,9 +80,14 @@ def open_checked(
     open_modal(deps, client, deps.tickets.get(ticket_id), user, body["trigger_id"], channel or "", ts or "")
 
 
-def _values(ticket: TicketRecord, names: dict[str, str]) -> dict[str, str]:
+def _filled(client: WebClient, ticket: TicketRecord, agent: str, text: str) -> str:
+    """``text`` with a macro's variables filled in; the names are looked up only when used."""
+    if "{" not in text:
+        return text
+    requester = ticket.reporter_name or (ticket.reporter_id if ticket.answered_by_email else _name(client, ticket.reporter_id, "there"))
     title = ticket.title or ticket.details.strip().split("\n", 1)[0]
-    return {"requester": names.get("requester", ""), "number": ticket.number, "agent": names.get("agent", ""), "title": title}
+    agent_name = _name(client, agent, "the support team") if "{agent}" in text else ""
+    return render(text, {"requester": requester, "number": ticket.number, "agent": agent_name, "title": title})
 
 
 def _body_block(view: dict[str, Any]) -> str:
@@ -102,11 +104,10 @@ def pick_macro(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltC
     if macro is None:
         return
     ticket = deps.tickets.get(int(meta["ticket_id"]))
-    names = dict(meta.get("names") or {})
     version = int(_body_block(view)[len("body"):] or 0) + 1
-    text = render(macro.body, _values(ticket, names))
+    text = _filled(client, ticket, body["user"]["id"], macro.body)
     redrawn = _modal(
-        deps, ticket, names, meta.get("channel") or "", meta.get("ts") or "",
+        deps, ticket, meta.get("channel") or "", meta.get("ts") or "",
         body=text, version=version, then=macro.status.value if macro.status else None,
     )
     client.views_update(view_id=view["id"], hash=view.get("hash"), view=redrawn)
@@ -125,7 +126,6 @@ def submit_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: W
         ack(response_action="errors", errors={block: EMPTY})
         return
     ticket_id, channel, _ts = metadata(view)
-    names = dict(json.loads(view.get("private_metadata") or "{}").get("names") or {})
     agent = body["user"]["id"]
     then_value = str((_input(view, "then").get("selected_option") or {}).get("value") or "")
     then = Status(then_value) if then_value else None
@@ -139,11 +139,10 @@ def submit_reply(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: W
         except PermissionDenied as err:
             ack(response_action="errors", errors={block: str(err)})
             return
-    ticket = deps.tickets.get(ticket_id)
-    rendered = render(text, _values(ticket, names))
     from_addr = deps.mail.mailer.smtp.from_addr if deps.mail.mailer else None
 
     def send() -> SentReply:  # the reply and the status chosen with it commit together
+        rendered = _filled(client, deps.tickets.get(ticket_id), agent, text)  # within the ack's budget
         return deps.replies.reply(ticket_id, agent, rendered, from_addr=from_addr, then=then)
 
     sent = answer(client, deps, channel, agent, store_then_ack(deps, ack, send))

@@ -177,14 +177,14 @@ def resolve_modal(ticket_id: int, number: str, channel: str, ts: str) -> dict[st
 
 def reply_modal(
     ticket_id: int, title: str, recipient: str, channel: str, ts: str, *,
-    names: dict[str, str], macros: list[tuple[int, str]] | None = None, body: str = "", version: int = 0,
+    macros: list[tuple[int, str]] | None = None, body: str = "", version: int = 0,
     then: str | None = None,
 ) -> dict[str, Any]:
     """A public reply to the requester (``recipient``: who and where, in mrkdwn: their thread,
     a DM, or by email); notes go in the card's thread. ``macros`` (id, name) to pick from: a pick redraws it with ``body`` in a
     body block of a new ``version`` (so the text replaces what was typed) and ``then`` the
-    status the macro sets. ``names`` (requester, agent) fill the variables when it is sent."""
-    meta = {"ticket_id": ticket_id, "channel": channel, "ts": ts, "names": names}
+    status the macro sets."""
+    meta = {"ticket_id": ticket_id, "channel": channel, "ts": ts}
     body_input: dict[str, Any] = {"type": "plain_text_input", "action_id": VALUE, "multiline": True, "max_length": EMAIL_REPLY_LIMIT}
     if body:
         body_input["initial_value"] = body[:EMAIL_REPLY_LIMIT]
