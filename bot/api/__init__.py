@@ -17,7 +17,7 @@ from bot.api.rate_limit import RateLimiter
 from bot.deps import Deps
 from bot.services.api_tokens import ApiTokens
 from bot.services.email_replies import EmailReplies
-from bot.services.slack_replies import SlackReplies
+from bot.services.public_replies import PublicReplies
 
 PREFIX = "/api/v1"
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -35,8 +35,7 @@ def api_context(deps: Deps, limiter: RateLimiter | None = None) -> ApiContext:
         tokens=ApiTokens(db, deps.clock),
         tickets=tickets,
         is_agent=deps.tickets.is_agent,
-        replies=EmailReplies(db, tickets, support, deps.clock),
-        slack_replies=SlackReplies(db, tickets, support, deps.clock),
+        replies=PublicReplies(db, tickets, EmailReplies(db, tickets, support, deps.clock), support, deps.clock),
         mailer=deps.mail.mailer,
         limiter=limiter or RateLimiter(),
     )

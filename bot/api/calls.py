@@ -19,9 +19,8 @@ from bot.api.problems import Problem, problem_response
 from bot.api.rate_limit import RateLimiter
 from bot.mail.smtp_send import Mailer
 from bot.services.api_tokens import ACTOR_PREFIX, ApiTokens, TokenRecord
-from bot.services.email_replies import EmailReplies
 from bot.services.errors import ActionNotAllowed, PermissionDenied, ServiceError, TicketNotFound
-from bot.services.slack_replies import SlackReplies
+from bot.services.public_replies import PublicReplies
 from bot.services.tickets import InvalidTicket, NotAnAgent, TicketService
 from bot.settings import Settings
 from db.session import Database
@@ -54,8 +53,7 @@ class ApiContext:
     tokens: ApiTokens
     tickets: TicketService  # acting for the tokens
     is_agent: Callable[[str], bool]  # people who may be assigned
-    replies: EmailReplies
-    slack_replies: SlackReplies
+    replies: PublicReplies
     mailer: Mailer | None  # None: the desk sends no mail (no SMTP_HOST)
     limiter: RateLimiter
 

@@ -28,13 +28,13 @@ def add_reply(call: Call) -> Response:
     body = _body(call)
     ticket = call.ctx.tickets.get(ticket_id)
     mailer = call.ctx.mailer
-    if "@" in ticket.reporter_id:
-        if mailer is None:
-            raise Problem(409, "no-mail", f"{ticket.number}'s requester is an address, and this desk sends no mail (SMTP_HOST is not set).")
-        message = call.ctx.replies.reply(ticket_id, call.token.actor, body, mailer.smtp.from_addr).message
+    if ticket.answered_by_email and mailer is None:
+        raise Problem(409, "no-mail", f"{ticket.number}'s requester is an address, and this desk sends no mail (SMTP_HOST is not set).")
+    # The same public reply as the card's Reply button: in the requester's thread or DM, or by mail.
+    message = call.ctx.replies.reply(ticket_id, call.token.actor, body, from_addr=mailer.smtp.from_addr if mailer else None).message
+    assert message is not None  # None only for a redelivered card-thread message
+    if ticket.answered_by_email and mailer is not None:
         mailer.send_due()  # now, as an agent's reply from Slack is; a refusal is retried by the email-poll job
-    else:
-        message = call.ctx.slack_replies.reply(ticket_id, call.token.actor, body)
     return JSONResponse(
         {"case": ticket.number, "kind": "reply", "id": message.id, "via": message.via, "author": message.author_id,
          "body": message.body, "created_at": iso(message.created_at)},
