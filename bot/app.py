@@ -43,6 +43,7 @@ from bot.services.tickets import Clock, TicketService, utcnow
 from bot.services.timeline import TimelineQueries
 from bot.settings import Settings
 from bot.slack.error_reports import ErrorReporter
+from bot.slack.file_stubs import FileStubs
 from bot.slack.home_tab import HomeTab
 from bot.slack.metered_client import MeteredWebClient
 from bot.slack.workspace_url import WorkspaceUrl
@@ -177,6 +178,7 @@ def create_app(
         replies=PublicReplies(db, tickets, mail.replies, settings.support_channel, clock),
         macros=Macros(db, tickets, clock),
         customers=customers,
+        files=FileStubs(client),
         forms=Forms(db, directory.is_admin, clock),
         auto_close=auto_close,
         surveys=surveys,

@@ -24,6 +24,7 @@ from bot.services.tickets import Clock, TicketService
 from bot.services.timeline import TimelineQueries
 from bot.settings import Settings
 from bot.slack.error_reports import ErrorReporter
+from bot.slack.file_stubs import FileStubs
 from bot.slack.home_tab import HomeTab
 from bot.slack.workspace_url import WorkspaceUrl
 from db.session import Database
@@ -85,6 +86,8 @@ class Deps:
     surveys: Surveys | None = None
     # Customers in Slack Connect channels and their organisations (accounts).
     customers: CustomerChannels = field(default=None)  # type: ignore[assignment]  # set by create_app
+    # Files in Slack Connect channels come as stubs: files.info, on the way to the ack.
+    files: FileStubs = field(default=None)  # type: ignore[assignment]  # set by create_app
     # Lookups a message owes but must not wait for (an organisation's name).
     lookups: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="casedesk-lookup")

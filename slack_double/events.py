@@ -48,7 +48,10 @@ def message_event(ws: Workspace, msg: Message, files: list[dict[str, Any]] | Non
         event.update({"team": team, "user_team": team, "source_team": team})
     if files:
         event["subtype"] = "file_share"
-        event["files"] = files
+        with ws.lock:
+            ws.files.update({f["id"]: f for f in files})
+        # In a shared channel Slack pushes stubs: the bot asks files.info for the rest.
+        event["files"] = [file_stub(f) for f in files] if ch is not None and ch.connected else files
     if msg.thread_ts and msg.thread_ts != msg.ts:
         parent = ws.find_message(msg.channel, msg.thread_ts)
         if parent is not None and parent.user:
@@ -121,5 +124,24 @@ def file_object(ws: Workspace, name: str, channel: str) -> dict[str, Any]:
     }
 
 
+def file_stub(file: dict[str, Any]) -> dict[str, Any]:
+    """What a message event in a Slack Connect channel carries for a file."""
+    return {"id": file["id"], "mode": "file_access", "file_access": "check_file_info", "created": 0, "timestamp": 0, "user": ""}
+
+
 def channel_shared_event(ws: Workspace, channel: str, team_id: str) -> dict[str, Any]:
     return {"type": "channel_shared", "channel": channel, "connected_team_id": team_id, "event_ts": ws.next_ts()}
+
+
+def channel_unshared_event(ws: Workspace, channel: str, team_id: str, still_shared: bool) -> dict[str, Any]:
+    return {
+        "type": "channel_unshared",
+        "channel": channel,
+        "previously_connected_team_id": team_id,
+        "is_ext_shared": still_shared,
+        "event_ts": ws.next_ts(),
+    }
+
+
+def channel_id_changed_event(ws: Workspace, old: str, new: str) -> dict[str, Any]:
+    return {"type": "channel_id_changed", "old_channel_id": old, "new_channel_id": new, "event_ts": ws.next_ts()}

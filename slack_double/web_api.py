@@ -380,6 +380,13 @@ class WebApi:
             raise ApiError("user_not_found")
         return {"user": user}
 
+    def m_files_info(self, args: dict[str, Any]) -> Result:
+        with self.ws.lock:
+            found = self.ws.files.get(str(args.get("file", "")))
+        if found is None:
+            raise ApiError("file_not_found")
+        return {"file": dict(found)}
+
     def m_team_info(self, args: dict[str, Any]) -> Result:
         """Our own team; another only while a channel is shared with it."""
         team = str(args.get("team") or TEAM_ID)

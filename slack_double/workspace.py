@@ -171,6 +171,8 @@ class Channel:
     # created it (None: ours).
     connected: set[str] = field(default_factory=set)
     host_team: str | None = None
+    # Archived, or frozen when a Slack Connect share was severed: posts answer is_archived.
+    is_archived: bool = False
 
 
 class Changes(threading.Condition):
@@ -207,6 +209,9 @@ class Workspace:
         self._view_opened: dict[str, threading.Event] = {}
         self.pins: dict[str, list[str]] = {}
         self.uploads: dict[str, Upload] = {}  # file ID → upload
+        # Files people shared in messages, in full, by ID: what files.info answers (events in
+        # a shared channel carry only a stub of each).
+        self.files: dict[str, dict[str, Any]] = {}
         self.calls: list[ApiCall] = []
         # Other organisations (Slack Connect), by team id: {id, name, domain}; their people
         # are in ``users`` with their own team_id but not in our directory.
@@ -235,6 +240,7 @@ class Workspace:
             for table in (self.views, self.home_views, self.triggers, self.views_by_trigger, self._view_opened, self.pins):
                 table.clear()
             self.uploads.clear()
+            self.files.clear()
             self.changed.notify_all()
 
     # ---- setup ---------------------------------------------------------------
@@ -286,6 +292,32 @@ class Workspace:
             for user in self.users.values():
                 if user.get("team_id") == team_id:
                     user["is_stranger"] = False
+            self.changed.notify_all()
+
+    def unshare(self, channel_id: str, team_id: str) -> bool:
+        """The other organisation leaves the channel; whether it is still shared with another."""
+        with self.changed:
+            ch = self.channels[channel_id]
+            ch.connected.discard(team_id)
+            if ch.host_team == team_id:
+                ch.host_team = None
+            self.changed.notify_all()
+            return bool(ch.connected)
+
+    def change_channel_id(self, old: str, new: str) -> None:
+        """Slack gives the channel a new id (a private channel's, when a share starts; our
+        copy of a channel the other organisation hosted, when it is disconnected): its
+        messages go with it and the old id is unknown from now on (channel_not_found)."""
+        with self.changed:
+            ch = self.channels.pop(old)
+            ch.id = new
+            self.channels[new] = ch
+            messages = self.messages.pop(old, [])
+            for msg in messages:
+                msg.channel = new
+            self.messages[new] = messages
+            if old in self.pins:
+                self.pins[new] = self.pins.pop(old)
             self.changed.notify_all()
 
     def add_channel(self, channel_id: str, name: str, *, members: list[str] | None = None, bot_member: bool = True) -> None:

@@ -61,7 +61,8 @@ def is_person_writing(event: dict[str, Any]) -> bool:
 def slack_message(event: dict[str, Any]) -> SlackMessage:
     files = tuple(
         SlackFile(
-            name=str(f.get("name") or f.get("title") or "file"),
+            # A Slack Connect stub that files.info did not resolve is known by its id alone.
+            name=str(f.get("name") or f.get("title") or f.get("id") or "file"),
             permalink=f.get("permalink"),
             content_type=f.get("mimetype"),
             size=int(f.get("size") or 0),
@@ -89,6 +90,8 @@ def store(deps: Deps, event: dict[str, Any], envelope: dict[str, Any] | None = N
         if event.get("deleted_ts"):
             _retrying(lambda: deps.conversations.delete(channel, event["deleted_ts"]))
     elif is_person_writing(event):
+        if event.get("files"):
+            event = dict(event, files=deps.files.resolve(list(event["files"])))
         msg = slack_message(event)
         if msg.thread_ts and msg.thread_ts != msg.ts:
             _store_reply(deps, msg)

@@ -24,6 +24,7 @@ METHOD_SCOPES: dict[str, str] = {
     "conversations.replies": "channels:history",
     "conversations.open": "im:write",  # the DM channel of a person, to look in it
     "team.info": "team:read",  # a customer organisation's name (Slack Connect channels)
+    "files.info": "files:read",  # a file shared in a Slack Connect channel arrives as a stub
     # The weekly summary's chart, uploaded as files_upload_v2 does it.
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
