@@ -144,6 +144,8 @@ def customer_case_opened(ticket: TicketRecord, ack_text: str | None) -> str:
 def case_message_line(ticket: TicketRecord, message: MessageRecord, closed: bool) -> str:
     """A case message shown in the card's thread, told apart by where it came from."""
     if message.via == "slack" and message.role == "agent" and not message.internal:
+        if message.slack_channel and message.slack_channel == ticket.origin_channel:  # written in the customer's thread
+            return f"↩️ {mention(message.author_id)} replied to customer {mention(ticket.reporter_id)} in their thread:\n{_quoted(message.body)}"
         where = "in their thread" if ticket.origin_channel else "by DM"
         return f"📣 *Public reply* by {mention(message.author_id)}, sent to {mention(ticket.reporter_id)} {where}:\n{_quoted(message.body)}"
     if message.via != "email":
