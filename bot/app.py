@@ -21,6 +21,7 @@ from bot.mail.notice_send import NoticeFinisher
 from bot.mail.smtp_send import Mailer
 from bot.ops.metrics import Metrics
 from bot.services import notifications, webhook_events
+from bot.services.channel_life import ChannelLife
 from bot.services.conversations import ConversationService
 from bot.services.customer_channels import CustomerChannels
 from bot.services.customer_loop import customer_loop
@@ -146,6 +147,7 @@ def create_app(
         client, settings, db, tickets, conversations, home, workspace_url, clock, posts_per_second=settings.slack_posts_per_second
     )
     sender.customers = customers
+    sender.life = life = ChannelLife(db, tickets, settings.support_channel, clock)
     home.customers = customers
     deps = Deps(
         settings=settings,
@@ -178,6 +180,7 @@ def create_app(
         replies=PublicReplies(db, tickets, mail.replies, settings.support_channel, clock),
         macros=Macros(db, tickets, clock),
         customers=customers,
+        channel_life=life,
         files=FileStubs(client),
         forms=Forms(db, directory.is_admin, clock),
         auto_close=auto_close,

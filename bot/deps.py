@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from bot.mail.imap_poll import MailPoller
     from bot.mail.smtp_send import Mailer
     from bot.services.auto_close import AutoClose
+    from bot.services.channel_life import ChannelLife
     from bot.services.customer_channels import CustomerChannels
     from bot.services.forms import Forms
     from bot.services.macros import Macros
@@ -86,6 +87,8 @@ class Deps:
     surveys: Surveys | None = None
     # Customers in Slack Connect channels and their organisations (accounts).
     customers: CustomerChannels = field(default=None)  # type: ignore[assignment]  # set by create_app
+    # Their life: a new id, the share ended (cases on hold), shared again.
+    channel_life: ChannelLife = field(default=None)  # type: ignore[assignment]  # set by create_app
     # Files in Slack Connect channels come as stubs: files.info, on the way to the ack.
     files: FileStubs = field(default=None)  # type: ignore[assignment]  # set by create_app
     # Lookups a message owes but must not wait for (an organisation's name).

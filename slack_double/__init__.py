@@ -86,6 +86,31 @@ class SlackDouble:
         if announce:
             self.deliver(events.channel_shared_event(self.workspace, channel_id, team_id))
 
+    def unshare_channel(self, channel_id: str, team_id: str, *, announce: bool = True) -> None:
+        """The other organisation leaves the channel; Slack tells the bot (``channel_unshared``)."""
+        still = self.workspace.unshare(channel_id, team_id)
+        if announce:
+            self.deliver(events.channel_unshared_event(self.workspace, channel_id, team_id, still))
+
+    def change_channel_id(self, old: str, new: str, *, announce: bool = True) -> None:
+        """Slack gives a channel a new id (a private channel's, as its share starts) and tells
+        the bot (``channel_id_changed``); the old id answers channel_not_found."""
+        self.workspace.change_channel_id(old, new)
+        if announce:
+            self.deliver(events.channel_id_changed_event(self.workspace, old, new))
+
+    def disconnect(self, channel_id: str, team_id: str) -> str | None:
+        """The organisations' connection is severed. The side that hosted the channel keeps
+        its id; when the other organisation hosted it, our copy gets a new id (returned) and
+        the old one answers channel_not_found, with no event to say so."""
+        theirs = self.workspace.channels[channel_id].host_team == team_id
+        self.workspace.unshare(channel_id, team_id)
+        if not theirs:
+            return None
+        new = self.workspace.next_id("C")
+        self.workspace.change_channel_id(channel_id, new)
+        return new
+
     def channel(self, channel_id: str, name: str, *, bot_member: bool = True) -> str:
         self.workspace.add_channel(channel_id, name, bot_member=bot_member)
         if not self.default_channel:

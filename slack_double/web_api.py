@@ -191,7 +191,10 @@ class WebApi:
         ws = self.ws
         if channel in ws.users:
             return ws.dm_channel(channel).id
-        return self._readable(channel)
+        readable = self._readable(channel)
+        if ws.channels[readable].is_archived:
+            raise ApiError("is_archived")
+        return readable
 
     @staticmethod
     def _check_message(args: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -360,6 +363,7 @@ class WebApi:
             "is_shared": bool(ch.connected),
             "is_ext_shared": bool(ch.connected),
             "is_org_shared": False,
+            "is_archived": ch.is_archived,
         }
         if ch.connected:
             body.update({

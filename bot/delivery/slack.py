@@ -11,6 +11,11 @@ is waited out by the client's retry handler (Retry-After). A post that fails is 
 with backoff through 429s, 5xx and outages; one Slack keeps refusing for a reason of its
 own is given up after a few attempts and reported once. The sender sleeps until the
 next row falls due and is woken at once by any commit that adds rows.
+
+A customer channel (Slack Connect) whose share is gone is not retried: a post Slack
+refuses there with ``channel_not_found`` or ``is_archived`` puts the channel's cases on
+hold and parks what is owed there (bot/services/channel_life.py); while it is held,
+nothing is posted there.
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,10 +32,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.delivery.pacing import TokenBucket
+from bot.services.channel_life import CHANNEL_GONE, ChannelLife
 from bot.services.conversations import ConversationService
 from bot.services.customer_channels import CustomerChannelRecord, CustomerChannels
-from bot.services.errors import PermissionDenied, TicketNotFound
-from bot.services.export import export_request, spreadsheet_csv
+from bot.services.errors import TicketNotFound
 from bot.services.outbox import DEAD_AFTER, NOT_POSTS, Outbox, Pending, PostKind, mark_sent, on_commit
 from bot.services.records import TicketRecord
 from bot.services.reports import ReportQueries
@@ -64,17 +68,17 @@ LOOKUP_SLACK = 5.0  # seconds of clock skew allowed when looking back for an ear
 Landed = tuple[str | None, str | None]
 
 
-@dataclass(frozen=True)
-class Upload:
-    content: bytes
-    filename: str
-    title: str
-    comment: str  # the message it is shared with
-    alt_text: str | None = None
-
-
 class Skip(Exception):
     """Nothing to send for this row (the ticket is gone, an email reporter has no DMs)."""
+
+
+class ChannelGone(Exception):
+    """The row's message is for a customer channel whose share is gone (or Slack says it is)."""
+
+    def __init__(self, channel: str, reason: str) -> None:
+        super().__init__(f"{channel}: {reason}")
+        self.channel = channel
+        self.reason = reason
 
 
 class OutboxSender:
@@ -111,6 +115,7 @@ class OutboxSender:
         self._pass_tickets: dict[int, TicketRecord] = {}
         # Customer channels (Slack Connect): what the bot says there is for the customer's eyes.
         self.customers: CustomerChannels | None = None
+        self.life: ChannelLife | None = None  # and what becomes of them when their share ends
         self._done: list[tuple[int, Landed]] = []
         self._pass_deadline = 0.0
         self._left_over = False
@@ -249,6 +254,13 @@ class OutboxSender:
         except (Skip, TicketNotFound):
             self._done.append((post.id, (None, None)))
             return False
+        except ChannelGone as gone:
+            try:
+                if self.life is not None:
+                    self.life.gone(gone.channel, gone.reason, post.id)
+            except Exception:  # the database is down: the claim runs out and the row comes back
+                log.exception("could not hold customer channel %s", gone.channel)
+            return False
         except Exception as err:  # Slack refused or is unreachable, or the database hiccuped
             try:
                 self._failed(post, err, now)
@@ -300,9 +312,21 @@ class OutboxSender:
             return (None, None)
         if post.kind is PostKind.CHART:
             return self._upload_chart(post, bucket)
-        if post.kind is PostKind.EXPORT:
-            return self._upload_export(post, bucket)
         channel, text, thread_ts = self._render(post)
+        if self._customer_channel(channel) is None:
+            return self._look_and_post(post, bucket, channel, text, thread_ts)
+        held = self.life.held(channel) if self.life is not None else None
+        if held:
+            raise ChannelGone(channel, held)
+        try:
+            return self._look_and_post(post, bucket, channel, text, thread_ts)
+        except SlackApiError as err:
+            error = str(err.response.get("error") or "")
+            if error in CHANNEL_GONE:
+                raise ChannelGone(channel, error) from err
+            raise
+
+    def _look_and_post(self, post: Pending, bucket: TokenBucket, channel: str, text: str, thread_ts: str | None) -> Landed:
         found = self._look_for(post, channel, thread_ts)
         if found:
             return found
@@ -426,33 +450,18 @@ class OutboxSender:
         stored and uploaded (files.uploadV2) with its alt text."""
         chart = render_weekly_chart(chart_data(self._reports.chart(datetime.fromisoformat(post.text or ""), self._settings.tz)))
         channel = post.channel or self._settings.support_channel
-        upload = Upload(chart.png, chart.filename, chart.title, f"📈 {chart.title}", chart.alt_text)
-        return self._upload(post, bucket, channel, upload)
-
-    def _upload_export(self, post: Pending, bucket: TokenBucket) -> Landed:
-        """A list's cases as a CSV file, written now and uploaded to the agent's DM."""
-        viewer = post.user_id or ""
-        words, flt = export_request(post.text or "")
-        try:
-            made = spreadsheet_csv(self._db, flt, viewer, self._settings.system_users)
-        except PermissionDenied:
-            raise Skip() from None  # no longer an agent: nothing to send
-        # Named by its row, so an earlier attempt's file is recognised after a crash.
-        filename = f"cases-{self._clock():%Y-%m-%d}-{post.id}.csv"
-        channel = str(self._client.conversations_open(users=viewer)["channel"]["id"])
-        upload = Upload(made.content, filename, "Cases" + (f": {words}" if words else ""), notices.export_ready(words, made.rows, made.cut))
-        return self._upload(post, bucket, channel, upload)
-
-    def _upload(self, post: Pending, bucket: TokenBucket, channel: str, upload: Upload) -> Landed:
-        """Upload a file (files.uploadV2) with its message, once: an upload carries no message
-        metadata, so an earlier attempt's is known by its file's name."""
-        found = self._look_for(post, channel, None, lambda m: any(f.get("name") == upload.filename for f in m.get("files") or []))
+        # An upload carries no message metadata: an earlier attempt's is known by its file.
+        found = self._look_for(post, channel, None, lambda m: any(f.get("name") == chart.filename for f in m.get("files") or []))
         if found:
             return found
         bucket.take()
         self._client.files_upload_v2(
-            channel=channel, content=upload.content, filename=upload.filename, title=upload.title,
-            initial_comment=upload.comment, alt_txt=upload.alt_text,
+            channel=channel,
+            content=chart.png,
+            filename=chart.filename,
+            title=chart.title,
+            alt_txt=chart.alt_text,
+            initial_comment=f"📈 {chart.title}",
         )
         return channel, None
 

@@ -15,13 +15,14 @@ from alembic.script.revision import ResolutionError
 from alembic.util.exc import CommandError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from bot.ops.failures import app_token_rejected, bot_token_rejected, describe, missing_folder, schema_newer, sqlite_file
 from bot.services.directory import Directory, RuleRecord, TeamRecord
 from bot.settings import Settings
 from bot.slack.scopes import REQUIRED_SCOPES
 from db.migrate import alembic_config
+from db.models import Account, CustomerChannel, DeskEvent
 from db.session import Database, make_engine
 
 
@@ -63,16 +64,8 @@ def check_slack(settings: Settings, client: WebClient) -> Iterator[Check]:
     except SlackApiError as err:
         yield Check(False, app_token_rejected(_error(err)))
 
-    channels = {
-        "SUPPORT_SLACK_CHANNEL": settings.support_channel,
-        "ADMIN_CHANNEL": settings.admin_channel,
-        "ALERTING_SLACK_CHANNEL": settings.alerting_channel,
-        "LOGGING_SLACK_CHANNEL": settings.logging_channel,
-    }
-    channels.update({f"INTAKE_SLACK_CHANNELS[{i}]": c for i, c in enumerate(settings.intake_channels)})
-    for name, channel in channels.items():
-        if channel:
-            yield _check_channel(client, name, channel)
+    for name, channel in settings.named_channels().items():
+        yield _check_channel(client, name, channel)
 
     for user in sorted(settings.system_users):
         yield _check_user(client, user)
@@ -155,8 +148,35 @@ def check_desk(settings: Settings, client: WebClient) -> Iterator[Check]:
                 yield Check(True, f"team {team.name}: its own service levels: {own_levels[team.id].summary()} (the desk's otherwise)")
         for rule in directory.rules():
             yield _check_rule(client, rule, names.get(rule.team_id, "(a removed team)"))
+        yield from check_customer_channels(settings, client, Database(engine))
     finally:
         engine.dispose()
+
+
+def check_customer_channels(settings: Settings, client: WebClient, db: Database) -> Iterator[Check]:
+    """One line per customer channel (Slack Connect): ✗ where the bot cannot see it or its
+    share is gone (its cases on hold), and for a setting that names a channel by the id
+    Slack has since changed."""
+    with db.read() as session:
+        rows = session.execute(
+            select(CustomerChannel.channel, Account.name, CustomerChannel.account_id, CustomerChannel.held_at,
+                   CustomerChannel.held_reason)
+            .outerjoin(Account, Account.id == CustomerChannel.account_id)
+            .order_by(CustomerChannel.marked_at, CustomerChannel.channel)
+        ).all()
+        moved = dict(session.execute(select(DeskEvent.from_value, DeskEvent.to_value).where(DeskEvent.kind == "channel_id_changed")).all())
+    for channel, name, account, held_at, reason in rows:
+        who = f" ({name or account})" if (name or account) else ""
+        if held_at is not None:
+            yield Check(False, f"customer channel {channel}{who}: on hold since {held_at:%Y-%m-%d %H:%M} UTC ({reason}): "
+                               "its cases resume when the channel is shared with the customer again")
+            continue
+        ok, where = _channel_line(client, channel)
+        yield Check(ok, f"customer channel {where}{who}")
+    for setting, channel in settings.named_channels().items():
+        if moved.get(channel):
+            yield Check(False, f"{setting} names {channel}, which Slack renamed {moved[channel]} when it was shared: "
+                               f"set {setting} to {moved[channel]}")
 
 
 def _channel_line(client: WebClient, channel: str) -> tuple[bool, str]:

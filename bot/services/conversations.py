@@ -207,6 +207,11 @@ class ConversationService:
                 before = TicketRecord.of(row)
                 if is_agent:
                     record_agent_response(session, row, msg.user, now, self._tickets.levels)
+                    if not internal:  # written to the customer in their thread: the agents see it on the card
+                        enqueue(
+                            session, PostKind.FOLLOW_UP, now, ticket_id=row.id, channel=row.card_channel or self._support,
+                            message_id=stored.id,
+                        )
                 else:
                     keyword = record_customer_message(session, row, msg.user, msg.text, now, self.keywords)
                     if keyword:

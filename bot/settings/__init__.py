@@ -111,6 +111,17 @@ class Settings:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def named_channels(self) -> dict[str, str]:
+        """The channels the settings name, by the setting (an intake channel by its place)."""
+        named = {
+            "SUPPORT_SLACK_CHANNEL": self.support_channel,
+            "ADMIN_CHANNEL": self.admin_channel,
+            "ALERTING_SLACK_CHANNEL": self.alerting_channel,
+            "LOGGING_SLACK_CHANNEL": self.logging_channel or "",
+        }
+        named.update({f"INTAKE_SLACK_CHANNELS[{i}]": c for i, c in enumerate(self.intake_channels)})
+        return {name: channel for name, channel in named.items() if channel}
+
     def is_agent(self, user_id: str) -> bool:
         return user_id in self.system_users
 

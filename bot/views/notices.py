@@ -144,6 +144,8 @@ def customer_case_opened(ticket: TicketRecord, ack_text: str | None) -> str:
 def case_message_line(ticket: TicketRecord, message: MessageRecord, closed: bool) -> str:
     """A case message shown in the card's thread, told apart by where it came from."""
     if message.via == "slack" and message.role == "agent" and not message.internal:
+        if message.slack_channel and message.slack_channel == ticket.origin_channel:  # written in the customer's thread
+            return f"↩️ {mention(message.author_id)} replied to customer {mention(ticket.reporter_id)} in their thread:\n{_quoted(message.body)}"
         where = "in their thread" if ticket.origin_channel else "by DM"
         return f"📣 *Public reply* by {mention(message.author_id)}, sent to {mention(ticket.reporter_id)} {where}:\n{_quoted(message.body)}"
     if message.via != "email":
@@ -215,22 +217,3 @@ def sla_warning(ticket: TicketRecord, rule: str, card_link: str | None) -> str:
     """An SLA target 75 % used, to an assignee by DM."""
     link = f" <{card_link}|Open the card>." if card_link else ""
     return f"⏱ {ticket.number}: 75 % of the {escape(rule)} is used.{link}\n{_case_facts(ticket)}"
-
-
-def _export_of(words: str) -> str:
-    return f"of `{escape(words)}`" if words else "of all tickets"
-
-
-def export_preparing(words: str) -> str:
-    return f"⏳ Preparing your export {_export_of(words)}: the CSV file comes to you in a direct message from me shortly."
-
-
-def export_ready(words: str, rows: int, cut: bool) -> str:
-    if cut:
-        return (
-            f"📄 Your export {_export_of(words)}: the newest {rows:,} cases, the most one file holds. The list has more: "
-            "narrow it with more words, or ask an admin for `python -m bot export`, which has no limit."
-        )
-    if rows == 0:
-        return f"📄 Your export {_export_of(words)}: no case matches, so the file has the column names only."
-    return f"📄 Your export {_export_of(words)}: {rows:,} case{'s' if rows != 1 else ''}, newest first."
