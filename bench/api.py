@@ -7,20 +7,21 @@ on) against the Slack double; its sender is not started (the outbox keeps what c
 runs in this process over loopback HTTP, one call at a time for latencies (after 5 warm-up
 calls). Tickets are seeded by executemany (``bench.foundation.seed``).
 
-Usage: python -m bench.api [--db sqlite|postgresql|both] [--tickets 100000] [--runs 200] [--creates 400]
+Usage: python -m bench.api [--db sqlite|postgresql|both] [--tickets 100000] [--runs 200 (0: POST only)] [--creates 400]
 (PostgreSQL: BENCH_DATABASE_URL, whose public schema is dropped and made again.)
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from sqlalchemy import text
 
-from bench.foundation import database_urls, pct, seed
+from bench.foundation import analyze, database_urls, pct, reuse_or_seed, seed, seeded_note
 from bot.api import api_context, api_routes
 from bot.api.rate_limit import RateLimiter
 from bot.app import create_app
@@ -49,8 +50,19 @@ def timed(http: httpx.Client, runs: int, path: str, token: str, **params: str) -
     return pct(took, 0.5), pct(took, 0.99)
 
 
-def creates(base: str, token: str, count: int) -> float:
-    """Cases opened a second by CLIENTS clients at once."""
+def creates(base: str, token: str, count: int) -> tuple[float, float]:
+    """Cases opened a second by CLIENTS clients at once, and the CPU ms each case cost this
+    process (the desk's server; the clients are a process of their own, so their work is
+    not counted and does not take the server's interpreter lock)."""
+    cpu = time.process_time()
+    client = subprocess.run(
+        [sys.executable, "-m", "bench.api", "--post", base, token, str(count)], capture_output=True, text=True, check=True
+    )
+    return float(client.stdout.split()[-1]), (time.process_time() - cpu) * 1000 / count
+
+
+def post(base: str, token: str, count: int) -> float:
+    """The clients of :func:`creates`: cases opened a second."""
     headers = {"Authorization": f"Bearer {token}"}
 
     def one(n: int, http: httpx.Client) -> None:
@@ -68,12 +80,9 @@ def creates(base: str, token: str, count: int) -> float:
 
 
 def run(name: str, url: str, tickets: int, runs: int, count: int) -> None:
-    started = time.perf_counter()
-    seed(url, tickets)
-    print(f"{name}: seeded {tickets:,} tickets in {time.perf_counter() - started:.1f} s")
+    print(f"{name}: {seeded_note(reuse_or_seed(url, tickets, seed), tickets)}", flush=True)
     engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))  # as autovacuum would have on a database in use
+    analyze(engine)  # as autovacuum would have on a database in use (a reused seed has the last run's cases)
     double = SlackDouble().start()
     desk = create_app(load_settings(ENV | {"DATABASE_URL": url, "SLACK_API_URL": double.api_url}), engine=engine)
     limits = RateLimiter(per_second=1e6, burst=1_000_000)
@@ -90,7 +99,7 @@ def run(name: str, url: str, tickets: int, runs: int, count: int) -> None:
                                 headers={"Authorization": f"Bearer {token}"}).json()
                 cursor = page["next_cursor"]
             del deep
-            rows = [
+            rows = [] if not runs else [
                 ("first page (50)", timed(http, runs, "/api/v1/cases", token, limit="50")),
                 ("status=open&priority=high", timed(http, runs, "/api/v1/cases", token, status="open", priority="high")),
                 ("page after 1,000 (cursor)", timed(http, runs, "/api/v1/cases", token, cursor=cursor or "")),
@@ -100,7 +109,8 @@ def run(name: str, url: str, tickets: int, runs: int, count: int) -> None:
             ]
         for label, (p50, p99) in rows:
             print(f"{name}: GET {label:<32} p50 {p50:6.1f} ms   p99 {p99:6.1f} ms")
-        print(f"{name}: POST /api/v1/cases, {CLIENTS} clients: {creates(base, token, count):.0f} cases/s")
+        rate, cpu = creates(base, token, count)
+        print(f"{name}: POST /api/v1/cases, {CLIENTS} clients: {rate:.0f} cases/s, {cpu:.1f} ms of the server's CPU a case")
     finally:
         server.stop()
         double.stop()
@@ -113,7 +123,11 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--creates", type=int, default=400)
+    parser.add_argument("--post", nargs=3, metavar=("BASE", "TOKEN", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.post:
+        print(f"{post(args.post[0], args.post[1], int(args.post[2])):.1f}")
+        return
     for name, url in database_urls(args.db):
         run(name, url, args.tickets, args.runs, args.creates)
 

@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.foundation import database_urls
-from bench.search import seed
+from bench.foundation import database_urls, reuse_or_seed, seeded_note
+from bench.search import SEED_KEY, seed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,8 +61,7 @@ def main() -> None:
     print(f"{args.tickets:,} tickets; seconds: the whole command; rows/s: after its start (the 1-case run's time)\n")
     print("| database | format | rows | seconds | 1 case | rows/s | peak RSS | peak RSS for `high` |\n|---|---|---|---|---|---|---|---|")
     for db, url in database_urls(args.db):
-        took = seed(url, args.tickets)
-        print(f"<!-- {db}: seeded {args.tickets:,} tickets in {took:.1f}s -->", flush=True)
+        print(f"<!-- {db}: {seeded_note(reuse_or_seed(url, args.tickets, seed, SEED_KEY), args.tickets)} -->", flush=True)
         for fmt in ("csv", "jsonl"):
             start = min(run_export(url, fmt, [f"TCK-{args.tickets // 2:06d}"])[0] for _ in range(2))
             _, third, partial = run_export(url, fmt, ["high"])

@@ -17,16 +17,14 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, text
-
-from bench.foundation import database_urls, pct
+from bench.foundation import analyze, bulk_load, database_urls, fresh_schema, pct, reuse_or_seed, seeded_note
 from bot.services.queries import TicketFilter, TicketQueries
-from db.migrate import upgrade
 from db.models import Ticket
 from db.session import Database, make_engine
 
 VOCABULARY = 5_000
-CHUNK = 20_000
+# The source keys of these tickets start so (bench.foundation.reuse_or_seed tells the seeds apart).
+SEED_KEY = "text-seed:"
 ADMIN = "U0ADMIN"
 _SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "po", "si", "de", "gu", "ba", "fe", "zo", "vi", "ch", "ar"]
 
@@ -51,32 +49,20 @@ def rows(count: int) -> Iterator[dict[str, object]]:
         drawn = rng.choices(words, weights, k=35)
         yield {
             "campaign": "Billing", "issue_type": "Bug", "priority": ("high", "medium", "low")[i % 3],
-            "status": statuses[i % 4], "title": " ".join(drawn[:5]).capitalize(), "details": " ".join(drawn[5:]),
+            "id": i + 1, "status": statuses[i % 4], "title": " ".join(drawn[:5]).capitalize(), "details": " ".join(drawn[5:]),
             "reporter_id": f"U0SEED{i % 50:04d}", "assignee_id": None if i % 4 == 0 else f"U0AGENT{i % 7}",
-            "source": "slack_form", "source_key": f"seed:{i}", "created_at": start + timedelta(seconds=i * 30),
+            "source": "slack_form", "source_key": f"{SEED_KEY}{i}", "created_at": start + timedelta(seconds=i * 30),
             "updated_at": start + timedelta(seconds=i * 30), "version": 1,
         }
 
 
 def seed(url: str, count: int) -> float:
-    """A fresh schema with ``count`` tickets, inserted in chunks (executemany); seconds taken."""
-    engine = make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    upgrade(engine)
+    """A fresh schema with ``count`` tickets, loaded in bulk (``bench.foundation.bulk_load``:
+    COPY on PostgreSQL, executemany on SQLite, the text indexes built after); seconds taken."""
+    engine = fresh_schema(url)
     started = time.perf_counter()
-    batch: list[dict[str, object]] = []
-    with engine.begin() as conn:
-        for row in rows(count):
-            batch.append(row)
-            if len(batch) == CHUNK:
-                conn.execute(insert(Ticket), batch)
-                batch = []
-        if batch:
-            conn.execute(insert(Ticket), batch)
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
+    bulk_load(engine, Ticket.__table__, rows(count))  # type: ignore[arg-type]
+    analyze(engine)
     engine.dispose()
     return time.perf_counter() - started
 
@@ -121,8 +107,7 @@ def main() -> None:
     print(f"{args.tickets:,} tickets, {args.runs} runs per query, one at a time; times in ms\n")
     print("| database | search | found | p50 | p99 |\n|---|---|---|---|---|")
     for db, url in database_urls(args.db):
-        took = seed(url, args.tickets)
-        print(f"<!-- {db}: seeded {args.tickets:,} tickets in {took:.1f}s -->", flush=True)
+        print(f"<!-- {db}: {seeded_note(reuse_or_seed(url, args.tickets, seed, SEED_KEY), args.tickets)} -->", flush=True)
         for label, found, p50, p99 in measure(url, args.tickets, args.runs):
             print(f"| {db} | {label} | {found:,} | {p50:.1f} | {p99:.1f} |", flush=True)
 

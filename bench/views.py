@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
-from bench.foundation import database_urls, pct, seed, start_app, start_double
+from bench.foundation import database_urls, pct, reuse_or_seed, seed, seeded_note, start_app, start_double
 
 CASES = [
     ("/agent-tickets", "", "U0SEED0007"),
@@ -62,9 +61,7 @@ def main() -> None:
     print(f"{args.tickets:,} tickets stored, {args.runs} runs per command, one at a time; times in ms\n")
     print("| database | command | first view p50 | first view p99 | full view p50 | full view p99 |\n|---|---|---|---|---|---|")
     for db, url in database_urls(args.db):
-        started = time.perf_counter()
-        seed(url, args.tickets)
-        print(f"<!-- seeded {args.tickets:,} tickets in {time.perf_counter() - started:.1f}s -->")
+        print(f"<!-- {db}: {seeded_note(reuse_or_seed(url, args.tickets, seed), args.tickets)} -->", flush=True)
         for label, f50, f99, u50, u99 in run(url, args.runs, args.only):
             print(f"| {db} | {label} | {f50:.1f} | {f99:.1f} | {u50:.1f} | {u99:.1f} |", flush=True)
 
