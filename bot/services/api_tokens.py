@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -32,6 +34,13 @@ ACTOR_PREFIX = "api:"
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,27}")
 # last_used_at is written at most this often per token (reads would otherwise each write).
 USED_EVERY = timedelta(minutes=1)
+# A live token, once found, is believed this long without asking the database again: the
+# look-up was a transaction of its own on every call. Revoking in this process forgets it at
+# once; a revocation by another process (the CLI, another replica) holds within this time.
+CHECKED_SECONDS = 5.0
+# (database URL, token hash) -> (monotonic time checked, the token as it was then).
+_checked: dict[tuple[str, str], tuple[float, TokenRecord]] = {}
+_checked_lock = threading.Lock()
 
 
 class TokenError(ServiceError):
@@ -101,7 +110,10 @@ class ApiTokens:
             if row.revoked_at is None:
                 row.revoked_at = now
                 session.add(DeskEvent(actor_id=actor[:32], kind="api_token_revoked", subject=row.name, created_at=now))
-            return TokenRecord.of(row)
+            record, key = TokenRecord.of(row), (str(self._db.engine.url), row.token_hash)
+        with _checked_lock:  # once committed: a check made before then found it live
+            _checked.pop(key, None)
+        return record
 
     def all(self) -> list[TokenRecord]:
         with self._db.read() as session:
@@ -111,16 +123,28 @@ class ApiTokens:
         """The live token this is, or None (unknown, forged or revoked)."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
             return None
-        with self._db.read() as session:
-            row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(token))).one_or_none()
-            record = TokenRecord.of(row) if row is not None and row.revoked_at is None else None
-        if record is not None:
-            self._used(record)
+        key = (str(self._db.engine.url), digest(token))
+        with _checked_lock:
+            checked, record = _checked.get(key, (0.0, None))
+        if record is None or time.monotonic() - checked > CHECKED_SECONDS:
+            with self._db.read() as session:
+                row = session.scalars(select(ApiToken).where(ApiToken.token_hash == key[1])).one_or_none()
+                record = TokenRecord.of(row) if row is not None and row.revoked_at is None else None
+            checked = time.monotonic()
+        if record is None:
+            with _checked_lock:
+                _checked.pop(key, None)
+            return None
+        record = self._used(record)
+        with _checked_lock:
+            _checked[key] = (checked, record)
         return record
 
-    def _used(self, record: TokenRecord) -> None:
+    def _used(self, record: TokenRecord) -> TokenRecord:
+        """The token, its last use written when the one stored is older than USED_EVERY."""
         now = self._clock()
         if record.last_used_at is not None and now - record.last_used_at < USED_EVERY:
-            return
+            return record
         with self._db.write() as session:
             session.execute(update(ApiToken).where(ApiToken.id == record.id).values(last_used_at=now))
+        return replace(record, last_used_at=now)
