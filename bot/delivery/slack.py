@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,7 +36,8 @@ from bot.delivery.pacing import TokenBucket
 from bot.services.channel_life import CHANNEL_GONE, ChannelLife
 from bot.services.conversations import ConversationService
 from bot.services.customer_channels import CustomerChannelRecord, CustomerChannels
-from bot.services.errors import TicketNotFound
+from bot.services.errors import PermissionDenied, TicketNotFound
+from bot.services.export import export_request, spreadsheet_csv
 from bot.services.outbox import DEAD_AFTER, NOT_POSTS, Outbox, Pending, PostKind, mark_sent, on_commit
 from bot.services.records import TicketRecord
 from bot.services.reports import ReportQueries
@@ -66,6 +68,15 @@ LOOKUP_SLACK = 5.0  # seconds of clock skew allowed when looking back for an ear
 
 
 Landed = tuple[str | None, str | None]
+
+
+@dataclass(frozen=True)
+class Upload:
+    content: bytes
+    filename: str
+    title: str
+    comment: str  # the message it is shared with
+    alt_text: str | None = None
 
 
 class Skip(Exception):
@@ -312,6 +323,8 @@ class OutboxSender:
             return (None, None)
         if post.kind is PostKind.CHART:
             return self._upload_chart(post, bucket)
+        if post.kind is PostKind.EXPORT:
+            return self._upload_export(post, bucket)
         channel, text, thread_ts = self._render(post)
         if self._customer_channel(channel) is None:
             return self._look_and_post(post, bucket, channel, text, thread_ts)
@@ -450,18 +463,33 @@ class OutboxSender:
         stored and uploaded (files.uploadV2) with its alt text."""
         chart = render_weekly_chart(chart_data(self._reports.chart(datetime.fromisoformat(post.text or ""), self._settings.tz)))
         channel = post.channel or self._settings.support_channel
-        # An upload carries no message metadata: an earlier attempt's is known by its file.
-        found = self._look_for(post, channel, None, lambda m: any(f.get("name") == chart.filename for f in m.get("files") or []))
+        upload = Upload(chart.png, chart.filename, chart.title, f"📈 {chart.title}", chart.alt_text)
+        return self._upload(post, bucket, channel, upload)
+
+    def _upload_export(self, post: Pending, bucket: TokenBucket) -> Landed:
+        """A list's cases as a CSV file, written now and uploaded to the agent's DM."""
+        viewer = post.user_id or ""
+        words, flt = export_request(post.text or "")
+        try:
+            made = spreadsheet_csv(self._db, flt, viewer, self._settings.system_users)
+        except PermissionDenied:
+            raise Skip() from None  # no longer an agent: nothing to send
+        # Named by its row, so an earlier attempt's file is recognised after a crash.
+        filename = f"cases-{self._clock():%Y-%m-%d}-{post.id}.csv"
+        channel = str(self._client.conversations_open(users=viewer)["channel"]["id"])
+        upload = Upload(made.content, filename, "Cases" + (f": {words}" if words else ""), notices.export_ready(words, made.rows, made.cut))
+        return self._upload(post, bucket, channel, upload)
+
+    def _upload(self, post: Pending, bucket: TokenBucket, channel: str, upload: Upload) -> Landed:
+        """Upload a file (files.uploadV2) with its message, once: an upload carries no message
+        metadata, so an earlier attempt's is known by its file's name."""
+        found = self._look_for(post, channel, None, lambda m: any(f.get("name") == upload.filename for f in m.get("files") or []))
         if found:
             return found
         bucket.take()
         self._client.files_upload_v2(
-            channel=channel,
-            content=chart.png,
-            filename=chart.filename,
-            title=chart.title,
-            alt_txt=chart.alt_text,
-            initial_comment=f"📈 {chart.title}",
+            channel=channel, content=upload.content, filename=upload.filename, title=upload.title,
+            initial_comment=upload.comment, alt_txt=upload.alt_text,
         )
         return channel, None
 

@@ -1,4 +1,5 @@
-"""/agent-tickets and /system-tickets: a paged list modal, its tabs, filter and paging."""
+"""/agent-tickets and /system-tickets: a paged list modal, its tabs, filter and paging;
+``/system-tickets … export``: the same list as a CSV file in the agent's DM."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from slack_sdk import WebClient
 
 from bot.deps import Deps, deps_of
 from bot.services.errors import PermissionDenied
+from bot.services.export import ExportRequests
 from bot.services.queries import PAGE_SIZE, TicketFilter
 from bot.services.status import Priority, Status
 from bot.services.tickets import utcnow
 from bot.slack.replies import tell
+from bot.views import notices
 from bot.views.home import HOME_SEARCH, SEARCH_MAX
 from bot.views.text import escape, is_slack_user
 from bot.views.ticket_list import (
@@ -44,12 +47,14 @@ PRIORITY_WORDS = {p.value: p for p in Priority}
 USAGE = {
     "mine": "Usage: `/agent-tickets [open|in-progress|resolved|closed] [assigned]`, e.g. `/agent-tickets closed`.",
     "all": "Usage: `/system-tickets [open|in-progress|waiting|resolved|closed] [high|medium|low] [campaign:NAME] "
-    "[type:NAME] [team:NAME] [account:NAME] [assignee:me|none|U…] [breached|due:today] [sort:due] [FIELD:VALUE] [search words]`, "
+    "[type:NAME] [team:NAME] [account:NAME] [assignee:me|none|U…] [breached|due:today] [sort:due] [FIELD:VALUE] [search words] [export]`, "
     "e.g. `/system-tickets high open assignee:none`, `/system-tickets breached sort:due` or `/system-tickets region:EMEA`.",
 }
 FIELD_WORDS = ("campaign:", "type:", "assignee:", "team:", "sort:", "due:", "account:")
 # SLA words: the next target already breached, or falling before the day ends (TIMEZONE).
 DUE_WORDS = {"breached": "breached", "due:today": "today", "due:breached": "breached"}
+# The last word of /system-tickets that sends the list as a CSV file instead of showing it.
+EXPORT_WORD = "export"
 BAD_SORT = "`sort:` takes `due` (the soonest SLA target first) or `newest`, e.g. `/system-tickets sort:due`."
 BAD_DUE = "`due:` takes `today` or `breached`, e.g. `/system-tickets due:today sort:due`."
 BAD_ASSIGNEE = (
@@ -186,16 +191,19 @@ def _team_id(deps: Deps, state: ListState) -> int | None:
     return team.id if team else -1  # removed since the list opened: nothing is in it
 
 
-def render(deps: Deps, state: ListState, viewer: str, team_url: str | None, report: str | None = None) -> dict[str, Any]:
-    team_id = _team_id(deps, state)
-    now, tz = deps.clock(), deps.settings.tz
+def _filter(deps: Deps, state: ListState, viewer: str, now: datetime) -> TicketFilter:
     accounts = tuple(deps.customers.named(state.account)) if state.account else ()
-    page = deps.queries.page(viewer, to_filter(state, viewer, team_id, now=now, tz=tz, account_ids=accounts), state.offset)
+    return to_filter(state, viewer, _team_id(deps, state), now=now, tz=deps.settings.tz, account_ids=accounts)
+
+
+def render(deps: Deps, state: ListState, viewer: str, team_url: str | None, report: str | None = None) -> dict[str, Any]:
+    now = deps.clock()
+    page = deps.queries.page(viewer, _filter(deps, state, viewer, now), state.offset)
     if not page.tickets and page.total and state.offset:
         # The list shrank under the viewer (tickets closed meanwhile): show the last page.
         last = max(0, (page.total - 1) // page.limit * page.limit)
         state = state.moved(last)
-        page = deps.queries.page(viewer, to_filter(state, viewer, team_id, now=now, tz=tz, account_ids=accounts), state.offset)
+        page = deps.queries.page(viewer, _filter(deps, state, viewer, now), state.offset)
     # All tickets: each row can be ticked for a bulk action (bot/handlers/bulk_actions.py).
     teams = [(t.id, t.name) for t in deps.directory.teams()] if state.scope == "all" else None
     return ticket_list_view(state, page, now, team_url, deps.settings.service_levels.calendar, teams=teams, report=report)
@@ -212,30 +220,41 @@ def _open_list(scope: str, ack: Ack, command: dict[str, Any], client: WebClient,
     show_list(deps, client, command["trigger_id"], command["user_id"], scope, text, answer)
 
 
-def show_list(
-    deps: Deps, client: WebClient, trigger_id: str, viewer: str, scope: str, text: str, answer: Callable[[str], None]
-) -> None:
-    """The list ``text`` asks for (a command's words, a Home search), opened on ``trigger_id``;
-    a refusal or a word that does not fit goes to ``answer`` instead."""
+def _checked_state(
+    deps: Deps, viewer: str, scope: str, text: str, answer: Callable[[str], None], action: str = "see all"
+) -> ListState | None:
+    """The list ``text`` asks for; None when a refusal (to ``action`` it) or a word that does
+    not fit went to ``answer``."""
     if scope == "all" and not deps.tickets.is_agent(viewer):
-        answer(str(PermissionDenied("see all")))
-        return
+        answer(str(PermissionDenied(action)))
+        return None
     try:
         state = parse_words(text, scope, viewer)
     except BadWord as err:
         answer(str(err))
-        return
+        return None
     if state is None:
         answer(USAGE[scope])
-        return
+        return None
     if state.team and deps.directory.team_named(state.team) is None:
         answer(unknown_team(deps, state.team))
-        return
+        return None
     keys = deps.forms.field_keys() if state.fields else []
     unknown = [key for key, _ in state.fields if key not in keys]
     if unknown:
         known = ", ".join(f"`{k}`" for k in keys) or "none yet"
         answer(f"No issue type has a field `{unknown[0]}` (fields: {known}). A word with a colon is taken as field:value.")
+        return None
+    return state
+
+
+def show_list(
+    deps: Deps, client: WebClient, trigger_id: str, viewer: str, scope: str, text: str, answer: Callable[[str], None]
+) -> None:
+    """The list ``text`` asks for (a command's words, a Home search), opened on ``trigger_id``;
+    a refusal or a word that does not fit goes to ``answer`` instead."""
+    state = _checked_state(deps, viewer, scope, text, answer)
+    if state is None:
         return
     title = "All tickets" if scope == "all" else "My tickets"
     # A light view first, inside the trigger's 3 s; the query fills it in.
@@ -256,7 +275,31 @@ def agent_tickets(ack: Ack, command: dict[str, Any], client: WebClient, context:
 
 
 def system_tickets(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext, respond: Respond) -> None:
+    words = (command.get("text") or "").split()
+    if words and words[-1].lower() == EXPORT_WORD:
+        ack()
+
+        def answer(line: str) -> None:
+            respond(text=line, response_type="ephemeral")
+
+        export_list(deps_of(context), command["user_id"], " ".join(words[:-1]), answer)
+        return
     _open_list("all", ack, command, client, context, respond)
+
+
+def export_list(deps: Deps, viewer: str, text: str, answer: Callable[[str], None]) -> None:
+    """Owe ``viewer`` the CSV file of the list ``text`` asks for, in their DM (agents only)."""
+    state = _checked_state(deps, viewer, "all", text, answer, action="export")
+    if state is None:
+        return
+    if deps.db is None:
+        raise RuntimeError("exports need the desk's database (Deps.db)")
+    try:
+        ExportRequests(deps.db, deps.settings.system_users, deps.clock).request(viewer, _filter(deps, state, viewer, deps.clock()), text)
+    except PermissionDenied as err:
+        answer(str(err))
+        return
+    answer(notices.export_preparing(text))
 
 
 def _update_list(body: dict[str, Any], client: WebClient, context: BoltContext, change: Any) -> None:

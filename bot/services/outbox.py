@@ -53,6 +53,7 @@ class PostKind(StrEnum):
     SLA_WARNING = "sla_warning"  # an SLA target 75 % used: a DM to an assignee (text: the rule)
     SLA_ALERT = "sla_alert"  # an SLA target breached: in the alerting channel (text: the rule)
     CHART = "chart"  # the weekly chart, drawn when sent and uploaded (text: the end of its four weeks)
+    EXPORT = "export"  # a list's cases as a CSV file, written when sent and uploaded to user_id's DM (text: the request)
 
 
 # Kinds that show or link the card: claimable only once the card is recorded.

@@ -217,3 +217,22 @@ def sla_warning(ticket: TicketRecord, rule: str, card_link: str | None) -> str:
     """An SLA target 75 % used, to an assignee by DM."""
     link = f" <{card_link}|Open the card>." if card_link else ""
     return f"⏱ {ticket.number}: 75 % of the {escape(rule)} is used.{link}\n{_case_facts(ticket)}"
+
+
+def _export_of(words: str) -> str:
+    return f"of `{escape(words)}`" if words else "of all tickets"
+
+
+def export_preparing(words: str) -> str:
+    return f"⏳ Preparing your export {_export_of(words)}: the CSV file comes to you in a direct message from me shortly."
+
+
+def export_ready(words: str, rows: int, cut: bool) -> str:
+    if cut:
+        return (
+            f"📄 Your export {_export_of(words)}: the newest {rows:,} cases, the most one file holds. The list has more: "
+            "narrow it with more words, or ask an admin for `python -m bot export`, which has no limit."
+        )
+    if rows == 0:
+        return f"📄 Your export {_export_of(words)}: no case matches, so the file has the column names only."
+    return f"📄 Your export {_export_of(words)}: {rows:,} case{'s' if rows != 1 else ''}, newest first."
