@@ -15,7 +15,8 @@ def as_sent(typed: str) -> str:
 
 
 def event_callback(ws: Workspace, event: dict[str, Any]) -> dict[str, Any]:
-    ch = ws.channels.get(str(event.get("channel") or ""))
+    # A reaction names its channel in its item.
+    ch = ws.channels.get(str(event.get("channel") or (event.get("item") or {}).get("channel") or ""))
     body = {
         "token": "legacy-verification-token",
         # In a shared channel the outer team_id may name the organisation that created it.

@@ -83,6 +83,8 @@ def _reaction(body: dict[str, Any], ticket_reaction: str) -> Actor | None:
     event = body.get("event") or {}
     if event.get("type") != "reaction_added" or event.get("reaction") != ticket_reaction or not event.get("user"):
         return None
+    if not body.get("is_ext_shared_channel"):
+        return None  # only a channel shared with another organisation has its people in it
     channel = str((event.get("item") or {}).get("channel") or "") or None
     team = str(event.get("user_team") or "") or None
     return Actor(str(event["user"]), team, channel, False, text=REACTION_REFUSED)
