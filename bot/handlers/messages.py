@@ -26,7 +26,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from bot.deps import Deps, deps_of
 from bot.services.conversations import SlackFile, SlackMessage
-from bot.services.customer_channels import is_external, our_team
+from bot.services.customer_channels import ACKS_PER_MINUTE, is_external, our_team
 from bot.services.errors import ServiceError
 from bot.services.public_replies import reply_text
 from bot.views.text import unescape
@@ -110,7 +110,10 @@ def store(deps: Deps, event: dict[str, Any], envelope: dict[str, Any] | None = N
         if intake or customer is not None:
             minutes = deps.settings.intake_group_minutes
             within = timedelta(minutes=minutes) if minutes > 0 else None
-            opened = _retrying(lambda: deps.conversations.open_case(msg, group_within=within, account=account))
+            acks = ACKS_PER_MINUTE if customer is not None else None
+            opened = _retrying(
+                lambda: deps.conversations.open_case(msg, group_within=within, account=account, acks_per_minute=acks)
+            )
             if account and deps.customers.due(account):
                 deps.lookups.submit(deps.customers.refresh, account)  # the name, off the way to the ack
             if opened.created:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -115,12 +115,15 @@ class ConversationService:
     # ---- opening ---------------------------------------------------------------
 
     def open_case(
-        self, msg: SlackMessage, *, group_within: timedelta | None = None, origin: Origin | None = None, account: str | None = None
+        self, msg: SlackMessage, *, group_within: timedelta | None = None, origin: Origin | None = None, account: str | None = None,
+        acks_per_minute: int | None = None,
     ) -> Opened:
         """A case from a message: an intake channel's (which, with ``group_within``, joins the
         case of its author's burst instead when it follows closely), or any message someone
         made a ticket of (``origin``). One case per message, however often it comes.
-        ``account``: the external organisation (team id) of a customer channel's writer."""
+        ``account``: the external organisation (team id) of a customer channel's writer.
+        ``acks_per_minute``: at most this many cases opened in the channel within a minute
+        are acknowledged there; the others say so in their card's thread."""
         now = self._clock()
         key = source_key(msg.channel, msg.ts)
         text = msg.text.strip() or "(no text)"
@@ -134,6 +137,7 @@ class ConversationService:
                     session.flush()
                     return Opened(TicketRecord.of(joined), False, joined=True)
                 keyword = self.keywords.find(text)
+                acknowledge = acks_per_minute is None or _opened_within_minute(session, msg.channel, msg.ts) < acks_per_minute
                 row = open_intake_case(
                     session, "slack", now, reporter_id=msg.user, details=text, title=title_of(text), source_key=key,
                     keyword=keyword, origin_channel=msg.channel, origin_ts=origin.thread_ts if origin else msg.ts,
@@ -151,7 +155,12 @@ class ConversationService:
                 card_channel = self._tickets.file_in(session, row, criteria, now)
                 enqueue(session, PostKind.CARD, now, ticket_id=row.id, channel=card_channel)
                 thread_ts = origin.thread_ts if origin else msg.ts
-                enqueue(session, PostKind.ORIGIN_ACK, now, ticket_id=row.id, channel=msg.channel, thread_ts=thread_ts)
+                if acknowledge:
+                    enqueue(session, PostKind.ORIGIN_ACK, now, ticket_id=row.id, channel=msg.channel, thread_ts=thread_ts)
+                else:
+                    text = (f"🔇 Not acknowledged in <#{msg.channel}>: {acks_per_minute} cases or more opened there "
+                            "within a minute. The customer hears from us when we answer in their thread.")
+                    enqueue(session, PostKind.CARD_THREAD, now, ticket_id=row.id, channel=card_channel, text=text)
                 if burst is not None:
                     bursts.remember(burst, row.id, msg.ts)
                 session.flush()
@@ -344,6 +353,19 @@ class ConversationService:
                     url=f.permalink,
                 )
             )
+
+
+def _opened_within_minute(session: Session, channel: str, ts: str) -> int:
+    """Cases opened in the channel from messages of the minute before ``ts`` (by Slack's ts,
+    whose 10 + 6 digits compare as text; the origin index answers it)."""
+    try:
+        since = f"{float(ts) - 60:.6f}"
+    except ValueError:
+        return 0
+    counted = session.scalar(
+        select(func.count()).select_from(Ticket).where(Ticket.origin_channel == channel, Ticket.origin_ts >= since, Ticket.origin_ts <= ts)
+    )
+    return int(counted or 0)
 
 
 def open_intake_case(session: Session, source: str, now: datetime, **fields: object) -> Ticket:

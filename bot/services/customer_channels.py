@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 REFRESH = timedelta(hours=1)
 RETRY_FAILED = timedelta(minutes=5)
 ACK_LIMIT = 1000  # characters of a channel's own acknowledgment
+ACKS_PER_MINUTE = 10  # acknowledgments in one customer channel: a flood of cases is not echoed
 DETECTED_BY = "slack"  # marked_by of a channel Slack reported shared
 _ACTIVE = [s.value for s in ACTIVE]
 
