@@ -6,16 +6,24 @@ and nothing is lost: what was owed there goes out when the channel is shared aga
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import Engine, select
 
 from bot.app import Casedesk
-from bot.services.channel_life import PARKED
+from bot.services.channel_life import PARKED, ChannelLife
+from bot.services.customer_channels import CustomerChannels
 from bot.services.directory import NewRule
 from bot.settings import Settings, load_settings
 from db.models import CaseMessage, OutboxPost, RoutingRule, Team, Ticket
+from db.session import Database, make_engine
 from slack_double import Message, SlackDouble, events
 from tests.conftest import AGENT, SUPPORT, People, base_env
+from tests.test_operations import bot_env, check
 
 SHARED = "C0ACMESHR"
 PRIVATE = "G0ACMEPRV"
@@ -29,6 +37,10 @@ def settings(double: SlackDouble) -> Settings:
     double.channel(SHARED, "acme-support")
     double.organisation(ACME, "Acme Corp")
     return load_settings(base_env(double.api_url) | {"INTAKE_SLACK_CHANNELS": SHARED})
+
+
+def desk_client(double: SlackDouble) -> WebClient:
+    return WebClient(token=double.bot_token, base_url=double.api_url)
 
 
 def status(desk: Casedesk, ticket_id: int) -> str:
@@ -182,3 +194,35 @@ def test_a_private_channels_new_id_is_followed_everywhere(
     with engine.connect() as conn:
         assert set(conn.execute(select(Ticket.origin_channel)).scalars()) == {new}
     assert not alerts(double, TRIAGE, "no longer shared") and not alerts(double, SUPPORT, "no longer shared")
+
+
+def test_the_doctor_lists_customer_channels_and_a_setting_naming_an_old_id(
+    double: SlackDouble, people: People, tmp_path: Path
+) -> None:
+    double.channel(SHARED, "acme-support")
+    double.organisation(ACME, "Acme Corp")
+    double.share_channel(SHARED, ACME, announce=False)
+    double.channel(PRIVATE, "globex-support")
+    assert subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], env=bot_env(double), cwd=tmp_path).returncode == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'casedesk.db'}")
+    try:
+        db = Database(engine)
+        customers = CustomerChannels(db, desk_client(double), is_admin=lambda _: True)
+        customers.mark(AGENT, SHARED, account_id=ACME)
+        customers.mark(AGENT, "C0NOTSEEN", account_id="T0INITECH")
+        customers.mark(AGENT, "G0OLDPRIV")
+        life = ChannelLife(db, None, SUPPORT)  # type: ignore[arg-type]  # only resuming cases needs the ticket service
+        life.moved("G0OLDPRIV", PRIVATE)
+        life.gone(PRIVATE, "channel_not_found")
+    finally:
+        engine.dispose()
+    result = check(double, tmp_path, INTAKE_SLACK_CHANNELS=f"{SHARED},G0OLDPRIV")
+    lines = result.stdout.splitlines()
+    assert "✓ customer channel #acme-support (T0ACMECORP)" in lines
+    assert ("✗ customer channel C0NOTSEEN, which the bot cannot see: check it, or /invite @Casedesk there (T0INITECH)"
+            in lines)
+    held = [line for line in lines if line.startswith(f"✗ customer channel {PRIVATE}: on hold since")]
+    assert len(held) == 1 and "(channel_not_found)" in held[0] and "shared with the customer again" in held[0]
+    assert ("✗ INTAKE_SLACK_CHANNELS[1] names G0OLDPRIV, which Slack renamed G0ACMEPRV when it was shared: "
+            "set INTAKE_SLACK_CHANNELS[1] to G0ACMEPRV") in lines
+    assert result.returncode == 1
