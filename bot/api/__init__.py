@@ -1,6 +1,6 @@
 """The REST API (/api/v1), mounted on the bot's HTTP server beside /health and /ready.
 
-One module per resource (``cases``, ``messages``), the calls' common path (``calls``: token,
+One module per resource (``cases``, ``messages``, ``bulk``), the calls' common path (``calls``: token,
 scope, rate limit, problems), the OpenAPI document (``openapi``)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
-from bot.api import cases, messages
+from bot.api import bulk, cases, messages
 from bot.api.calls import ApiActors, ApiContext, endpoint
 from bot.api.openapi import document
 from bot.api.problems import Problem, problem_response
@@ -51,6 +51,9 @@ def api_routes(ctx: ApiContext) -> list[BaseRoute]:
         Route(f"{PREFIX}/openapi.json", openapi, methods=["GET"]),
         Route(f"{PREFIX}/cases", endpoint(ctx, "read", cases.list_cases), methods=["GET"]),
         Route(f"{PREFIX}/cases", endpoint(ctx, "write", cases.create_case), methods=["POST"]),
+        # Before /cases/{number}, which "bulk" would otherwise match.
+        Route(f"{PREFIX}/cases/bulk", endpoint(ctx, "write", bulk.create_cases, bulk.MAX_BODY), methods=["POST"]),
+        Route(f"{PREFIX}/cases/bulk", endpoint(ctx, "write", bulk.update_cases, bulk.MAX_BODY), methods=["PATCH"]),
         Route(f"{PREFIX}/cases/{{number}}", endpoint(ctx, "read", cases.get_case), methods=["GET"]),
         Route(f"{PREFIX}/cases/{{number}}", endpoint(ctx, "write", cases.update_case), methods=["PATCH"]),
         Route(f"{PREFIX}/cases/{{number}}/notes", endpoint(ctx, "write", messages.add_note), methods=["POST"]),

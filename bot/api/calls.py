@@ -9,7 +9,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -27,6 +27,7 @@ from db.session import Database
 
 log = logging.getLogger("casedesk.api")
 MAX_BODY = 256 * 1024
+T = TypeVar("T")
 
 
 class ApiActors(Collection[str]):
@@ -81,8 +82,11 @@ class Call:
 Handler = Callable[[Call], Response]
 
 
-def endpoint(ctx: ApiContext, scope: str, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """An ASGI endpoint running ``handler`` (blocking: in a worker thread) for a token with ``scope``."""
+def endpoint(
+    ctx: ApiContext, scope: str, handler: Handler, max_body: int = MAX_BODY
+) -> Callable[[Request], Awaitable[Response]]:
+    """An ASGI endpoint running ``handler`` (blocking: in a worker thread) for a token with
+    ``scope``, its body at most ``max_body`` bytes."""
 
     async def run(request: Request) -> Response:
         name = "-"
@@ -96,7 +100,7 @@ def endpoint(ctx: ApiContext, scope: str, handler: Handler) -> Callable[[Request
                 raise Problem(
                     429, "rate-limited", f"Too many calls with this token: try again in {wait} s.", headers={"Retry-After": str(wait)}
                 )
-            body = await _body(request)
+            body = await _body(request, max_body)
             call = Call(ctx, token, dict(request.path_params), dict(request.query_params), body)
             response = await run_in_threadpool(_answer, handler, call)
         except Problem as problem:
@@ -123,7 +127,7 @@ def _authenticate(ctx: ApiContext, request: Request) -> TokenRecord:
     return token
 
 
-async def _body(request: Request) -> bytes:
+async def _body(request: Request, max_body: int) -> bytes:
     if request.method not in ("POST", "PATCH", "PUT"):
         return b""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -133,16 +137,21 @@ async def _body(request: Request) -> bytes:
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY:
-            raise Problem(413, "too-large", f"The body is larger than {MAX_BODY // 1024} KiB.")
+        if size > max_body:
+            raise Problem(413, "too-large", f"The body is larger than {max_body // 1024} KiB.")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
 def _answer(handler: Handler, call: Call) -> Response:
     """The handler's response; a service's refusal as the problem it is."""
+    return as_problem(lambda: handler(call))
+
+
+def as_problem(work: Callable[[], T]) -> T:
+    """``work()``'s result; a service's refusal raised as the problem it is."""
     try:
-        return handler(call)
+        return work()
     except TicketNotFound:
         raise Problem(404, "not-found", "There is no such case.") from None
     except InvalidTicket as err:

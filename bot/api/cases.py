@@ -19,7 +19,7 @@ from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 
 from bot.api import cursors
-from bot.api.calls import Call
+from bot.api.calls import ApiContext, Call
 from bot.api.fields import Fields
 from bot.api.problems import Problem
 from bot.mail.addresses import is_address
@@ -29,7 +29,7 @@ from bot.services.forms import check, live_fields
 from bot.services.queries import search
 from bot.services.records import Change, format_number, parse_number
 from bot.services.status import Priority, Status
-from bot.services.tickets import MAX_DETAILS, NewTicket
+from bot.services.tickets import MAX_DETAILS, NewTicket, TicketService
 from bot.views.text import is_slack_user
 from db.models import CaseMessage, Team, Ticket, TicketEvent
 
@@ -73,9 +73,7 @@ def list_cases(call: Call) -> Response:
         if after is not None:
             query = query.where(Ticket.id < after)
         rows = list(session.scalars(query.order_by(Ticket.id.desc()).limit(limit + 1)))
-        teams = _team_names(session, {r.team_id for r in rows[:limit] if r.team_id is not None})
-        values = values_by_ticket(session, [r.id for r in rows[:limit]])
-        page = [case_json(r, teams.get(r.team_id or 0), values.get(r.id)) for r in rows[:limit]]
+        page = summaries(session, rows[:limit])
     more = len(rows) > limit
     return JSONResponse({"data": page, "next_cursor": cursors.encode(rows[limit - 1].id) if more else None})
 
@@ -90,8 +88,19 @@ def get_case(call: Call) -> Response:
 
 
 def create_case(call: Call) -> Response:
-    settings = call.ctx.settings
-    f = Fields(call.json(), CREATE_FIELDS)
+    record, created = call.ctx.tickets.create(new_ticket(call.ctx, call.json()))
+    with call.ctx.db.read() as session:
+        row = session.get(Ticket, record.id)
+        assert row is not None
+        body = _whole(session, row)
+    location = {"Location": f"/api/v1/cases/{record.number}"}
+    return JSONResponse(body, status_code=201 if created else 200, headers=location)
+
+
+def new_ticket(ctx: ApiContext, body: dict[str, Any]) -> NewTicket:
+    """A case to open, read from a request's fields; Problem (422) naming each bad one."""
+    settings = ctx.settings
+    f = Fields(body, CREATE_FIELDS)
     requester = f.text("requester", limit=320, required=True)
     if requester and not (is_slack_user(requester) or is_address(requester)):
         f.errors["requester"] = "A Slack user ID (U…) or an email address."
@@ -101,39 +110,40 @@ def create_case(call: Call) -> Response:
     issue_type = f.choice("type", settings.issue_types, default=settings.issue_types[-1])
     campaign = f.choice("campaign", settings.campaigns, default=settings.campaigns[0])
     external_id = f.text("external_id", limit=255)
-    values = _custom_fields(call, f, issue_type)
+    values = _custom_fields(ctx, body, f, issue_type)
     f.check()
     assert requester and details and priority and issue_type and campaign
-    record, created = call.ctx.tickets.create(
-        NewTicket(
-            reporter_id=requester.lower() if is_address(requester) else requester, campaign=campaign, issue_type=issue_type,
-            priority=priority, details=details, source="api", title=title, external_id=external_id, fields=values,
-        )
+    return NewTicket(
+        reporter_id=requester.lower() if is_address(requester) else requester, campaign=campaign, issue_type=issue_type,
+        priority=priority, details=details, source="api", title=title, external_id=external_id, fields=values,
     )
-    with call.ctx.db.read() as session:
-        row = session.get(Ticket, record.id)
-        assert row is not None
-        body = _whole(session, row)
-    location = {"Location": f"/api/v1/cases/{record.number}"}
-    return JSONResponse(body, status_code=201 if created else 200, headers=location)
 
 
 def update_case(call: Call) -> Response:
     ticket_id = _number(call)
-    f = Fields(call.json(), PATCH_FIELDS)
+    change_case(call.ctx, call.token.actor, ticket_id, call.json())
+    with call.ctx.db.read() as session:
+        row = session.get(Ticket, ticket_id)
+        assert row is not None
+        return JSONResponse(_whole(session, row))
+
+
+def change_case(ctx: ApiContext, actor: str, ticket_id: int, body: dict[str, Any], known: tuple[str, ...] = PATCH_FIELDS) -> None:
+    """Change a case's team, assignee, priority and status as ``body`` asks, as ``actor``."""
+    f = Fields(body, known)
     status = f.choice("status", STATUSES)
     priority = f.choice("priority", PRIORITIES)
     assignee = f.text("assignee", limit=32)
-    if assignee and not call.ctx.is_agent(assignee):
+    if assignee and not ctx.is_agent(assignee):
         f.errors["assignee"] = "The Slack user ID of one of the desk's agents."
     team = f.text("team", limit=80)
     note = f.text("note", limit=MAX_DETAILS)
     if not (status or priority or assignee or team):
         f.errors.setdefault("status", "Give at least one of status, priority, assignee, team.")
     f.check()
-    tickets, actor = call.ctx.tickets, call.token.actor
+    tickets = ctx.tickets
     if team:
-        with call.ctx.db.read() as session:
+        with ctx.db.read() as session:
             team_id = _team_id(session, team)
         if tickets.get(ticket_id).team_id != team_id:
             tickets.move(ticket_id, actor, team_id)
@@ -142,15 +152,10 @@ def update_case(call: Call) -> Response:
     if priority and tickets.get(ticket_id).priority.value != priority:
         tickets.set_priority(ticket_id, actor, Priority(priority))
     if status:
-        _set_status(call, ticket_id, Status(status), note)
-    with call.ctx.db.read() as session:
-        row = session.get(Ticket, ticket_id)
-        assert row is not None
-        return JSONResponse(_whole(session, row))
+        _set_status(tickets, actor, ticket_id, Status(status), note)
 
 
-def _set_status(call: Call, ticket_id: int, status: Status, note: str | None) -> Change | None:
-    tickets, actor = call.ctx.tickets, call.token.actor
+def _set_status(tickets: TicketService, actor: str, ticket_id: int, status: Status, note: str | None) -> Change | None:
     now = tickets.get(ticket_id)
     if now.status is status:
         return None
@@ -169,16 +174,16 @@ def _set_status(call: Call, ticket_id: int, status: Status, note: str | None) ->
     )
 
 
-def _custom_fields(call: Call, f: Fields, issue_type: str | None) -> tuple[FieldValue, ...]:
+def _custom_fields(ctx: ApiContext, body: dict[str, Any], f: Fields, issue_type: str | None) -> tuple[FieldValue, ...]:
     """``fields``: the type's extra fields by key, checked as the form checks them; errors
     are named ``fields.KEY``."""
-    given = call.json().get("fields", {})
+    given = body.get("fields", {})
     if not isinstance(given, dict):
         f.errors["fields"] = "An object: each of the type's extra fields by key."
         return ()
     if issue_type is None:
         return ()
-    with call.ctx.db.read() as session:
+    with ctx.db.read() as session:
         specs = live_fields(session, issue_type)
     keys = [s.key for s in specs]
     for key in given:
@@ -188,6 +193,13 @@ def _custom_fields(call: Call, f: Fields, issue_type: str | None) -> tuple[Field
     for key, error in checked.errors.items():
         f.errors[f"fields.{key}"] = error
     return tuple(checked.values)
+
+
+def summaries(session: Any, rows: list[Ticket]) -> list[dict[str, Any]]:
+    """The cases as lists show them (without messages and events), read in three queries."""
+    teams = _team_names(session, {r.team_id for r in rows if r.team_id is not None})
+    values = values_by_ticket(session, [r.id for r in rows])
+    return [case_json(r, teams.get(r.team_id or 0), values.get(r.id)) for r in rows]
 
 
 def _whole(session: Any, row: Ticket) -> dict[str, Any]:

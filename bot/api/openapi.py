@@ -114,6 +114,50 @@ CASE_CHANGE = {
         "note": {"type": "string", "description": "the resolution note, or the reassignment's comment"},
     },
 }
+BULK_NEW = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"cases": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"$ref": "#/components/schemas/NewCase"}}},
+    "required": ["cases"],
+}
+BULK_CHANGE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "cases": {
+            "type": "array", "minItems": 1, "maxItems": 100,
+            "items": {
+                "allOf": [
+                    {"$ref": "#/components/schemas/CaseChange"},
+                    {"type": "object", "properties": {"number": {"type": "string", "description": "TCK-000123 or 123"}}, "required": ["number"]},
+                ]
+            },
+        }
+    },
+    "required": ["cases"],
+}
+BULK_RESULTS = {
+    "type": "object",
+    "description": "one result per item, in the order given; each item was done (or refused) on its own",
+    "properties": {
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "index": {"type": "integer"},
+                    "status": {"type": "integer", "description": "what the single call would have answered: 201, 200, 404, 409, 422…"},
+                    "case": {"$ref": "#/components/schemas/Case"},
+                    "problem": {"$ref": "#/components/schemas/Problem"},
+                },
+                "required": ["index", "status"],
+            },
+        },
+        "succeeded": {"type": "integer"},
+        "failed": {"type": "integer"},
+    },
+    "required": ["results", "succeeded", "failed"],
+}
 TEXT = {"type": "object", "additionalProperties": False, "properties": {"body": {"type": "string", "maxLength": 20000}}, "required": ["body"]}
 
 
@@ -158,6 +202,7 @@ LIST_PARAMETERS = [
 
 def document() -> dict[str, Any]:
     one = {"$ref": "#/components/schemas/CaseWithHistory"}
+    bulk = {"$ref": "#/components/schemas/BulkResults"}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -198,6 +243,20 @@ def document() -> dict[str, Any]:
                     },
                 },
             },
+            "/api/v1/cases/bulk": {
+                "post": {
+                    "operationId": "createCases",
+                    "summary": "Open up to 100 cases, each as POST /api/v1/cases would (idempotent by its external_id)",
+                    "requestBody": _body("BulkNewCases"),
+                    "responses": {"200": _json(bulk, "a result per item"), **_problems(400, 401, 403, 413, 415, 422, 429)},
+                },
+                "patch": {
+                    "operationId": "updateCases",
+                    "summary": "Change up to 100 cases by number, each as PATCH /api/v1/cases/{number} would",
+                    "requestBody": _body("BulkCaseChanges"),
+                    "responses": {"200": _json(bulk, "a result per item"), **_problems(400, 401, 403, 413, 415, 422, 429)},
+                },
+            },
             "/api/v1/cases/{number}": {
                 "parameters": [NUMBER],
                 "get": {
@@ -236,6 +295,7 @@ def document() -> dict[str, Any]:
             "schemas": {
                 "Case": CASE, "CaseWithHistory": WHOLE, "Message": MESSAGE, "Event": EVENT, "Problem": PROBLEM,
                 "NewCase": NEW_CASE, "CaseChange": CASE_CHANGE, "Text": TEXT,
+                "BulkNewCases": BULK_NEW, "BulkCaseChanges": BULK_CHANGE, "BulkResults": BULK_RESULTS,
             },
         },
     }

@@ -37,6 +37,10 @@ class Problem(Exception):
 
 
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
+    return JSONResponse(problem_body(problem, instance), status_code=problem.status, headers=problem.headers, media_type=PROBLEM)
+
+
+def problem_body(problem: Problem, instance: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": TYPES + problem.kind,
         "title": TITLES.get(problem.status, "Error"),
@@ -47,4 +51,4 @@ def problem_response(problem: Problem, instance: str | None = None) -> JSONRespo
         body["instance"] = instance
     if problem.errors:
         body["errors"] = problem.errors
-    return JSONResponse(body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM)
+    return body
