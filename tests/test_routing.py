@@ -154,3 +154,22 @@ def test_tickets_filed_at_once_take_turns_round_robin(desk: Casedesk, double: Sl
         t.join()
     owners = [str(desk.deps.tickets.get(n).assignee_id) for n in range(1, 7)]
     assert sorted(owners) == sorted([CARLA, DAVE, ERIN] * 2)  # two each, whichever order they committed in
+
+
+def test_tickets_filed_at_once_go_to_the_least_loaded_in_turn(desk: Casedesk, double: SlackDouble, people: People) -> None:
+    """Each filing counts the open tickets after taking the team's lock, so it sees those
+    assigned by the filings before it: six at once are spread two each."""
+    make_teams(desk, double, auto_assign="least_open")
+    start = threading.Barrier(6)
+
+    def one(n: int) -> None:
+        start.wait()
+        desk.deps.tickets.create(NewTicket(people.reporter.id, "Billing", "Data problem", "medium", f"at once {n}"))
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    owners = [str(desk.deps.tickets.get(n).assignee_id) for n in range(1, 7)]
+    assert sorted(owners) == sorted([CARLA, DAVE, ERIN] * 2)

@@ -10,7 +10,6 @@ same round-robin place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,33 +68,59 @@ _ROUTE = (
     .order_by(case((RoutingRule.id.is_(None), 1), else_=0), RoutingRule.position, RoutingRule.id)
     .limit(1)
 )
-# FOR NO KEY UPDATE on PostgreSQL: the ticket's insert already holds a key-share lock on
-# the team's row (its foreign key), which a plain FOR UPDATE would deadlock against. One
-# query locks the team and reads its available members.
-_MEMBERS = (
-    select(Team.last_assigned_id, Person.user_id)
-    .select_from(Team)
-    .outerjoin(TeamMember, TeamMember.team_id == Team.id)
-    .outerjoin(
-        Person,
-        and_(
-            Person.user_id == TeamMember.user_id,
-            Person.away.is_(False),
-            or_(Person.away_until.is_(None), Person.away_until <= bindparam("now")),
-        ),
-    )
-    .where(Team.id == bindparam("team_id"))
-    .with_for_update(of=Team, key_share=True)
+# A member who may be given a new ticket (team_members joined to people): in the team, and
+# not away, or away until a time that has passed.
+_AVAILABLE = and_(
+    TeamMember.team_id == bindparam("team_id"),
+    Person.away.is_(False),
+    or_(Person.away_until.is_(None), Person.away_until <= bindparam("now")),
 )
-# A Core update: the desk's own bookkeeping must not count as an admin's edit of the team
-# (the row's version guards admins' forms against each other).
-_PLACE = update(_TEAMS).where(_TEAMS.c.id == bindparam("team_id")).values(last_assigned_id=bindparam("chosen"))
-# Each member's Open or In Progress tickets: one grouped count over the
-# (assignee_id, status, ...) index, restricted to the members.
-_LOADS = (
-    select(Ticket.assignee_id, func.count())
-    .where(Ticket.assignee_id.in_(bindparam("members", expanding=True)), Ticket.status.in_(_ACTIVE))
-    .group_by(Ticket.assignee_id)
+_ANYONE = select(TeamMember.user_id).join(Person, Person.user_id == TeamMember.user_id).where(_AVAILABLE).exists()
+# Round-robin in one statement: move the team's place to the first available member after
+# it (by user ID), wrapping round to the first, and return it. The UPDATE locks the team's
+# row; one that waited for another filing's commit is re-evaluated by PostgreSQL on the row
+# that filing left, the place after its choice included, since the choice reads the
+# place from the row being updated. Nobody available: no row, the place stays.
+_AFTER = (
+    select(func.min(TeamMember.user_id))
+    .join(Person, Person.user_id == TeamMember.user_id)
+    .where(_AVAILABLE, TeamMember.user_id > _TEAMS.c.last_assigned_id)
+    .scalar_subquery()
+)
+_FIRST = select(func.min(TeamMember.user_id)).join(Person, Person.user_id == TeamMember.user_id).where(_AVAILABLE)
+_ROUND_ROBIN = (
+    update(_TEAMS)
+    .where(_TEAMS.c.id == bindparam("team_id"), _ANYONE)
+    .values(last_assigned_id=func.coalesce(_AFTER, _FIRST.scalar_subquery()))
+    .returning(_TEAMS.c.last_assigned_id)
+)
+# Least open tickets: the counts must see every ticket assigned before this filing took
+# the team's lock, and a statement reads the tickets as they were when it began. So the
+# team's row is locked first (FOR NO KEY UPDATE on PostgreSQL: the ticket's insert already
+# holds a key-share lock on it, which a plain FOR UPDATE would deadlock against), then one
+# statement counts each available member's Open or In Progress tickets (index-only, on
+# (assignee_id, status, ...)), picks the fewest (ties by user ID) and records the choice.
+_LOCK = select(_TEAMS.c.id).where(_TEAMS.c.id == bindparam("team_id")).with_for_update(key_share=True)
+_LOAD = (
+    select(func.count())
+    .select_from(Ticket)
+    .where(Ticket.assignee_id == TeamMember.user_id, Ticket.status.in_(_ACTIVE))
+    .correlate(TeamMember)
+    .scalar_subquery()
+)
+_FEWEST = (
+    select(TeamMember.user_id)
+    .join(Person, Person.user_id == TeamMember.user_id)
+    .where(_AVAILABLE)
+    .order_by(_LOAD, TeamMember.user_id)
+    .limit(1)
+    .scalar_subquery()
+)
+_LEAST_OPEN = (
+    update(_TEAMS)
+    .where(_TEAMS.c.id == bindparam("team_id"), _ANYONE)
+    .values(last_assigned_id=_FEWEST)
+    .returning(_TEAMS.c.last_assigned_id)
 )
 
 
@@ -124,26 +149,15 @@ def route(session: Session, criteria: Criteria) -> Routed | None:
 
 def choose_owner(session: Session, team: Routed, now: datetime) -> str | None:
     """The member who gets a new ticket of ``team`` (None: assignment is off, or nobody is
-    available and it waits in the queue). Locks the team's row until the caller commits and
-    moves its round-robin place to the one chosen."""
-    if team.auto_assign not in ("round_robin", "least_open"):
-        return None
-    rows = session.execute(_MEMBERS, {"team_id": team.team_id, "now": now}).all()
-    last = rows[0][0] if rows else None
-    members = sorted({str(user) for _, user in rows if user})
-    if not members:
-        return None
+    available and it waits in the queue). Moves the team's round-robin place to the one
+    chosen, holding the team's row locked until the caller commits: round-robin in one
+    statement, least open tickets in two (the lock, then the choice)."""
     if team.auto_assign == "round_robin":
-        after = [m for m in members if last is None or m > last]
-        chosen = (after or members)[0]
+        choice = _ROUND_ROBIN
+    elif team.auto_assign == "least_open":
+        session.execute(_LOCK, {"team_id": team.team_id})
+        choice = _LEAST_OPEN
     else:
-        chosen = least_loaded(session, members)
-    session.execute(_PLACE, {"team_id": team.team_id, "chosen": chosen})
-    return chosen
-
-
-def least_loaded(session: Session, members: Iterable[str]) -> str:
-    """Of ``members`` (in order), the one who owns the fewest Open or In Progress tickets."""
-    ordered = list(members)
-    counts = dict(session.execute(_LOADS, {"members": ordered}).all())
-    return min(ordered, key=lambda m: (int(counts.get(m, 0)), m))
+        return None
+    chosen = session.execute(choice, {"team_id": team.team_id, "now": now}).scalar()
+    return str(chosen) if chosen is not None else None
