@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 
 from bot.app import Casedesk
+from bot.handlers.message_tickets import SHORTCUT
 from bot.handlers.outsiders import REACTION_REFUSED, REFUSED
 from bot.services.directory import Role
 from db.models import SatisfactionRating
@@ -57,6 +58,17 @@ def test_an_outsider_replaying_agent_buttons_and_a_modal_is_refused_and_nothing_
     ack = Modal(double, kim, modal.opened).submit(replayed)
     assert ack is not None and ack["response_action"] == "update"
     assert REFUSED in str(ack["view"])
+    assert desk.deps.tickets.get(1) == before
+
+    # The message shortcut and the Home tab's admin buttons, their payloads sent by her.
+    asked, opened = double.messages(SHARED)[0], views_opened(double)
+    kim.shortcut(asked, SHORTCUT)
+    people.agent.open_home()
+    double.workspace.home_views[CUSTOMER] = people.agent.home()  # type: ignore[assignment]  # the agent's tab, copied
+    kim.click_home("Customer channels")
+    double.wait_for(lambda: len([t for t in kim.ephemerals() if t == REFUSED]) == 6, what="the shortcut refused")
+    kim.wait_dm(REFUSED)  # the Home tab has no channel to answer in
+    assert views_opened(double) == opened
     assert desk.deps.tickets.get(1) == before
 
     # Our agent, on the same card, still works it.

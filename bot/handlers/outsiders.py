@@ -12,8 +12,9 @@ anything else is acked with nothing done, no listener runs (so no modal opens an
 changes), and the person is told why in one line. Someone whose team no lookup gives is
 left to the usual permission checks, which let only the directory's agents act.
 
-Slash commands and shortcuts are not checked here: Slack delivers them only from our own
-workspace.
+Slash commands are not checked here: Slack delivers them only from our own workspace,
+and their payload names no person's team. Shortcuts are, though Slack does not deliver
+them from outside either: a payload may be replayed.
 """
 
 from __future__ import annotations
@@ -65,12 +66,16 @@ def _actions_allowed(body: dict[str, Any]) -> bool:
 
 def _interactive(body: dict[str, Any]) -> Actor | None:
     kind, user = body.get("type"), body.get("user") or {}
-    if kind not in ("block_actions", "block_suggestion", "view_submission", "view_closed") or not user.get("id"):
+    if kind not in ("block_actions", "block_suggestion", "view_submission", "view_closed", "shortcut", "message_action"):
+        return None
+    if not user.get("id"):
         return None
     channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
     team = str(user.get("team_id") or "") or None
     if kind == "block_actions":
         return Actor(str(user["id"]), team, channel, _actions_allowed(body))
+    if kind in ("shortcut", "message_action"):  # Slack sends them only from our workspace: a replay
+        return Actor(str(user["id"]), team, channel, False)
     if kind == "block_suggestion":
         return Actor(str(user["id"]), team, channel, False, ack={"options": []})
     allowed = str((body.get("view") or {}).get("callback_id") or "") in CUSTOMER_VIEWS
