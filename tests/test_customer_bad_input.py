@@ -13,6 +13,7 @@ from bot.settings import Settings, load_settings
 from db.models import CaseMessage, OutboxPost
 from slack_double import BOT_USER_ID, SlackDouble
 from tests.conftest import SUPPORT, People, base_env
+from tests.customers import shared
 from tests.test_customer_channels import ACME, CUSTOMER, SHARED, bot_posts
 
 PASTED = "U0PASTED1"  # someone the bot has no reason ever to mention
@@ -25,11 +26,6 @@ def settings(double: SlackDouble) -> Settings:
     env = base_env(double.api_url) | {"INTAKE_SLACK_CHANNELS": SHARED, "SLACK_POSTS_PER_SECOND": "50"}
     del env["INTAKE_GROUP_MINUTES"]  # the default: a person's messages within 2 minutes are one case
     return load_settings(env)
-
-
-def shared(desk: Casedesk, double: SlackDouble) -> None:
-    double.share_channel(SHARED, ACME)
-    double.wait_for(lambda: desk.deps.customers.get(SHARED), what="the customer channel")
 
 
 def count(engine: Engine, query: object) -> int:

@@ -13,6 +13,7 @@ from bot.app import Casedesk
 from db.models import Attachment, CaseMessage
 from slack_double import SlackDouble
 from tests.conftest import SUPPORT
+from tests.customers import shared
 from tests.test_customer_channels import ACME, CUSTOMER, SHARED, settings  # noqa: F401 - the fixture
 
 
@@ -20,11 +21,6 @@ def attachments(engine: Engine) -> list[tuple[str, str | None, str | None, int]]
     with engine.connect() as conn:
         rows = conn.execute(select(Attachment.name, Attachment.url, Attachment.content_type, Attachment.size).order_by(Attachment.id))
         return [(str(n), u, c, int(s)) for n, u, c, s in rows]
-
-
-def shared(desk: Casedesk, double: SlackDouble) -> None:
-    double.share_channel(SHARED, ACME)
-    double.wait_for(lambda: desk.deps.customers.get(SHARED), what="the customer channel")
 
 
 def test_a_customers_file_stub_is_resolved_before_it_is_recorded(desk: Casedesk, double: SlackDouble, engine: Engine) -> None:

@@ -15,16 +15,10 @@ from db.models import SatisfactionRating
 from slack_double import SlackDouble
 from slack_double.people import Modal
 from tests.conftest import AGENT, SUPPORT, People
+from tests.customers import customer_asks
 from tests.test_customer_channels import ACME, CUSTOMER, SHARED, settings  # noqa: F401 - the fixture
 
 JOE = "U0ACMEJOE"
-
-
-def a_customers_case(desk: Casedesk, double: SlackDouble) -> None:
-    double.share_channel(SHARED, ACME)
-    double.wait_for(lambda: desk.deps.customers.get(SHARED), what="the customer channel")
-    double.external_person(CUSTOMER, ACME, "kim").say(SHARED, "Export is failing")
-    double.wait_for(lambda: desk.deps.tickets.get(1).card_ts, what="the card posted and recorded")
 
 
 def views_opened(double: SlackDouble) -> int:
@@ -34,7 +28,7 @@ def views_opened(double: SlackDouble) -> int:
 def test_an_outsider_replaying_agent_buttons_and_a_modal_is_refused_and_nothing_changes(
     desk: Casedesk, double: SlackDouble, people: People
 ) -> None:
-    a_customers_case(desk, double)
+    customer_asks(desk, double)
     kim = double.person(CUSTOMER)
     card = double.wait_message(SUPPORT, "TCK-000001")
     # An admin listed Kim as an agent by mistake: her team still decides.
@@ -78,7 +72,7 @@ def test_an_outsider_replaying_agent_buttons_and_a_modal_is_refused_and_nothing_
 
 
 def test_an_outsiders_ticket_reaction_files_nothing(desk: Casedesk, double: SlackDouble, people: People) -> None:
-    a_customers_case(desk, double)
+    customer_asks(desk, double)
     greeting = people.agent.say(SHARED, "Hi Acme, ask us anything here.")
     double.person(CUSTOMER).react(greeting, "ticket")
     double.person(CUSTOMER).wait_ephemeral(REACTION_REFUSED)
@@ -90,7 +84,7 @@ def test_an_outsiders_ticket_reaction_files_nothing(desk: Casedesk, double: Slac
 def test_a_customer_rates_their_own_case_and_no_one_elses(
     desk: Casedesk, double: SlackDouble, people: People, engine: Engine
 ) -> None:
-    a_customers_case(desk, double)
+    customer_asks(desk, double)
     joe = double.external_person(JOE, ACME, "joe")
     desk.deps.tickets.assign_to_self(1, AGENT)
     desk.deps.tickets.resolve(1, AGENT, "Fixed.")

@@ -11,6 +11,7 @@ from bot.app import Casedesk
 from db.models import CaseMessage
 from slack_double import SlackDouble
 from tests.conftest import AGENT, SUPPORT, People
+from tests.customers import customer_asks
 from tests.test_customer_channels import ACME, CUSTOMER, SHARED, bot_posts, settings  # noqa: F401 - the fixture
 
 
@@ -22,11 +23,8 @@ def stored(engine: Engine) -> dict[str, tuple[str, str]]:
 def test_an_agents_answer_in_the_customers_thread_is_a_public_reply_shown_on_the_card(
     desk: Casedesk, double: SlackDouble, people: People, engine: Engine
 ) -> None:
-    double.share_channel(SHARED, ACME)
-    double.wait_for(lambda: desk.deps.customers.get(SHARED), what="the customer channel")
-    kim = double.external_person(CUSTOMER, ACME, "kim")
-    asked = kim.say(SHARED, "Export is failing")
-    card = double.wait_message(SUPPORT, "TCK-000001")
+    asked = customer_asks(desk, double)
+    kim, card = double.person(CUSTOMER), double.wait_message(SUPPORT, "TCK-000001")
     double.wait_thread_reply(asked, "TCK-000001")  # the acknowledgment
 
     people.agent.say(SHARED, "We are on it, Kim.", thread=asked)
