@@ -1,11 +1,12 @@
 """Routing a new ticket to a team, and choosing its owner when the team assigns automatically.
 
-Both run inside the transaction that files the ticket, in a few indexed queries: the first
-rule that matches (by position) names the team, the default team catches the rest; a team
-with automatic assignment gives the ticket to one of its available members, round-robin
-(after the member who had the last one) or to whoever holds the fewest open tickets. The
-team's row is locked while it chooses, so two tickets filed at once never both read the
-same round-robin place.
+Both run inside the transaction that files the ticket, in a few indexed statements: the
+first rule that matches (by position) names the team, the default team catches the rest; a
+team with automatic assignment gives the ticket to one of its available members,
+round-robin (after the member who had the last one) or to whoever holds the fewest open
+tickets. The choice is written to the team's row (its round-robin place) by the same
+statement that makes it, which holds the row locked until the filing commits, so two
+tickets filed at once never both read the same place or the same counts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Table, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.services.status import ACTIVE
@@ -94,12 +95,16 @@ _ROUND_ROBIN = (
     .values(last_assigned_id=func.coalesce(_AFTER, _FIRST.scalar_subquery()))
     .returning(_TEAMS.c.last_assigned_id)
 )
-# Least open tickets: the counts must see every ticket assigned before this filing took
-# the team's lock, and a statement reads the tickets as they were when it began. So the
-# team's row is locked first (FOR NO KEY UPDATE on PostgreSQL: the ticket's insert already
-# holds a key-share lock on it, which a plain FOR UPDATE would deadlock against), then one
-# statement counts each available member's Open or In Progress tickets (index-only, on
-# (assignee_id, status, ...)), picks the fewest (ties by user ID) and records the choice.
+# Least open tickets: one statement counts each available member's Open or In Progress
+# tickets (index-only, on (assignee_id, status, ...)), picks the fewest (ties by user ID)
+# and records the choice. The counts must see every ticket assigned by a filing that held
+# the team's lock before this one, but a statement reads the tickets as they were when it
+# began: on PostgreSQL, one that had to wait for another filing's lock would count without
+# that filing's ticket. So the UPDATE is made only if the team's row is still the version
+# the statement began with (its xmin, the transaction that wrote it, unchanged: no
+# assignment committed meanwhile); otherwise the row is locked first (FOR NO KEY UPDATE:
+# the ticket's insert already holds a key-share lock on it, which a plain FOR UPDATE would
+# deadlock against) and the choice made again, reading after the lock.
 _LOCK = select(_TEAMS.c.id).where(_TEAMS.c.id == bindparam("team_id")).with_for_update(key_share=True)
 _LOAD = (
     select(func.count())
@@ -121,6 +126,11 @@ _LEAST_OPEN = (
     .where(_TEAMS.c.id == bindparam("team_id"), _ANYONE)
     .values(last_assigned_id=_FEWEST)
     .returning(_TEAMS.c.last_assigned_id)
+)
+_SEEN = _TEAMS.alias("seen")
+_LEAST_OPEN_IF_UNCHANGED = _LEAST_OPEN.where(
+    literal_column("teams.xmin")
+    == select(literal_column("seen.xmin")).select_from(_SEEN).where(_SEEN.c.id == bindparam("team_id")).scalar_subquery()
 )
 
 
@@ -150,14 +160,24 @@ def route(session: Session, criteria: Criteria) -> Routed | None:
 def choose_owner(session: Session, team: Routed, now: datetime) -> str | None:
     """The member who gets a new ticket of ``team`` (None: assignment is off, or nobody is
     available and it waits in the queue). Moves the team's round-robin place to the one
-    chosen, holding the team's row locked until the caller commits: round-robin in one
-    statement, least open tickets in two (the lock, then the choice)."""
+    chosen, holding the team's row locked until the caller commits."""
+    params = {"team_id": team.team_id, "now": now}
     if team.auto_assign == "round_robin":
-        choice = _ROUND_ROBIN
+        chosen = session.execute(_ROUND_ROBIN, params).scalar()
     elif team.auto_assign == "least_open":
-        session.execute(_LOCK, {"team_id": team.team_id})
-        choice = _LEAST_OPEN
+        chosen = _least_open(session, params)
     else:
         return None
-    chosen = session.execute(choice, {"team_id": team.team_id, "now": now}).scalar()
     return str(chosen) if chosen is not None else None
+
+
+def _least_open(session: Session, params: dict[str, object]) -> str | None:
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite: the filing's transaction began with the write lock (BEGIN IMMEDIATE), so
+        # no other filing can assign between its statements.
+        return session.execute(_LEAST_OPEN, params).scalar()
+    chosen = session.execute(_LEAST_OPEN_IF_UNCHANGED, params).scalar()
+    if chosen is None:  # another filing assigned meanwhile (or nobody is available)
+        session.execute(_LOCK, params)
+        chosen = session.execute(_LEAST_OPEN, params).scalar()
+    return chosen
