@@ -1,23 +1,29 @@
 """Outgoing webhooks beyond the happy path: URLs that are not http(s) or point at private
-addresses are refused unless allowed; a receiver failing for a day gets its delivery dead
-(listed, replayable) while another receiver gets every event; the CLI of tokens and webhooks."""
+addresses are refused unless allowed, at registration and again at each delivery (a name
+rebound to a private address is refused; the post goes to the address checked); a
+receiver failing for a day gets its delivery dead (listed, replayable) while another
+receiver gets every event; the webhook list is kept per process and read again only when
+it changes; the CLI of tokens and webhooks."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.event import listen, remove
 
 from bot.app import Casedesk
 from bot.delivery import webhooks as webhook_sender
 from bot.delivery.webhooks import WebhookSender
+from bot.services import webhooks as webhook_service
 from bot.services.tickets import NewTicket
 from bot.services.webhook_events import event_name
-from bot.services.webhooks import WebhookError, Webhooks
-from db.models import TicketEvent
+from bot.services.webhooks import WebhookError, Webhooks, system_resolve
+from db.models import TicketEvent, Webhook, WebhookDelivery
 from db.session import Database
 from slack_double import SlackDouble
 from tests.conftest import AGENT, REPORTER, People, base_env
@@ -155,3 +161,85 @@ def test_a_receiver_that_times_out_holds_up_no_one_and_gets_it_when_it_answers_a
         assert len({r.headers["casedesk-event-id"] for r in slow.of("case.created")}) == 1
     finally:
         sender.stop()
+
+
+def test_a_name_that_resolves_to_a_private_address_at_delivery_is_refused_unless_allowed(
+    desk: Casedesk, double: SlackDouble, people: People, receivers: tuple[Receiver, Receiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, receiver = receivers
+    names = {"hooks.example.test": ["93.184.216.34"], "desk-hooks.internal.test": ["127.0.0.1"]}
+    monkeypatch.setattr(webhook_service, "RESOLVE", lambda host, port: names[host] if host in names else system_resolve(host, port))
+    webhooks = Webhooks(db_of(desk))
+    with pytest.raises(WebhookError, match=r"localhost is a loopback, private or reserved address \(127.0.0.1\)"):
+        webhooks.add(AGENT, f"http://localhost:{receiver.port}/hook", [])
+    rebound, _ = webhooks.add(AGENT, f"http://hooks.example.test:{receiver.port}/hook", ["case.created"])  # public when added
+    names["hooks.example.test"] = ["127.0.0.1"]  # and loopback by the time of the delivery (DNS rebinding)
+    webhooks.add(AGENT, f"http://localhost:{receiver.port}/hook", ["case.created"], allow_private=True)
+    # Known to this resolver alone: delivered only if the post goes to the address checked.
+    webhooks.add(AGENT, f"http://desk-hooks.internal.test:{receiver.port}/hook", ["case.created"], allow_private=True)
+    sender = WebhookSender(db_of(desk)).start()
+    try:
+        desk.deps.tickets.create(NewTicket(REPORTER, "General", "Bug", "low", "Rebinding"))
+        got = double.wait_for(lambda: receiver.of("case.created") if len(receiver.of("case.created")) == 2 else None, what="the allowed deliveries")
+        assert sorted(r.headers["host"] for r in got) == sorted([f"localhost:{receiver.port}", f"desk-hooks.internal.test:{receiver.port}"])
+        refused = double.wait_for(lambda: [d for d in webhooks.deliveries(rebound.id) if d.error] or None, what="the refused delivery")
+        assert "hooks.example.test is a loopback, private or reserved address (127.0.0.1)" in (refused[0].error or "")
+        assert refused[0].state == "pending" and refused[0].last_status is None
+        assert len(receiver.of("case.created")) == 2
+    finally:
+        sender.stop()
+
+
+def test_the_webhook_list_is_read_again_only_when_it_changes_and_events_are_read_in_batches(desk: Casedesk, engine: Engine) -> None:
+    db = db_of(desk)
+    webhooks, tickets = Webhooks(db), desk.deps.tickets
+    statements: list[str] = []
+    me = threading.get_ident()
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if threading.get_ident() == me:  # this test's writes, not the senders' work beside them
+            statements.append(statement)
+
+    def deliveries_of(ticket_id: int) -> list[int]:
+        with engine.connect() as conn:
+            return sorted(conn.scalars(select(WebhookDelivery.webhook_id).where(WebhookDelivery.ticket_id == ticket_id)))
+
+    def new_case() -> int:
+        return tickets.create(NewTicket(REPORTER, "General", "Bug", "low", "A case"))[0].id
+
+    assert deliveries_of(new_case()) == []
+    first, _ = webhooks.add(AGENT, "http://127.0.0.1:9/a", ["case.created", "case.updated"], allow_private=True)
+    assert deliveries_of(new_case()) == [first.id]
+    listen(engine, "before_cursor_execute", seen)
+    try:
+        new_case()
+        listing = [s for s in statements if "webhooks.events" in s]
+        versions = [s for s in statements if "count(webhooks.id)" in s]
+        assert (len(listing), len(versions)) == (0, 1)  # the kept list, after one cheap check
+    finally:
+        remove(engine, "before_cursor_execute", seen)
+    with engine.begin() as conn:  # another process adds one: the check sees it
+        conn.execute(insert(Webhook).values(
+            url="http://127.0.0.1:9/b", secret="s" * 32, events="case.created", allow_private=True, created_by=AGENT,
+            created_at=datetime.now(UTC),
+        ))
+        second = int(conn.scalar(select(func.max(Webhook.id))) or 0)
+    assert deliveries_of(new_case()) == sorted([first.id, second])
+    webhooks.remove(AGENT, first.id)
+    assert deliveries_of(new_case()) == [second]
+
+    # Many events in one transaction: the cases are read in one query each, not one per event.
+    ids = [new_case() for _ in range(5)]
+    webhooks.add(AGENT, "http://127.0.0.1:9/c", ["case.updated"], allow_private=True)
+    statements.clear()
+    listen(engine, "before_cursor_execute", seen)
+    try:
+        with db.write() as session:
+            for ticket_id in ids:
+                session.add(TicketEvent(ticket_id=ticket_id, actor_id=AGENT, kind="priority", from_value="low", to_value="high",
+                                        created_at=datetime.now(UTC)))
+    finally:
+        remove(engine, "before_cursor_execute", seen)
+    assert len([s for s in statements if "FROM ticket_fields" in s]) == 1
+    assert len([s for s in statements if "FROM tickets" in s and "webhook" not in s]) == 1
+    assert [len(deliveries_of(t)) for t in ids] == [2] * 5  # created, then updated

@@ -9,6 +9,10 @@ Each POST carries the JSON body and these headers (receivers: see the API docume
 - ``Casedesk-Signature``: ``v1=`` and the hex HMAC-SHA256, keyed with the webhook's secret,
   of ``{timestamp}.{body}`` (the timestamp header, a dot, the raw body bytes).
 
+The receiver's host is resolved once per attempt and every address checked; the post
+connects to a checked address (the name kept as the Host header and for TLS), never to
+what a second lookup might give (bot/services/webhooks.py ``pin``).
+
 A 2xx answer is delivered; anything else (another status, a timeout, a refused
 connection, an address that became private) is tried again later. Deliveries are posted
 by a few worker threads with a short timeout, so a slow or dead receiver holds up none
@@ -34,7 +38,7 @@ from sqlalchemy import func, select, update
 from bot.services.claims import claim_due
 from bot.services.tickets import Clock, utcnow
 from bot.services.webhook_events import on_queued
-from bot.services.webhooks import url_problem
+from bot.services.webhooks import WebhookError, pin
 from db.models import Webhook, WebhookDelivery
 from db.session import Database
 
@@ -136,28 +140,37 @@ class WebhookSender:
     def _post(self, owed: Owed) -> None:
         status: int | None = None
         error: str | None = None
-        why = url_problem(owed.url, allow_private=owed.allow_private)
-        if why:
-            error = why
-        else:
-            body = owed.body.encode()
-            stamp = str(int(time.time()))
-            headers = {
-                "Content-Type": "application/json",
-                "Casedesk-Event": owed.event,
-                "Casedesk-Event-Id": owed.event_id,
-                "Casedesk-Timestamp": stamp,
-                "Casedesk-Signature": signature(owed.secret, stamp, body),
-            }
+        try:
+            target = pin(owed.url, allow_private=owed.allow_private)
+        except WebhookError as why:
+            self._failed(owed, None, str(why)[:300])
+            return
+        body = owed.body.encode()
+        stamp = str(int(time.time()))
+        headers = {
+            "Host": target.host,
+            "Content-Type": "application/json",
+            "Casedesk-Event": owed.event,
+            "Casedesk-Event-Id": owed.event_id,
+            "Casedesk-Timestamp": stamp,
+            "Casedesk-Signature": signature(owed.secret, stamp, body),
+        }
+        extensions = {"sni_hostname": target.sni} if target.sni else None
+        for url in target.urls:  # the next checked address only when this one cannot be reached
             try:
-                status = self._client.post(owed.url, content=body, headers=headers).status_code
-                if 200 <= status < 300:
-                    self._finish(owed.id, sent=True, status=status)
-                    return
-                error = f"HTTP {status}"
+                status = self._client.post(url, content=body, headers=headers, extensions=extensions).status_code
+            except httpx.ConnectError as err:
+                error = f"{type(err).__name__}: {err}"[:300]
+                continue
             except httpx.HTTPError as err:
                 error = f"{type(err).__name__}: {err}"[:300]
-        self._failed(owed, status, error)
+                break
+            if 200 <= status < 300:
+                self._finish(owed.id, sent=True, status=status)
+                return
+            error = f"HTTP {status}"
+            break
+        self._failed(owed, status, error or "no address could be reached")
 
     def _failed(self, owed: Owed, status: int | None, error: str) -> None:
         now = self._clock()

@@ -20,14 +20,16 @@ the event happens, and its deliveries are listed and replayed per receiver.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.services.case_json import case_json, event_json, iso, message_json
-from bot.services.field_values import as_json, values_of
+from bot.services.field_values import values_by_ticket
 from bot.services.tickets import Clock, utcnow
 from db.commit_signals import CommitSignal
 from db.models import CaseMessage, Team, Ticket, TicketEvent, Webhook, WebhookDelivery
@@ -61,12 +63,52 @@ def event_name(ev: TicketEvent) -> str | None:
     return None if ev.kind in QUIET else "case.updated"
 
 
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    events: frozenset[str]
+
+
+class Subscriptions:
+    """The live webhooks and their events, kept per process and database. A write reads one
+    aggregate row (how many webhooks, the newest id and time, how many removed and when)
+    instead of the list: any add or remove, by any process, changes it, and the list is
+    read again. Webhooks are never edited in place (a change is a remove and an add)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: dict[str, tuple[tuple[Any, ...], tuple[Subscription, ...]]] = {}
+
+    def live(self, session: Session) -> tuple[Subscription, ...]:
+        key = str(session.get_bind().engine.url)
+        version = tuple(
+            session.execute(
+                select(
+                    func.count(Webhook.id), func.max(Webhook.id), func.max(Webhook.created_at),
+                    func.count(Webhook.removed_at), func.max(Webhook.removed_at),
+                )
+            ).one()
+        )
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        rows = session.execute(select(Webhook.id, Webhook.events).where(Webhook.removed_at.is_(None)).order_by(Webhook.id))
+        hooks = tuple(Subscription(int(i), frozenset(e.split(","))) for i, e in rows)
+        with self._lock:
+            self._kept[key] = (version, hooks)
+        return hooks
+
+
+SUBSCRIPTIONS = Subscriptions()
+
+
 def _owe(session: Session, seen: list[TicketEvent | CaseMessage], clock: Clock) -> None:
-    hooks = list(session.scalars(select(Webhook).where(Webhook.removed_at.is_(None))))
+    hooks = SUBSCRIPTIONS.live(session)
     if not hooks:
         return
-    now = clock()
     created = {o.ticket_id for o in seen if isinstance(o, TicketEvent) and o.kind == "created"}
+    owed: list[tuple[TicketEvent | CaseMessage, str, dict[str, Any], list[Subscription]]] = []
     for obj in seen:
         if isinstance(obj, TicketEvent):
             name = event_name(obj)
@@ -77,26 +119,37 @@ def _owe(session: Session, seen: list[TicketEvent | CaseMessage], clock: Clock) 
             if obj.ticket_id in created:
                 continue
             name, extra = "message.created", {"message": message_json(obj)}
-        wanting = [h for h in hooks if name in h.events.split(",")]
-        if not wanting:
+        wanting = [h for h in hooks if name in h.events]
+        if wanting:
+            owed.append((obj, name, extra, wanting))
+    if not owed:
+        return
+    cases = _cases(session, {obj.ticket_id for obj, _, _, _ in owed})
+    now = clock()
+    for obj, name, extra, wanting in owed:
+        case = cases.get(obj.ticket_id)
+        if case is None:
             continue
-        row = session.get(Ticket, obj.ticket_id)
-        if row is None:
-            continue
-        team = session.get(Team, row.team_id) if row.team_id is not None else None
         event_id = uuid.uuid4().hex
-        body = json.dumps(
-            {"id": event_id, "type": name, "created_at": iso(now), "case": case_json(row, team.name if team else None, as_json(values_of(session, row.id))), **extra},
-            separators=(",", ":"),
-        )
+        body = json.dumps({"id": event_id, "type": name, "created_at": iso(now), "case": case, **extra}, separators=(",", ":"))
         _QUEUED.owed(session)
         for hook in wanting:
             session.add(
                 WebhookDelivery(
-                    webhook_id=hook.id, event_id=event_id, event=name, ticket_id=row.id, body=body, created_at=now,
+                    webhook_id=hook.id, event_id=event_id, event=name, ticket_id=obj.ticket_id, body=body, created_at=now,
                     due_at=now, attempts=0,
                 )
             )
+
+
+def _cases(session: Session, ticket_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """The cases as they stand in this transaction, by id: one query each for the tickets,
+    their teams and their extra fields, however many events the transaction owes."""
+    rows = list(session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids))))
+    team_ids = {r.team_id for r in rows if r.team_id is not None}
+    teams = {int(i): str(n) for i, n in session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids)))} if team_ids else {}
+    values = values_by_ticket(session, [r.id for r in rows])
+    return {r.id: case_json(r, teams.get(r.team_id) if r.team_id is not None else None, values.get(r.id)) for r in rows}
 
 
 _HOOK: WriteHook[Clock] = WriteHook("webhook", lambda obj: isinstance(obj, TicketEvent | CaseMessage), _owe)

@@ -4,7 +4,12 @@ the deliveries owed to them, listed and replayed.
 A URL must be http or https with a host; one that is, or resolves to, a loopback, private,
 link-local or otherwise non-public address is refused (a webhook must not become a way to
 reach the desk's own network) unless the admin explicitly allows private addresses for it.
-The sender checks the address again before each post, as DNS may have changed.
+
+A name that resolved to a public address when the webhook was added may resolve to a
+private one later (DNS rebinding), so the sender does not let the HTTP client resolve it
+again: ``pin`` resolves the host once per delivery, checks every address, and gives the
+URLs to connect to by address, with the name kept for the Host header and TLS (SNI and the
+certificate check). ``RESOLVE`` is the one resolver both use; tests replace it.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from __future__ import annotations
 import ipaddress
 import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import select, update
 
@@ -71,8 +77,27 @@ class DeliveryRecord:
         )
 
 
-def url_problem(url: str, *, allow_private: bool) -> str | None:
-    """Why this URL cannot be posted to (None: it can)."""
+def system_resolve(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to, in the system resolver's order."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]).split("%")[0] for info in infos))
+
+
+# How a host name becomes addresses, at registration and before each delivery.
+RESOLVE: Callable[[str, int], list[str]] = system_resolve
+
+
+@dataclass(frozen=True)
+class Pinned:
+    """Where to post a webhook: each URL names one checked address (tried in order), and
+    the request carries ``host`` as its Host header and ``sni`` as its TLS server name."""
+
+    urls: tuple[str, ...]
+    host: str
+    sni: str | None
+
+
+def _shape_problem(url: str) -> str | None:
     if len(url) > MAX_URL:
         return f"The URL is longer than {MAX_URL} characters."
     parts = urlsplit(url)
@@ -80,20 +105,60 @@ def url_problem(url: str, *, allow_private: bool) -> str | None:
         return "The URL must start with http:// or https:// and name a host."
     if parts.username or parts.password:
         return "Put no user or password in the URL: the receiver checks the signature instead."
-    if allow_private:
-        return None
+    return None
+
+
+def _addresses(url: str, *, allow_private: bool) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The addresses the URL's host resolves to now, each checked; WebhookError saying why not."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        return f"The host {parts.hostname} cannot be resolved."
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global:
-            return (
-                f"{parts.hostname} is a loopback, private or reserved address ({address}): webhooks go to public "
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            addresses = [ipaddress.ip_address(a) for a in RESOLVE(host, parts.port or (443 if parts.scheme == "https" else 80))]
+        except (OSError, UnicodeError, ValueError):
+            raise WebhookError(f"The host {host} cannot be resolved.") from None
+    if not addresses:
+        raise WebhookError(f"The host {host} cannot be resolved.")
+    for address in addresses:
+        if not allow_private and not address.is_global:
+            raise WebhookError(
+                f"{host} is a loopback, private or reserved address ({address}): webhooks go to public "
                 "addresses unless an admin allows private ones for this webhook."
             )
+    return addresses
+
+
+def url_problem(url: str, *, allow_private: bool) -> str | None:
+    """Why this URL cannot be posted to (None: it can)."""
+    shape = _shape_problem(url)
+    if shape or allow_private:
+        return shape
+    try:
+        _addresses(url, allow_private=False)
+    except WebhookError as err:
+        return str(err)
     return None
+
+
+def pin(url: str, *, allow_private: bool) -> Pinned:
+    """Resolve the URL's host once and check each address (any address when the admin
+    allowed private ones); WebhookError saying why it cannot be posted to."""
+    shape = _shape_problem(url)
+    if shape:
+        raise WebhookError(shape)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    urls = tuple(
+        urlunsplit(parts._replace(netloc=_netloc(address, parts.port))) for address in _addresses(url, allow_private=allow_private)
+    )
+    return Pinned(urls, parts.netloc, host if parts.scheme == "https" else None)
+
+
+def _netloc(address: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int | None) -> str:
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    return f"{shown}:{port}" if port else shown
 
 
 class Webhooks:
