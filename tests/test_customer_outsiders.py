@@ -101,3 +101,15 @@ def test_a_customer_rates_their_own_case_and_no_one_elses(
         probe = select(SatisfactionRating.score, SatisfactionRating.comment)
         double.wait_for(lambda: conn.execute(probe).all() == [(5, "Quick, thanks.")] or None, what="her rating")
     assert REFUSED not in kim.ephemerals()
+
+
+def test_a_payload_without_the_clickers_team_is_judged_by_users_info(desk: Casedesk, double: SlackDouble) -> None:
+    customer_asks(desk, double)
+    kim = double.person(CUSTOMER)
+    desk.deps.directory.add_agent(AGENT, CUSTOMER, Role.AGENT)
+    payload = kim.click_payload(double.wait_message(SUPPORT, "TCK-000001"), "Assign to Me")
+    del payload["user"]["team_id"]
+    double.socket.wait_ack(double.socket.send("interactive", payload), 5.0)
+    kim.wait_ephemeral(REFUSED)
+    assert [c.args["user"] for c in double.workspace.calls_to("users.info")].count(CUSTOMER) >= 1
+    assert desk.deps.tickets.get(1).assignee_id is None
