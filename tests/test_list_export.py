@@ -2,21 +2,27 @@
 their DM (the same words as the list, team:/account:/search words included), uploaded as
 files.uploadV2 does it; a reporter is refused; text with commas, quotes, newlines and
 emoji reads back as written; a cell a spreadsheet would run as a formula is text; a list
-longer than the cap is cut to its newest cases and the DM says so."""
+longer than the cap is cut to its newest cases and the DM says so; an agent of one team
+exports only what they may see; the file is written beside the sender's passes, so other
+posts do not wait for it."""
 
 from __future__ import annotations
 
 import csv
 import io
+import threading
+from typing import Any
 
 import pytest
 
 from bot.app import Casedesk
+from bot.delivery import slack as slack_delivery
 from bot.services import export
 from bot.services.tickets import NewTicket
 from slack_double import SlackDouble
 from slack_double.workspace import Upload
-from tests.conftest import AGENT, REPORTER, People
+from tests.conftest import AGENT, REPORTER, SUPPORT, People
+from tests.desk_teams import CARLA, FRANK, make_teams
 
 
 def seed(desk: Casedesk, details: list[str], **fields: str) -> list[int]:
@@ -103,3 +109,34 @@ def test_a_list_longer_than_the_cap_is_cut_to_its_newest_and_the_dm_says_so(
     rows = rows_of(wait_file(double, AGENT))
     assert [r["number"] for r in rows] == [f"TCK-{i:06d}" for i in reversed(ids[2:])]
     people.agent.wait_dm("the newest 3 cases, the most one file holds")
+
+
+def test_an_agent_of_one_team_exports_only_what_they_may_see(desk: Casedesk, double: SlackDouble, people: People) -> None:
+    teams = make_teams(desk, double)
+    for issue_type in ("Data problem", "Data problem", "Bug"):  # TCK-1 and TCK-2 routed to Billing, TCK-3 to Support
+        desk.deps.tickets.create(NewTicket(REPORTER, "Billing", issue_type, "medium", f"a {issue_type}"))
+    teams.carla.run("/system-tickets", "export")
+    assert [r["number"] for r in rows_of(wait_file(double, CARLA))] == ["TCK-000002", "TCK-000001"]
+    teams.frank.run("/system-tickets", "export")
+    assert [r["number"] for r in rows_of(wait_file(double, FRANK))] == ["TCK-000003"]
+
+
+def test_an_export_being_written_holds_up_no_other_post(
+    desk: Casedesk, double: SlackDouble, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started, release = threading.Event(), threading.Event()
+    write = slack_delivery.spreadsheet_csv
+
+    def slow_write(*args: Any, **kwargs: Any) -> export.ExportFile:
+        started.set()
+        release.wait(20)  # the test's gate: a file that takes long to write
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(slack_delivery, "spreadsheet_csv", slow_write)
+    people.agent.run("/system-tickets", "export")
+    double.wait_for(lambda: started.is_set() or None, what="the export to start")
+    seed(desk, ["Filed while the export is written"])
+    double.wait_message(SUPPORT, "TCK-000001")  # the card goes out meanwhile
+    assert double.workspace.files_in(double.workspace.dm_channel(AGENT).id) == []
+    release.set()
+    assert [r["number"] for r in rows_of(wait_file(double, AGENT))] == ["TCK-000001"]
