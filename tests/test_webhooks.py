@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.event import listen, remove
@@ -243,3 +244,28 @@ def test_the_webhook_list_is_read_again_only_when_it_changes_and_events_are_read
     assert len([s for s in statements if "FROM ticket_fields" in s]) == 1
     assert len([s for s in statements if "FROM tickets" in s and "webhook" not in s]) == 1
     assert [len(deliveries_of(t)) for t in ids] == [2] * 5  # created, then updated
+
+
+def test_an_https_delivery_connects_to_the_checked_address_with_the_name_as_host_and_tls_server_name(
+    desk: Casedesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhook_service, "RESOLVE", lambda host, port: {"hooks.example.test": ["93.184.216.34", "2606:2800:220:1::"]}[host])
+    webhooks = Webhooks(db_of(desk))
+    webhooks.add(AGENT, "https://hooks.example.test/casedesk", ["case.created"])
+    seen: list[httpx.Request] = []
+
+    def receive(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.host == "93.184.216.34":
+            raise httpx.ConnectError("unreachable", request=request)  # the next checked address is tried
+        return httpx.Response(204)
+
+    sender = WebhookSender(db_of(desk))
+    sender._client = httpx.Client(transport=httpx.MockTransport(receive))
+    desk.deps.tickets.create(NewTicket(REPORTER, "General", "Bug", "low", "Over TLS"))
+    sender.run_once()
+    assert [str(r.url) for r in seen] == ["https://93.184.216.34/casedesk", "https://[2606:2800:220:1::]/casedesk"]
+    assert {r.headers["host"] for r in seen} == {"hooks.example.test"}
+    assert {r.extensions["sni_hostname"] for r in seen} == {"hooks.example.test"}
+    assert [d.state for d in webhooks.deliveries()] == ["sent"]
+    sender.stop()
