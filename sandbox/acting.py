@@ -78,6 +78,8 @@ def say(double: SlackDouble, body: dict[str, Any]) -> dict[str, Any]:
 def _command(double: SlackDouble, who: Person, channel: str, typed: str) -> dict[str, Any]:
     command, _, args = typed.strip().partition(" ")
     known = [c for c, _ in cast.COMMANDS]
+    if double.workspace.team_of(who.id) != TEAM_ID:  # Slack never sends another organisation's commands to the app
+        raise Refused(f"{command} is not a valid command: in a shared channel, only the app's own workspace can use its commands")
     if command not in known:
         raise Refused(f"{command} is not a command here; try {', '.join(known)}")
     env = who.run(command, args.strip(), channel, timeout=ACK_SECONDS)

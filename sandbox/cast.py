@@ -1,5 +1,6 @@
-"""Who and what is in the sandbox's workspace: the people one can act as, the channels,
-the customer who writes in by mail, and the settings the bot is started with."""
+"""Who and what is in the sandbox's workspace: the people one can act as (a customer
+organisation's person among them, in the channel shared with it through Slack Connect),
+the channels, the customer who writes in by mail, and the settings the bot is started with."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ REPORTER = Role("U0REPORTR", "rita", "Rita Reyes", "reporter", "files tickets, f
 AGENT = Role("U0AGENTAL", "alice", "Alice Agent", "agent", "support agent and the desk's admin")
 AGENT2 = Role("U0AGENTBO", "bob", "Bob Builder", "agent", "support agent")
 OUTSIDER = Role("U0OUTSIDR", "oscar", "Oscar Outsider", "outsider", "not an agent: watch the refusals")
-PEOPLE = (REPORTER, AGENT, AGENT2, OUTSIDER)
+# Acme Corp's person: writes from their own organisation's Slack, in the shared channel only.
+CUSTOMER = Role("U0ACMEKIM", "kim", "Kim from Acme", "customer", "Acme Corp's person, in #acme-support (Slack Connect)")
+CUSTOMER_ORG = ("T0ACMECORP", "Acme Corp")
+OUR_PEOPLE = (REPORTER, AGENT, AGENT2, OUTSIDER)
+PEOPLE = (*OUR_PEOPLE, CUSTOMER)
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,8 @@ SUPPORT = Room("C0SUPPORT", "support-tickets", "Ticket cards: agents work every 
 HELP = Room("C0HELP", "help", "Intake: every message here opens a case")
 ADMIN = Room("C0ADMINS", "admin-notifications", "A notice for every new ticket")
 ALERTS = Room("C0ALERTS", "alerts", "Escalation alerts")
-ROOMS = (SUPPORT, HELP, ADMIN, ALERTS)
+SHARED = Room("C0ACMESUP", "acme-support", "Shared with Acme Corp (Slack Connect): their messages open cases")
+ROOMS = (SUPPORT, HELP, ADMIN, ALERTS, SHARED)
 
 CUSTOMER_NAME = "Dana Customer"
 CUSTOMER_EMAIL = "dana@customer.example"
@@ -67,7 +73,7 @@ def bot_settings(api_url: str, database_url: str, imap_port: int, smtp_port: int
         "SUPPORT_SLACK_CHANNEL": SUPPORT.id,
         "ADMIN_CHANNEL": ADMIN.id,
         "ALERTING_SLACK_CHANNEL": ALERTS.id,
-        "INTAKE_SLACK_CHANNELS": HELP.id,
+        "INTAKE_SLACK_CHANNELS": f"{HELP.id},{SHARED.id}",
         "SYSTEM_USERS": f"{AGENT.id},{AGENT2.id}",
         "DATABASE_URL": database_url,
         "TIMEZONE": "UTC",

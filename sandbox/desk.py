@@ -133,15 +133,25 @@ class Sandbox:
 
     def _furnish(self) -> None:
         ws = self.double.workspace
-        for person in cast.PEOPLE:
+        for person in cast.OUR_PEOPLE:
             if person.id not in ws.users:
                 ws.add_user(person.id, person.name, email=f"{person.name}@sandbox.example")
                 ws.users[person.id]["real_name"] = ws.users[person.id]["profile"]["real_name"] = person.real_name
-        members = [p.id for p in cast.PEOPLE]
+        team, name = cast.CUSTOMER_ORG
+        if cast.CUSTOMER.id not in ws.users:
+            self.double.organisation(team, name)
+            self.double.external_person(cast.CUSTOMER.id, team, cast.CUSTOMER.name)
+            ws.users[cast.CUSTOMER.id]["profile"]["real_name"] = cast.CUSTOMER.real_name
+        members = [p.id for p in cast.OUR_PEOPLE]
         for room in cast.ROOMS:
             if room.id not in ws.channels:
                 self.double.channel(room.id, room.name)
             ws.channels[room.id].members.update(members)
+        # The customer is in the shared channel alone; the bot learns it is shared from the
+        # first message there (its envelope says so), as it would from Slack.
+        ws.channels[cast.SHARED.id].members.add(cast.CUSTOMER.id)
+        if team not in ws.channels[cast.SHARED.id].connected:
+            ws.share(cast.SHARED.id, team)
         for person in cast.PEOPLE:
             ws.dm_channel(person.id)
 

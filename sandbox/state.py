@@ -29,7 +29,8 @@ def state_for(sandbox: Sandbox, me: str) -> dict[str, Any]:
     ws = sandbox.double.workspace
     with ws.lock:
         version = ws.changed.version
-        rooms = [ws.channels[room.id] for room in cast.ROOMS if room.id in ws.channels]
+        # What this person's Slack shows: the channels they are in (a customer sees only theirs).
+        rooms = [ws.channels[room.id] for room in cast.ROOMS if room.id in ws.channels and me in ws.channels[room.id].members]
         dm = ws.dm_channel(me)
         channels, messages, threads = [], {}, {}
         for ch in [*rooms, dm]:
@@ -50,7 +51,8 @@ def state_for(sandbox: Sandbox, me: str) -> dict[str, Any]:
             if v.user == me and not v.closed and v.view.get("type") == "modal"
         ]
         home = ws.home_views.get(me)
-        users = {uid: {"name": u["name"], "real_name": u["real_name"]} for uid, u in ws.users.items()}
+        # Another organisation's people have their names under the profile only, as Slack gives them.
+        users = {uid: {"name": u["name"], "real_name": u.get("real_name") or u["profile"]["real_name"]} for uid, u in ws.users.items()}
         channel_names = {ch.id: ch.name for ch in ws.channels.values() if not ch.im_user}
     return {
         "version": version,

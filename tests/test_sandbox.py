@@ -4,7 +4,9 @@ and the one-line refusals (a port in use, a database with real data)."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -69,8 +71,8 @@ def file_ticket(sandbox: SandboxProcess, details: str) -> None:
 
 def test_it_starts_with_demo_data_in_every_state(sandbox: SandboxProcess) -> None:
     boot = sandbox.get("/api/bootstrap")
-    assert [p["role"] for p in boot["people"]] == ["reporter", "agent", "agent", "outsider"]
-    assert [c["name"] for c in boot["channels"]] == ["support-tickets", "help", "admin-notifications", "alerts"]
+    assert [p["role"] for p in boot["people"]] == ["reporter", "agent", "agent", "outsider", "customer"]
+    assert [c["name"] for c in boot["channels"]] == ["support-tickets", "help", "admin-notifications", "alerts", "acme-support"]
     assert "escalate" in [j["name"] for j in boot["jobs"]]
     shown = sandbox.wait(AGENT, demo_cards, "the demo cards")
     assert len(shown) >= 6
@@ -200,3 +202,21 @@ def test_scripts_run_without_a_token_starts_the_sandbox(tmp_path: Path) -> None:
         assert started.stop() in (0, -15)
     assert any("To connect a real Slack workspace" in line for line in started.lines)
     assert os.path.exists(tmp_path / "sandbox.db")
+
+
+def test_the_customer_writes_in_their_shared_channel_and_sees_only_it(sandbox: SandboxProcess) -> None:
+    kim, shared = cast.CUSTOMER.id, cast.SHARED.id
+    assert [c["name"] for c in sandbox.state(kim)["channels"] if not c["is_im"]] == ["acme-support"]
+    said = sandbox.ok("/api/say", {"as": kim, "channel": shared, "text": "Our export has failed since this morning"})
+    thread = f"{shared}:{said['ts']}"
+    acked = sandbox.wait(kim, lambda s: [m for m in s["threads"].get(thread, []) if "TCK-" in m["text"]], "the acknowledgment")
+    assert "archives/" not in acked[0]["text"]  # no way to the card from the customer's side
+    number = re.search(r"TCK-\d+", acked[0]["text"])
+    assert number is not None
+    card = card_with(sandbox, number[0])
+    assert "Our export has failed" in json.dumps(card["blocks"])
+    sandbox.wait(AGENT, lambda s: "Account: *Acme Corp*" in json.dumps(card_with(sandbox, number[0])["blocks"]), "the account's name")
+    status, answer = sandbox.post("/api/say", {"as": kim, "channel": shared, "text": "/new-ticket"})
+    assert status == 400 and "not a valid command" in answer["error"]
+    status, _ = sandbox.post("/api/say", {"as": kim, "channel": HELP, "text": "hello"})
+    assert status == 404  # not in our internal channels
