@@ -107,6 +107,17 @@ class RuleRecord:
 
 
 @dataclass(frozen=True)
+class AdminOverview:
+    """What the Home tab's Admin section lists: everyone with a role, the teams, how many
+    routing rules there are, and one desk setting's value."""
+
+    people: list[PersonRecord]
+    teams: list[TeamRecord]
+    rules: int
+    setting: str
+
+
+@dataclass(frozen=True)
 class NewRule:
     field: str
     value: str
@@ -143,6 +154,13 @@ def parse_addresses(text: str) -> tuple[tuple[str, ...], list[str]]:
     return tuple(good), bad
 
 
+_ALL_TEAMS = select(Team).order_by(Team.is_default.desc(), Team.name)
+
+
+def _people(session: Session) -> list[PersonRecord]:
+    return [PersonRecord.of(r) for r in session.scalars(select(Person).order_by(Person.user_id))]
+
+
 class Directory:
     def __init__(self, db: Database, bootstrap_admins: frozenset[str], *, clock: Clock = utcnow) -> None:
         self._db = db
@@ -175,7 +193,7 @@ class Directory:
     def people(self) -> list[PersonRecord]:
         self._catch_up()
         with self._db.read() as session:
-            return [PersonRecord.of(r) for r in session.scalars(select(Person).order_by(Person.user_id))]
+            return _people(session)
 
     def agents(self) -> frozenset[str]:
         self._catch_up()
@@ -184,7 +202,20 @@ class Directory:
 
     def teams(self) -> list[TeamRecord]:
         with self._db.read() as session:
-            return self._teams(session, select(Team).order_by(Team.is_default.desc(), Team.name))
+            return self._teams(session, _ALL_TEAMS)
+
+    def admin_overview(self, setting: str) -> AdminOverview:
+        """The Admin section's reads in one session (each session is a pool checkout, and on
+        PostgreSQL its ping and its reset are round trips of their own)."""
+        self._catch_up()
+        with self._db.read() as session:
+            row = session.get(DeskSetting, setting)
+            return AdminOverview(
+                _people(session),
+                self._teams(session, _ALL_TEAMS),
+                session.scalar(select(func.count()).select_from(RoutingRule)) or 0,
+                row.value if row else "",
+            )
 
     def team(self, team_id: int) -> TeamRecord | None:
         with self._db.read() as session:

@@ -77,10 +77,8 @@ class HomeTab:
         with self._lock:
             people_page = self._pages.get((user, "people"), 0)
             teams_page = self._pages.get((user, "teams"), 0)
-        directory = self._directory
-        cc, _version = directory.setting(CC_SETTING)
-        blocks = admin_blocks(directory.people(), directory.teams(), len(directory.rules()), cc, utcnow(), self._tz,
-                              people_page, teams_page)
+        shown = self._directory.admin_overview(CC_SETTING)
+        blocks = admin_blocks(shown.people, shown.teams, shown.rules, shown.setting, utcnow(), self._tz, people_page, teams_page)
         if self.customers is not None:
             blocks.append(customer_channels_context(self.customers.overview()))
         return blocks
