@@ -138,9 +138,11 @@ def test_a_mail_to_a_routed_mailbox_lands_in_its_team(
     double.wait_thread_reply(card, f"assigned to <@{CARLA}> automatically")
 
 
-def test_tickets_filed_at_once_take_turns_round_robin(desk: Casedesk, double: SlackDouble, people: People) -> None:
-    """The team's row is locked while an owner is chosen: no two tickets read the same place."""
-    make_teams(desk, double, auto_assign="round_robin")
+@pytest.mark.parametrize("mode", ["round_robin", "least_open"])
+def test_tickets_filed_at_once_are_spread_two_each(desk: Casedesk, double: SlackDouble, people: People, mode: str) -> None:
+    """The team's row is locked while an owner is chosen: no two tickets read the same
+    round-robin place, and each least-open filing counts the tickets of those before it."""
+    make_teams(desk, double, auto_assign=mode)
     start = threading.Barrier(6)
 
     def one(n: int) -> None:
@@ -154,22 +156,3 @@ def test_tickets_filed_at_once_take_turns_round_robin(desk: Casedesk, double: Sl
         t.join()
     owners = [str(desk.deps.tickets.get(n).assignee_id) for n in range(1, 7)]
     assert sorted(owners) == sorted([CARLA, DAVE, ERIN] * 2)  # two each, whichever order they committed in
-
-
-def test_tickets_filed_at_once_go_to_the_least_loaded_in_turn(desk: Casedesk, double: SlackDouble, people: People) -> None:
-    """Each filing counts the open tickets after taking the team's lock, so it sees those
-    assigned by the filings before it: six at once are spread two each."""
-    make_teams(desk, double, auto_assign="least_open")
-    start = threading.Barrier(6)
-
-    def one(n: int) -> None:
-        start.wait()
-        desk.deps.tickets.create(NewTicket(people.reporter.id, "Billing", "Data problem", "medium", f"at once {n}"))
-
-    threads = [threading.Thread(target=one, args=(n,)) for n in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    owners = [str(desk.deps.tickets.get(n).assignee_id) for n in range(1, 7)]
-    assert sorted(owners) == sorted([CARLA, DAVE, ERIN] * 2)
