@@ -103,7 +103,7 @@ NEW_CASE = {
     },
     "required": ["requester", "details"],
 }
-CASE_CHANGE = {
+CASE_CHANGE: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
@@ -127,10 +127,10 @@ BULK_CHANGE = {
         "cases": {
             "type": "array", "minItems": 1, "maxItems": 100,
             "items": {
-                "allOf": [
-                    {"$ref": "#/components/schemas/CaseChange"},
-                    {"type": "object", "properties": {"number": {"type": "string", "description": "TCK-000123 or 123"}}, "required": ["number"]},
-                ]
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"number": {"type": "string", "description": "TCK-000123 or 123"}, **CASE_CHANGE["properties"]},
+                "required": ["number"],
             },
         }
     },
