@@ -5,6 +5,8 @@ is wrong as a whole (over 100 items, unknown fields, a read token) is refused ou
 
 from __future__ import annotations
 
+from jsonschema import Draft202012Validator
+
 from slack_double import SlackDouble
 from tests.conftest import AGENT, AGENT2, SUPPORT, People
 from tests.test_api import NEW, PROBLEM, Api, api, quick_webhooks  # noqa: F401 - fixtures, used by name
@@ -86,3 +88,17 @@ def test_a_bulk_call_wrong_as_a_whole_is_refused(api: Api) -> None:
     assert refused.status_code == 403 and "may only read" in refused.json()["detail"]
     assert api.http.delete(BULK, headers=api.as_(api.write)).status_code == 405
     assert api.get("/api/v1/cases").json()["data"] == []  # nothing was opened by any of these
+
+
+def test_the_bulk_bodies_and_answers_fit_their_openapi_schemas(api: Api) -> None:
+    spec = api.http.get("/api/v1/openapi.json").json()
+
+    def fits(name: str, value: object) -> bool:
+        return Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": spec["components"]}).is_valid(value)
+
+    new = {"cases": [NEW | {"external_id": "x-1"}, {"requester": "nobody", "details": "x"}]}
+    change = {"cases": [{"number": "TCK-000001", "status": "resolved", "note": "Done."}, {"number": "2", "priority": "low"}]}
+    assert fits("BulkNewCases", new) and fits("BulkCaseChanges", change)
+    assert not fits("BulkCaseChanges", {"cases": [{"status": "closed"}]}) and not fits("BulkNewCases", {"cases": [NEW] * 101})
+    assert fits("BulkResults", api.post(BULK, new).json())
+    assert fits("BulkResults", api.patch(BULK, change).json())
