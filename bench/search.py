@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bench.foundation import analyze, bulk_load, database_urls, fresh_schema, pct, reuse_or_seed, seeded_note
 from bot.services.queries import TicketFilter, TicketQueries
@@ -78,21 +79,22 @@ def queries(count: int) -> list[tuple[str, str]]:
     ]
 
 
-def measure(url: str, count: int, runs: int) -> list[tuple[str, int, float, float]]:
+def measure(url: str, count: int, runs: int) -> list[tuple[str, int, float, float, float]]:
     engine = make_engine(url)
     listing = TicketQueries(Database(engine), [ADMIN])
     out = []
     try:
         for label, words in queries(count):
-            times = []
+            times, cpu = [], []
             total = 0
             for i in range(runs + 3):
-                started = time.perf_counter()
+                started, used = time.perf_counter(), time.thread_time()
                 page = listing.page(ADMIN, TicketFilter(text=words))
                 if i >= 3:
                     times.append(time.perf_counter() - started)
+                    cpu.append(time.thread_time() - used)  # this process's part (all of it on SQLite)
                 total = page.total
-            out.append((f"{label} (`{words}`)", total, pct(times, 0.5), pct(times, 0.99)))
+            out.append((f"{label} (`{words}`)", total, pct(times, 0.5), pct(times, 0.99), pct(cpu, 0.5)))
     finally:
         engine.dispose()
     return out
@@ -105,11 +107,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100)
     args = parser.parse_args()
     print(f"{args.tickets:,} tickets, {args.runs} runs per query, one at a time; times in ms\n")
-    print("| database | search | found | p50 | p99 |\n|---|---|---|---|---|")
+    print(f"load average before: {Path('/proc/loadavg').read_text().split()[0]}\n")
+    print("| database | search | found | p50 | p99 | CPU p50 |\n|---|---|---|---|---|---|")
     for db, url in database_urls(args.db):
         print(f"<!-- {db}: {seeded_note(reuse_or_seed(url, args.tickets, seed, SEED_KEY), args.tickets)} -->", flush=True)
-        for label, found, p50, p99 in measure(url, args.tickets, args.runs):
-            print(f"| {db} | {label} | {found:,} | {p50:.1f} | {p99:.1f} |", flush=True)
+        for label, found, p50, p99, cpu in measure(url, args.tickets, args.runs):
+            print(f"| {db} | {label} | {found:,} | {p50:.1f} | {p99:.1f} | {cpu:.1f} |", flush=True)
+        print(f"<!-- load average after: {Path('/proc/loadavg').read_text().split()[0]} -->")
 
 
 if __name__ == "__main__":
