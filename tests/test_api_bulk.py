@@ -40,8 +40,11 @@ def test_bulk_create_opens_each_case_with_its_card_and_reports_bad_items_in_plac
         double.wait_message(SUPPORT, number)
     again = api.post(BULK, {"cases": [NEW | {"external_id": "shop-2"}]}).json()["results"]
     assert (again[0]["status"], again[0]["case"]["number"]) == (200, second["number"])
+    twice = api.post(BULK, {"cases": [NEW | {"external_id": "shop-9"}] * 6}).json()["results"]  # on PostgreSQL at once
+    assert sorted(r["status"] for r in twice) == [200] * 5 + [201]
+    assert len({r["case"]["number"] for r in twice}) == 1
     listed = api.get("/api/v1/cases").json()["data"]
-    assert len(listed) == 3
+    assert len(listed) == 4
 
 
 def test_bulk_update_changes_each_case_by_number_and_reports_each_refusal(
