@@ -71,6 +71,16 @@ def main() -> None:
         client.chat_update(channel=channel, ts=ts, text=card_summary(ticket), blocks=ticket_card(ticket, tz))  # type: ignore[arg-type]
         client.chat_postMessage(channel=channel, thread_ts=ts, text=f"{escape(user)} assigned it")
 
+    @app.event("message")
+    def message(event: dict[str, Any], client: WebClient) -> None:
+        """A customer's top-level message: its card, then the acknowledgment in its thread."""
+        thread = event.get("thread_ts")
+        if event.get("subtype") or event.get("bot_id") or (thread and thread != event["ts"]) or event["channel"] == SUPPORT:
+            return
+        ticket = record(event["user"], event.get("text") or "")
+        client.chat_postMessage(channel=SUPPORT, text=card_summary(ticket), blocks=ticket_card(ticket, tz))  # type: ignore[arg-type]
+        client.chat_postMessage(channel=event["channel"], thread_ts=event["ts"], text=f"Thanks, we are on it. ({ticket.number})")
+
     handler = SocketModeHandler(app, os.environ["SLACK_APP_TOKEN"])
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -43,6 +43,12 @@ def desk_client(double: SlackDouble) -> WebClient:
     return WebClient(token=double.bot_token, base_url=double.api_url)
 
 
+def card_recorded(desk: Casedesk, double: SlackDouble, ticket_id: int) -> None:
+    """The card is in Slack and recorded: a reply in its thread is the case's (a customer
+    channel's acknowledgment goes beside the card, so seeing it says nothing of the card)."""
+    double.wait_for(lambda: desk.deps.tickets.get(ticket_id).card_ts, what="the card recorded")
+
+
 def status(desk: Casedesk, ticket_id: int) -> str:
     return desk.deps.tickets.get(ticket_id).status.value
 
@@ -114,6 +120,7 @@ def test_a_disconnected_channel_answering_channel_not_found_is_held_not_retried(
     asked = kim.say(SHARED, "Export is failing")
     card = double.wait_message(SUPPORT, "TCK-000001")
     double.wait_thread_reply(asked, "TCK-000001")
+    card_recorded(desk, double, 1)
     sent = posts_to(double, SHARED)
 
     assert double.disconnect(SHARED, ACME) is not None
@@ -150,6 +157,7 @@ def test_an_archived_customer_channel_holds_its_cases(desk: Casedesk, double: Sl
     asked = kim.say(SHARED, "Export is failing")
     card = double.wait_message(SUPPORT, "TCK-000001")
     double.wait_thread_reply(asked, "TCK-000001")
+    card_recorded(desk, double, 1)
     double.workspace.channels[SHARED].is_archived = True
     people.agent.say(SUPPORT, "reply: Fixed.", thread=card)
     double.wait_message(SUPPORT, "archived or frozen")

@@ -126,6 +126,7 @@ class OutboxSender:
         self._exports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casedesk-outbox-export")
         self._sent = 0
         self._pass_tickets: dict[int, TicketRecord] = {}
+        self._pass_customers: dict[str, CustomerChannelRecord | None] = {}  # read once per pass
         # Customer channels (Slack Connect): what the bot says there is for the customer's eyes.
         self.customers: CustomerChannels | None = None
         self.life: ChannelLife | None = None  # and what becomes of them when their share ends
@@ -189,6 +190,7 @@ class OutboxSender:
         order, one lane each; lanes go out side by side."""
         now = self._clock()
         self._pass_tickets, self._done, self._left_over, self._put_off = {}, [], False, False
+        self._pass_customers = {}
         claim = self._outbox.claim_for.total_seconds()
         self._pass_deadline = time.monotonic() + claim - min(10.0, claim / 3)  # how long this pass's claims hold
         paused = {ch for ch, bucket in self._buckets.items() if bucket.available() < 1}
@@ -330,11 +332,11 @@ class OutboxSender:
         if post.kind is PostKind.CHART:
             return self._upload_chart(post, bucket)
         channel, text, thread_ts = self._render(post)
-        if self._customer_channel(channel) is None:
+        shared = self._customer_channel(channel)
+        if shared is None:
             return self._look_and_post(post, bucket, channel, text, thread_ts)
-        held = self.life.held(channel) if self.life is not None else None
-        if held:
-            raise ChannelGone(channel, held)
+        if shared.held:
+            raise ChannelGone(channel, shared.held)
         try:
             return self._look_and_post(post, bucket, channel, text, thread_ts)
         except SlackApiError as err:
@@ -410,7 +412,11 @@ class OutboxSender:
         return user, text, None
 
     def _customer_channel(self, channel: str | None) -> CustomerChannelRecord | None:
-        return self.customers.get(channel) if self.customers is not None and channel else None
+        if self.customers is None or not channel:
+            return None
+        if channel not in self._pass_customers:
+            self._pass_customers[channel] = self.customers.get(channel)
+        return self._pass_customers[channel]
 
     def _post(self, post: Pending, channel: str, text: str, thread_ts: str | None) -> tuple[str, str]:
         posted = self._client.chat_postMessage(

@@ -77,12 +77,6 @@ class ChannelLife:
         self._support = support_channel
         self._clock = clock
 
-    def held(self, channel: str) -> str | None:
-        """Why posts to ``channel`` are held (a customer channel whose share is gone), or None."""
-        with self._db.read() as session:
-            row = session.get(CustomerChannel, channel)
-            return row.held_reason if row is not None and row.held_at is not None else None
-
     # ---- a new id ----------------------------------------------------------------------
 
     def moved(self, old: str, new: str) -> bool:

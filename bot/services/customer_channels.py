@@ -49,6 +49,7 @@ class CustomerChannelRecord:
     channel: str
     account_id: str | None
     ack_text: str | None
+    held: str | None = None  # why its share is gone, while it is (bot/services/channel_life.py)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,9 @@ class CustomerChannels:
     def get(self, channel: str) -> CustomerChannelRecord | None:
         with self._db.read() as session:
             row = session.get(CustomerChannel, channel)
-            return CustomerChannelRecord(row.channel, row.account_id, row.ack_text) if row else None
+            if row is None:
+                return None
+            return CustomerChannelRecord(row.channel, row.account_id, row.ack_text, row.held_reason if row.held_at else None)
 
     def all(self) -> list[CustomerChannelRecord]:
         with self._db.read() as session:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import BindParameter
 
 from db.commit_signals import CommitSignal
-from db.models import OutboxPost, Ticket
+from db.models import CustomerChannel, OutboxPost, Ticket
 from db.session import Database
 from db.types import UTCDateTime
 
@@ -202,6 +202,11 @@ def _ready() -> ColumnElement[bool]:
     """Due at :now, and not waiting for a card nor behind a card update of its ticket in flight."""
     other = aliased(OutboxPost)
     card_up = exists().where(Ticket.id == OutboxPost.ticket_id, Ticket.card_ts.is_not(None))
+    # A customer channel's acknowledgment shows nothing of the card (the customer never
+    # sees it): it goes beside the card rather than after it.
+    customer_ack = and_(
+        OutboxPost.kind == PostKind.ORIGIN_ACK.value, exists().where(CustomerChannel.channel == OutboxPost.channel)
+    )
     refresh_in_flight = exists().where(
         other.ticket_id == OutboxPost.ticket_id,
         other.kind == PostKind.CARD_REFRESH.value,
@@ -214,7 +219,7 @@ def _ready() -> ColumnElement[bool]:
         OutboxPost.dead_at.is_(None),
         OutboxPost.due_at <= _NOW,
         or_(OutboxPost.claimed_until.is_(None), OutboxPost.claimed_until < _NOW),
-        or_(OutboxPost.kind.not_in([k.value for k in WAIT_FOR_CARD]), card_up),
+        or_(OutboxPost.kind.not_in([k.value for k in WAIT_FOR_CARD]), card_up, customer_ack),
         or_(OutboxPost.kind != PostKind.CARD_REFRESH.value, ~refresh_in_flight),
     )
 
