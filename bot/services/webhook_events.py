@@ -23,10 +23,11 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from bot.services.case_json import case_json, event_json, iso, message_json
 from bot.services.field_values import values_by_ticket
@@ -37,6 +38,7 @@ from db.session import Database
 from db.write_hooks import WriteHook
 
 _QUEUED = CommitSignal("webhook_deliveries")
+M = TypeVar("M", Ticket, Team)
 ASSIGNING = frozenset({"assigned", "reassigned", "assignees", "auto_assigned", "handed_back", "assignee_left"})
 # Bookkeeping beside another change (a notice mailed, the first response noted): no event of their own.
 QUIET = frozenset({"mailed", "first_response"})
@@ -143,13 +145,27 @@ def _owe(session: Session, seen: list[TicketEvent | CaseMessage], clock: Clock) 
 
 
 def _cases(session: Session, ticket_ids: set[int]) -> dict[int, dict[str, Any]]:
-    """The cases as they stand in this transaction, by id: one query each for the tickets,
-    their teams and their extra fields, however many events the transaction owes."""
-    rows = list(session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids))))
-    team_ids = {r.team_id for r in rows if r.team_id is not None}
-    teams = {int(i): str(n) for i, n in session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids)))} if team_ids else {}
-    values = values_by_ticket(session, [r.id for r in rows])
-    return {r.id: case_json(r, teams.get(r.team_id) if r.team_id is not None else None, values.get(r.id)) for r in rows}
+    """The cases as they stand in this transaction, by id: those the session does not hold
+    yet (the change usually loaded its own) in one query, their teams likewise, and their
+    extra fields in one query, however many events the transaction owes."""
+    rows = _held_or_read(session, Ticket, ticket_ids)
+    teams = _held_or_read(session, Team, {r.team_id for r in rows.values() if r.team_id is not None})
+    values = values_by_ticket(session, list(rows))
+    return {
+        i: case_json(r, teams[r.team_id].name if r.team_id in teams else None, values.get(i)) for i, r in rows.items()
+    }
+
+
+def _held_or_read(session: Session, model: type[M], ids: set[int]) -> dict[int, M]:
+    held: dict[int, M] = {}
+    for i in ids:
+        obj = session.identity_map.get(identity_key(model, i))
+        if obj is not None:
+            held[i] = obj
+    missing = ids - set(held)
+    if missing:
+        held.update({int(r.id): r for r in session.scalars(select(model).where(model.id.in_(missing)))})  # type: ignore[attr-defined]
+    return held
 
 
 _HOOK: WriteHook[Clock] = WriteHook("webhook", lambda obj: isinstance(obj, TicketEvent | CaseMessage), _owe)
