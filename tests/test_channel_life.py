@@ -81,6 +81,12 @@ def test_an_unshared_channel_holds_its_cases_once_and_sharing_it_again_resumes_t
     people.agent.click(double.current(card), "Assign to Me")
     double.wait_for(lambda: status(desk, 1) == "in_progress", what="the case taken")
 
+    # Another organisation leaving a channel still shared with Acme holds nothing (done before the ack).
+    double.organisation("T0GLOBEXCO", "Globex")
+    double.share_channel(SHARED, "T0GLOBEXCO", announce=False)
+    double.unshare_channel(SHARED, "T0GLOBEXCO")
+    assert desk.deps.customers.get(SHARED).held is None and status(desk, 2) == "open"  # type: ignore[union-attr]
+
     double.unshare_channel(SHARED, ACME)
     alert = double.wait_message(SUPPORT, "no longer shared")
     assert "TCK-000001" in alert.text and "TCK-000002" in alert.text and "Acme Corp" in alert.text

@@ -75,8 +75,8 @@ def channel_unshared(deps: Deps, event: dict[str, Any]) -> None:
     record = deps.customers.get(channel) if channel else None
     if record is None:
         return
-    if event.get("is_ext_shared") and record.account_id and left != record.account_id:
-        return
+    if event.get("is_ext_shared") and left != record.account_id:
+        return  # another organisation left a channel still shared with its account
     deps.channel_life.gone(channel, UNSHARED)
 
 
