@@ -124,6 +124,8 @@ class OutboxSender:
         self._lanes = ThreadPoolExecutor(max_workers=LANES, thread_name_prefix="casedesk-outbox-lane")
         # Exports take seconds to write (100,000 cases): one at a time, beside the passes, not in them.
         self._exports = ThreadPoolExecutor(max_workers=1, thread_name_prefix="casedesk-outbox-export")
+        self._exporting: set[int] = set()  # export rows queued or being written
+        self._exports_lock = threading.Lock()
         self._sent = 0
         self._pass_tickets: dict[int, TicketRecord] = {}
         self._pass_customers: dict[str, CustomerChannelRecord | None] = {}  # read once per pass
@@ -202,7 +204,7 @@ class OutboxSender:
         try:
             for post in self._outbox.claim(now, sorted(paused)):
                 if post.kind is PostKind.EXPORT:
-                    self._exports.submit(self._export_alone, post)  # its claim covers it meanwhile
+                    self._export(post)
                     continue
                 if post.kind in NOT_POSTS:
                     if post.kind is PostKind.HOME and (post.ticket_id, post.text) in homes:
@@ -476,8 +478,24 @@ class OutboxSender:
         upload = Upload(chart.png, chart.filename, chart.title, f"📈 {chart.title}", chart.alt_text)
         return self._upload(post, bucket, channel, upload)
 
+    def _export(self, post: Pending) -> None:
+        """Queue an export row for the export thread; its claim covers it meanwhile. A row
+        claimed again while still queued here (its claim ran out) is not queued twice."""
+        with self._exports_lock:
+            if post.id in self._exporting:
+                return
+            self._exporting.add(post.id)
+        self._exports.submit(self._export_alone, post)
+
     def _export_alone(self, post: Pending) -> None:
         """Carry out an export row outside the passes, and record how it went."""
+        try:
+            self._export_once(post)
+        finally:
+            with self._exports_lock:
+                self._exporting.discard(post.id)
+
+    def _export_once(self, post: Pending) -> None:
         now = self._clock()
         try:
             landed = self._upload_export(post, TokenBucket(self._rate, POST_BURST))
