@@ -88,7 +88,7 @@ def run(name: str, url: str, tickets: int, runs: int, count: int) -> None:
     limits = RateLimiter(per_second=1e6, burst=1_000_000)
     server = HealthServer(0, engine, lambda: True, routes=api_routes(api_context(desk.deps, limits))).start()
     tokens = ApiTokens(Database(engine))
-    token = tokens.create("bench", "bench", "write")[1]
+    token = tokens.create("bench", f"bench-{time.time_ns() % 10**9}", "write")[1]  # a reused seed keeps the last run's token
     base = f"http://127.0.0.1:{server.port}"
     try:
         with httpx.Client(base_url=base, timeout=30) as http:
