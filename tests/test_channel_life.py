@@ -14,7 +14,7 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import Engine, select
 
-from bot.app import Casedesk
+from bot.app import Casedesk, create_app
 from bot.services.channel_life import PARKED, ChannelLife
 from bot.services.customer_channels import CustomerChannels
 from bot.services.directory import NewRule
@@ -22,7 +22,7 @@ from bot.settings import Settings, load_settings
 from db.models import CaseMessage, OutboxPost, RoutingRule, Team, Ticket
 from db.session import Database, make_engine
 from slack_double import Message, SlackDouble, events
-from tests.conftest import AGENT, SUPPORT, People, base_env
+from tests.conftest import AGENT, SUPPORT, People, base_env, connected
 from tests.test_operations import bot_env, check
 
 SHARED = "C0ACMESHR"
@@ -240,3 +240,24 @@ def test_the_doctor_lists_customer_channels_and_a_setting_naming_an_old_id(
     assert ("✗ INTAKE_SLACK_CHANNELS[1] names G0OLDPRIV, which Slack renamed G0ACMEPRV when it was shared: "
             "set INTAKE_SLACK_CHANNELS[1] to G0ACMEPRV") in lines
     assert result.returncode == 1
+
+
+def test_an_intake_channel_named_in_the_settings_keeps_its_cases_under_its_new_id(
+    double: SlackDouble, engine: Engine, people: People
+) -> None:
+    """INTAKE_SLACK_CHANNELS names a private channel; its share starts and Slack gives it a
+    new id. The setting cannot change by itself: the channel is a customer channel under
+    the new id (it is being shared), and its customers' messages still open cases."""
+    double.channel(PRIVATE, "acme-private")
+    double.organisation(ACME, "Acme Corp")
+    built = create_app(load_settings(base_env(double.api_url) | {"INTAKE_SLACK_CHANNELS": PRIVATE}), engine=engine)
+    for desk in connected(built, double):
+        new = "C0ACMENEW"
+        double.change_channel_id(PRIVATE, new)
+        assert desk.deps.customers.get(new) is not None  # done before Slack's envelope was acked
+        double.share_channel(new, ACME)
+        kim = double.external_person(CUSTOMER, ACME, "kim")
+        asked = kim.say(new, "Export is failing")
+        double.wait_message(SUPPORT, "TCK-000001")
+        double.wait_thread_reply(asked, "TCK-000001")
+        assert desk.deps.tickets.get(1).account_id == ACME
