@@ -236,8 +236,17 @@ class Directory:
 
     def teams_of(self, user_id: str) -> list[TeamRecord]:
         with self._db.read() as session:
-            mine = select(TeamMember.team_id).where(TeamMember.user_id == user_id)
-            return self._teams(session, select(Team).where(Team.id.in_(mine)).order_by(Team.name))
+            return self._teams_of(session, user_id)
+
+    def person_and_teams(self, user_id: str) -> tuple[PersonRecord | None, list[TeamRecord]]:
+        """``person`` and, for someone with a role, ``teams_of``, in one session (the Home tab
+        reads both for every agent who opens it)."""
+        self._catch_up()
+        with self._db.read() as session:
+            row = session.get(Person, user_id)
+            if row is None:
+                return None, []
+            return PersonRecord.of(row), self._teams_of(session, user_id)
 
     def team_ids_of(self, user_id: str) -> frozenset[int]:
         with self._db.read() as session:
@@ -263,6 +272,10 @@ class Directory:
         with self._db.read() as session:
             row = session.get(DeskSetting, name)
             return (row.value, row.version) if row else ("", 0)
+
+    def _teams_of(self, session: Session, user_id: str) -> list[TeamRecord]:
+        mine = select(TeamMember.team_id).where(TeamMember.user_id == user_id)
+        return self._teams(session, select(Team).where(Team.id.in_(mine)).order_by(Team.name))
 
     @staticmethod
     def _teams(session: Session, query: object) -> list[TeamRecord]:

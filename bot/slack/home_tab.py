@@ -10,7 +10,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.services.customer_channels import CustomerChannels
-from bot.services.directory import Directory, PersonRecord, Role
+from bot.services.directory import Directory, PersonRecord, Role, TeamRecord
 from bot.services.queries import TicketQueries
 from bot.services.status import Priority
 from bot.services.tickets import utcnow
@@ -48,7 +48,7 @@ class HomeTab:
         with self._lock:
             self._viewers.add(user)
         now = utcnow()
-        person = self._directory.person(user) if self._directory is not None else None
+        person, teams = self._directory.person_and_teams(user) if self._directory is not None else (None, [])
         if person is None and self._directory is None and user in self._agents:
             person = PersonRecord(user, Role.AGENT, False, None)
         lists = self._queries.home_lists(user, SHOWN, agent=person is not None, counts=counts)
@@ -62,14 +62,13 @@ class HomeTab:
             assigned=lists.assigned,
             queue=lists.queue,
             open_by_priority=lists.open_by_priority,
-            desk=self._desk_blocks(person) if self._directory is not None else None,
+            desk=self._desk_blocks(person, teams) if self._directory is not None else None,
             admin=self._admin_blocks(user) if person.role is Role.ADMIN else None,
         )
         client.views_publish(user_id=user, view=view)
 
-    def _desk_blocks(self, person: PersonRecord) -> list[dict[str, Any]]:
-        assert self._directory is not None
-        return [*availability_blocks(person, utcnow(), self._tz), *my_teams_blocks(self._directory.teams_of(person.user_id), person.user_id)]
+    def _desk_blocks(self, person: PersonRecord, teams: list[TeamRecord]) -> list[dict[str, Any]]:
+        return [*availability_blocks(person, utcnow(), self._tz), *my_teams_blocks(teams, person.user_id)]
 
     def _admin_blocks(self, user: str) -> list[dict[str, Any]] | None:
         if self._directory is None:
