@@ -11,7 +11,7 @@ from bot.app import Casedesk
 from bot.handlers.message_tickets import SHORTCUT
 from bot.handlers.outsiders import REACTION_REFUSED, REFUSED
 from bot.services.directory import Role
-from db.models import SatisfactionRating
+from db.models import CaseMessage, SatisfactionRating
 from slack_double import SlackDouble
 from slack_double.people import Modal
 from tests.conftest import AGENT, SUPPORT, People
@@ -113,3 +113,18 @@ def test_a_payload_without_the_clickers_team_is_judged_by_users_info(desk: Cased
     kim.wait_ephemeral(REFUSED)
     assert [c.args["user"] for c in double.workspace.calls_to("users.info")].count(CUSTOMER) >= 1
     assert desk.deps.tickets.get(1).assignee_id is None
+
+
+def test_an_outsider_listed_as_an_agent_writes_as_a_customer_in_their_thread(
+    desk: Casedesk, double: SlackDouble, engine: Engine
+) -> None:
+    asked = customer_asks(desk, double)
+    desk.deps.directory.add_agent(AGENT, CUSTOMER, Role.AGENT)
+    card = double.wait_message(SUPPORT, "TCK-000001")
+    double.person(CUSTOMER).say(SHARED, "I'm closing this case.", thread=asked)
+    line = double.wait_thread_reply(card, "closing this case")
+    assert line.text.startswith(f"💬 <@{CUSTOMER}> added to TCK-000001")
+    with engine.connect() as conn:
+        assert conn.execute(select(CaseMessage.role).where(CaseMessage.body == "I'm closing this case.")).scalar_one() == "customer"
+    ticket = desk.deps.tickets.get(1)
+    assert ticket.status.value == "open" and ticket.first_response_at is None

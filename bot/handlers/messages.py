@@ -94,7 +94,10 @@ def store(deps: Deps, event: dict[str, Any], envelope: dict[str, Any] | None = N
             event = dict(event, files=deps.files.resolve(list(event["files"])))
         msg = slack_message(event)
         if msg.thread_ts and msg.thread_ts != msg.ts:
-            _store_reply(deps, msg)
+            # Another organisation's people are customers wherever they write, whatever list names them.
+            shared = bool((envelope or {}).get("is_ext_shared_channel"))
+            outsider = shared and is_external(deps.customers.team_of(msg.user, event.get("user_team")), ours) is True
+            _store_reply(deps, msg, outsider=outsider)
             return
         intake = channel in deps.settings.intake_channels
         customer = _retrying(lambda: deps.customers.get(channel))
@@ -130,14 +133,14 @@ def _store_edit(deps: Deps, channel: str, edited: dict[str, Any]) -> None:
     _retrying(lambda: deps.conversations.edit(channel, edited["ts"], unescape(edited.get("text") or ""), edited_ts))
 
 
-def _store_reply(deps: Deps, msg: SlackMessage) -> None:
-    if _sent_as_reply(deps, msg):
+def _store_reply(deps: Deps, msg: SlackMessage, *, outsider: bool = False) -> None:
+    if not outsider and _sent_as_reply(deps, msg):
         return
-    reply = _retrying(lambda: deps.conversations.add_reply(msg))
+    reply = _retrying(lambda: deps.conversations.add_reply(msg, outsider=outsider))
     waits = reply is None and (msg.channel in deps.settings.intake_channels or deps.customers.get(msg.channel) is not None)
     for delay in PARENT_WAIT if waits else ():
         time.sleep(delay)
-        reply = _retrying(lambda: deps.conversations.add_reply(msg))
+        reply = _retrying(lambda: deps.conversations.add_reply(msg, outsider=outsider))
         if reply is not None:
             break
     if reply is not None and reply.change is not None:

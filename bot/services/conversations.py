@@ -193,12 +193,13 @@ class ConversationService:
             row = follow_merges(session, _case_for_thread(session, channel, thread_ts))
             return TicketRecord.of(row) if row else None
 
-    def add_reply(self, msg: SlackMessage) -> Reply | None:
-        """Store a reply in a case's thread; None when the thread is not a case's."""
+    def add_reply(self, msg: SlackMessage, *, outsider: bool = False) -> Reply | None:
+        """Store a reply in a case's thread; None when the thread is not a case's.
+        ``outsider``: the writer is of another organisation, a customer even if listed as an agent."""
         if not msg.thread_ts:
             return None
         now = self._clock()
-        is_agent = self._tickets.is_agent(msg.user)
+        is_agent = not outsider and self._tickets.is_agent(msg.user)
         role = "agent" if is_agent else "customer"
         notes: list[str] = []
         try:
