@@ -22,6 +22,8 @@ from imap_tools import MailBoxUnencrypted
 
 MAILBOX_USER = "support@example.com"
 MAILBOX_PASSWORD = "mailbox-password"
+# pymap's command line with a cheap password hash (see there).
+IMAP_PROCESS = Path(__file__).with_name("imap_process.py")
 
 
 def stop_with_parent() -> None:
@@ -54,9 +56,8 @@ class ImapServer:
         """Start pymap's process and return at once (it takes a moment to listen). Call it
         from a thread that lives as long as the server: Linux's parent-death signal follows
         the thread that started the process."""
-        pymap = Path(sys.executable).with_name("pymap")
         self._process = subprocess.Popen(
-            [str(pymap), "--host", "127.0.0.1", "--port", str(self.port), "--no-tls", "dict",
+            [sys.executable, str(IMAP_PROCESS), "--host", "127.0.0.1", "--port", str(self.port), "--no-tls", "dict",
              "--demo-user", MAILBOX_USER, "--demo-password", MAILBOX_PASSWORD],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=stop_with_parent,
         )

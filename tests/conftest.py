@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import gc
 import os
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from slack_sdk.socket_mode.builtin import internals as socket_mode_internals
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -28,6 +30,12 @@ from slack_double import Person, SlackDouble
 # The double's waits give up after 20 s at the least: tests wait for what they assert, and on
 # a busy machine (other workers, other jobs) that can take longer than the usual 5 s.
 slack_double.workspace.min_wait = 20.0
+
+# slack_sdk's Socket Mode client builds a new default SSL context on every connect, even to the
+# double's plain ws:// URL, where it is never used: reading the system's CA bundle cost 20 ms of
+# CPU for each of the hundreds of bots the tests connect. One default context per worker.
+_default_ssl_context = ssl.create_default_context()
+socket_mode_internals._use_or_create_ssl_context = lambda ssl_context=None: ssl_context or _default_ssl_context
 
 SUPPORT = "C0SUPPORT"
 ADMIN = "C0ADMINS"
