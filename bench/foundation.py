@@ -64,7 +64,11 @@ class Samples:
 
 
 def fresh_schema(url: str) -> Engine:
-    """An engine on ``url`` whose schema is new and migrated (PostgreSQL: public dropped first)."""
+    """An engine on ``url`` whose schema is new and migrated (PostgreSQL: public dropped
+    first; SQLite: the file removed first, as BENCH_SQLITE_URL may name one seeded before)."""
+    if url.startswith("sqlite:///"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
     engine = make_engine(url)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
