@@ -374,19 +374,26 @@ class TicketQueries:
             return self._queue(session, viewer, limit)
 
     def _queue(self, session: Session, viewer: str, limit: int) -> list[TicketRecord]:
-        rank = case({Priority.HIGH.value: 0, Priority.MEDIUM.value: 1}, value=Ticket.priority, else_=2)
-        query = (
-            select(Ticket)
-            .where(Ticket.status.in_([s.value for s in ACTIVE]), Ticket.assignee_id.is_(None))
-            .order_by(rank, Ticket.created_at, Ticket.id)
-            .limit(limit)
-        )
+        rank = case({Priority.HIGH.value: 0, Priority.MEDIUM.value: 1}, value=Ticket.priority, else_=2).label("rank")
         try:
             scope = scope_of(session, viewer, self._system_users)
         except PermissionDenied:
             raise PermissionDenied("see the queue of") from None
-        if scope is not None:
-            query = query.where(Ticket.team_id.in_(select(TeamMember.team_id).where(TeamMember.user_id == viewer)))
+        teams = [] if scope is None else [Ticket.team_id.in_(select(TeamMember.team_id).where(TeamMember.user_id == viewer))]
+        # The first of each active status apart, then the first of those: each part is one
+        # range of the (assignee_id, status, ...) index. With the statuses as one list,
+        # PostgreSQL read every unassigned ticket, closed ones too, to keep the active ones
+        # (an admin's queue over 100,000 tickets: 70 ms and more, against 0.5 ms apart).
+        parts = [
+            select(Ticket.id, rank, Ticket.created_at)
+            .where(Ticket.status == status.value, Ticket.assignee_id.is_(None), *teams)
+            .order_by(rank, Ticket.created_at, Ticket.id)
+            .limit(limit)
+            .subquery()
+            for status in sorted(ACTIVE)
+        ]
+        top = union_all(*(select(part.c.id, part.c.rank, part.c.created_at) for part in parts)).subquery()
+        query = select(Ticket).join(top, top.c.id == Ticket.id).order_by(top.c.rank, top.c.created_at, top.c.id).limit(limit)
         return [TicketRecord.of(r) for r in session.scalars(query)]
 
     def home_lists(
