@@ -5,6 +5,7 @@ the customer may read, and everything else stays in the support channel."""
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,9 @@ from sqlalchemy import Engine, select
 from bot.app import Casedesk
 from bot.services.customer_channels import RETRY_FAILED, CustomerChannels
 from bot.services.directory import NewRule
+from bot.services.status import Status
 from bot.settings import Settings, load_settings
+from bot.views.notices import SOLVED_LABEL
 from db.models import Account, CaseMessage
 from slack_double import BOT_USER_ID, Message, SlackDouble, events
 from slack_double.blockkit import view_errors
@@ -102,9 +105,11 @@ def test_a_customer_writes_an_agent_answers_and_nothing_internal_reaches_them(
     # Everything the bot said in the shared channel: the acknowledgment, the reply and the resolution.
     said = bot_posts(double, SHARED)
     assert len(said) == 3, [m.text for m in said]
+    # The acknowledgment has the customer's own button, and nothing else any button.
+    assert [m.button_labels() for m in said] == [[SOLVED_LABEL], [], []]
     for message in said:
         text = message.all_text()
-        assert message.thread_ts == asked.ts and not message.buttons()
+        assert message.thread_ts == asked.ts
         for internal in ("Internal:", "S3 bucket", "archives/", "assigned", "Public reply", "escalat", "Account"):
             assert internal not in text, text
     assert not [m for m in double.messages(SHARED) if m.user == BOT_USER_ID]  # nothing top-level
@@ -230,3 +235,28 @@ def test_system_tickets_lists_an_accounts_cases(desk: Casedesk, double: SlackDou
     text = json.dumps(summary.view)
     assert "*Acme Corp*: 1 open, 1 opened" in text and "*Globex*: 1 open, 1 opened" in text
     assert view_errors(summary.view) == []
+
+
+def test_the_customer_says_their_case_is_solved_and_only_they_can(desk: Casedesk, double: SlackDouble, people: People) -> None:
+    double.share_channel(SHARED, ACME)
+    double.wait_for(lambda: desk.deps.customers.get(SHARED), what="the channel marked a customer channel")
+    kim = double.external_person(CUSTOMER, ACME, "kim")
+    lee = double.external_person("U0ACMELEE", ACME, "lee")
+    asked = kim.say(SHARED, "Invoices will not download")
+    ack = double.wait_thread_reply(asked, "TCK-000001")
+    card = double.wait_message(SUPPORT, "TCK-000001")
+
+    # A colleague of hers (or anyone replaying the button) cannot close her case.
+    lee.click(ack, SOLVED_LABEL)
+    lee.wait_ephemeral("Only the person who asked")
+    assert desk.deps.tickets.get(1).status is Status.OPEN
+
+    stale = copy.deepcopy(ack)  # as her client may still show it
+    kim.click(ack, SOLVED_LABEL)
+    double.wait_for(lambda: desk.deps.tickets.get(1).status is Status.RESOLVED, what="resolved by the requester")
+    double.wait_for(lambda: "marked this solved" in double.current(ack).all_text(), what="the button to give way")
+    assert not double.current(ack).buttons() and "TCK-000001" in double.current(ack).all_text()
+    double.wait_for(lambda: "✅ Resolved" in double.current(card).all_text(), what="the card to follow")
+    assert desk.deps.tickets.get(1).resolved_by == CUSTOMER
+    kim.click(stale, SOLVED_LABEL, as_shown=True)  # a stale copy pressed again: told, nothing changes
+    kim.wait_ephemeral("already Resolved")

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -339,6 +339,8 @@ class OutboxSender:
             return self._look_and_post(post, bucket, channel, text, thread_ts)
         if shared.held:
             raise ChannelGone(channel, shared.held)
+        if post.kind is PostKind.ORIGIN_ACK:  # the customer's own button: their case is solved
+            post = replace(post, blocks=notices.customer_ack_blocks(text, post.ticket_id or 0))
         try:
             return self._look_and_post(post, bucket, channel, text, thread_ts)
         except SlackApiError as err:

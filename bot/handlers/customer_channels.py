@@ -22,12 +22,15 @@ from slack_sdk.errors import SlackApiError
 from bot.deps import Deps, deps_of
 from bot.handlers.admin import ADMINS_ONLY, SLACK_SLOW, _checked, _problems, _save, channel_problem
 from bot.handlers.messages import NOT_STORED, STORE_WAIT
+from bot.handlers.outcome import answer, store_then_ack
 from bot.services.channel_life import UNSHARED
 from bot.services.directory import NotAllowed
 from bot.services.errors import ServiceError
 from bot.slack.replies import tell
+from bot.views import notices
 from bot.views.admin import ADMIN_CUSTOMER_CHANNELS, VALUE
 from bot.views.customer_channels import CUSTOMER_CHANNEL_VIEW, UNMARK, customer_channel_modal
+from bot.views.notices import SOLVED
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +177,29 @@ def _store(deps: Deps, actor: str, channel: str, mode: str, ack_text: str, team:
         raise NotAllowed(str(err), "ack" if "acknowledgment" in str(err) else "channel") from err
 
 
+def solved(ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    """The customer's "This is solved" on the acknowledgment in their thread: their case is
+    resolved in their name (the service checks they asked it), the card and the thread follow."""
+    deps, user = deps_of(context), body["user"]["id"]
+    channel = (body.get("container") or {}).get("channel_id")
+    value = str(body["actions"][0].get("value") or "")
+    if not value.isdigit():
+        ack()
+        return
+    change = answer(client, deps, channel, user, store_then_ack(deps, ack, lambda: deps.tickets.solved_by_requester(int(value), user)))
+    ts = (body.get("container") or {}).get("message_ts")
+    if change is None or not (channel and ts):
+        return
+    # The click answered on the message clicked, as the survey's are: the button gives way to who pressed it.
+    said = str((body.get("message") or {}).get("text") or "")
+    try:
+        client.chat_update(channel=channel, ts=ts, text=said, blocks=notices.customer_solved_blocks(said, user))
+    except SlackApiError as err:
+        log.warning("the acknowledgment could not be updated: %s", err.response.get("error"))
+
+
 def register(app: App) -> None:
+    app.action(SOLVED)(solved)
     for event in CHANNEL_EVENTS:
         app.event(event, middleware=[stored_first])(done)
     app.action(ADMIN_CUSTOMER_CHANNELS)(open_modal)

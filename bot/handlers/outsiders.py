@@ -31,12 +31,15 @@ from bot.deps import Deps, deps_of
 from bot.services.customer_channels import is_external, our_team
 from bot.slack.replies import tell
 from bot.views.modals import notice_modal
+from bot.views.notices import SOLVED
 from bot.views.survey import COMMENT, COMMENT_MODAL, RATE_PATTERN
 
 log = logging.getLogger(__name__)
 
 # The buttons and modals a customer may use; each one's service checks the case is theirs.
-CUSTOMER_ACTIONS: tuple[re.Pattern[str], ...] = (re.compile(RATE_PATTERN), re.compile(f"^{re.escape(COMMENT)}$"))
+CUSTOMER_ACTIONS: tuple[re.Pattern[str], ...] = (
+    re.compile(RATE_PATTERN), re.compile(f"^{re.escape(COMMENT)}$"), re.compile(f"^{re.escape(SOLVED)}$"),
+)
 CUSTOMER_VIEWS: frozenset[str] = frozenset({COMMENT_MODAL})
 REFUSED = (
     "Only the support team can do that here. To add to your case, write in its thread "

@@ -470,6 +470,14 @@ class TicketService:
 
         return apply
 
+    def solved_by_requester(self, ticket_id: int, user: str) -> Change:
+        """The requester says their case is solved (the button in their thread): resolved in
+        their name, as no agent's action. Only the person who asked may."""
+        if self.get(ticket_id).reporter_id != user:
+            raise NotYours("Only the person who asked can mark this case solved.")
+        note = "Solved, says the requester."
+        return self._change(ticket_id, user, "resolve", self._resolving(user, note), to_status=Status.RESOLVED, as_system=True)
+
     def after_reply_in(self, session: Session, row: Ticket, actor: str, to: Status) -> str | None:
         """The status an agent chose to set with a reply, in the reply's own transaction, so
         the two commit (and are retried) together. The reply never fails on it: a case

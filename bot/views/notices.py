@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.services.records import Change, MessageRecord, TicketRecord
 from bot.services.status import Status
 from bot.views.text import escape, escaped_within, is_slack_user, mention
@@ -139,6 +141,33 @@ def customer_case_opened(ticket: TicketRecord, ack_text: str | None) -> str:
     if ack_text:
         return f"{escaped_within(ack_text, 1000)} ({ticket.number})"
     return f"🎫 Thanks, this is now case *{ticket.number}*. Reply in this thread to add to it; we will answer here."
+
+
+SOLVED = "customer_solved"
+SOLVED_LABEL = "✅ This is solved"
+
+
+def customer_ack_blocks(text: str, ticket_id: int) -> list[dict[str, Any]]:
+    """The acknowledgment in a customer's thread with the one button meant for them: their
+    case is solved (anything else they need, they write)."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "actions",
+            "block_id": "customer",
+            "elements": [
+                {"type": "button", "action_id": SOLVED, "text": {"type": "plain_text", "text": SOLVED_LABEL}, "value": str(ticket_id)}
+            ],
+        },
+    ]
+
+
+def customer_solved_blocks(text: str, user: str) -> list[dict[str, Any]]:
+    """The acknowledgment once its customer said the case is solved: the button gone."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text or " "}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": f"✅ {mention(user)} marked this solved. Write here if it comes back."}]},
+    ]
 
 
 def case_message_line(ticket: TicketRecord, message: MessageRecord, closed: bool) -> str:
