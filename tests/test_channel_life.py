@@ -23,12 +23,10 @@ from db.models import CaseMessage, OutboxPost, RoutingRule, Team, Ticket
 from db.session import Database, make_engine
 from slack_double import Message, SlackDouble, events
 from tests.conftest import AGENT, SUPPORT, People, base_env, connected
+from tests.test_customer_channels import ACME, CUSTOMER, SHARED
 from tests.test_operations import bot_env, check
 
-SHARED = "C0ACMESHR"
 PRIVATE = "G0ACMEPRV"
-ACME = "T0ACMECORP"
-CUSTOMER = "U0ACMEKIM"
 TRIAGE = "C0TRIAGEE"
 
 
