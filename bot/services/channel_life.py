@@ -186,7 +186,7 @@ class ChannelLife:
                 session.add(audit_event(ticket.id, SYSTEM_ACTOR, "status", Status.WAITING.value, before.value,
                                         "resumed: the customer channel is shared again", now))
                 # The hold counts as a wait: the resolution target moves by it, as any Waiting spell's.
-                self._tickets._pause_or_resume(ticket, Status.WAITING, before, now)
+                self._tickets.pause_or_resume(ticket, Status.WAITING, before, now)
                 ticket.status, ticket.updated_at = before.value, now
                 owe_home(session, ticket, now)
                 resumed.append((format_number(ticket.id), ticket.card_channel))

@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 from bot.mail.compose import new_message_id
 from bot.services.case_links import LinkKind, chain_of, merged_into
 from bot.services.effects import owe_card_refresh, owe_home
-from bot.services.errors import PermissionDenied, ServiceError, TicketNotFound
+from bot.services.errors import PermissionDenied, ServiceError
 from bot.services.mail_outbox import queue_mail
 from bot.services.outbox import PostKind, enqueue
 from bot.services.records import format_number
 from bot.services.status import Status
-from bot.services.tickets import TicketService, _outside, _role, audit_event
+from bot.services.tickets import TicketService, _outside, _role, audit_event, load_ticket
 from bot.views.text import is_slack_user
 from db.models import Attachment, CaseMessage, Ticket, TicketLink, TicketMerge
 from db.session import Database
@@ -103,7 +103,7 @@ class CaseLinks:
                     "merging would make a cycle. Nothing changed."
                 )
             if len(chain) > 1:  # the primary is itself a duplicate: the conversation lives at the chain's end
-                primary = self._load(session, chain[-1], lock=True)
+                primary = load_ticket(session, chain[-1], lock=True)
                 target = format_number(primary.id)
                 why = _outside(session, primary, actor)
                 if why:
@@ -150,14 +150,14 @@ class CaseLinks:
         with self._db.write() as session:
             if _role(session, actor) != "admin":
                 raise LinkRefused("Only admins can unmerge tickets. Nothing changed.")
-            dup = self._load(session, duplicate_id, lock=True)
+            dup = load_ticket(session, duplicate_id, lock=True)
             number = format_number(dup.id)
             record = session.scalars(
                 select(TicketMerge).where(TicketMerge.duplicate_id == dup.id, TicketMerge.unmerged_at.is_(None))
             ).first()
             if record is None:
                 raise LinkRefused(f"{number} is not merged into another ticket. Nothing changed.")
-            primary = self._load(session, record.primary_id, lock=True)
+            primary = load_ticket(session, record.primary_id, lock=True)
             target = format_number(primary.id)
             # What came with it: its own messages, and those of tickets merged into it before.
             merges = self._merges_under(session, record)
@@ -236,19 +236,12 @@ class CaseLinks:
             raise PermissionDenied(what)
         if ticket_id == other_id:
             raise LinkRefused(f"A ticket cannot be {'merged into' if what == 'merge' else 'linked to'} itself. Nothing changed.")
-        rows = {i: self._load(session, i, lock=True) for i in sorted((ticket_id, other_id))}
+        rows = {i: load_ticket(session, i, lock=True) for i in sorted((ticket_id, other_id))}
         for row in rows.values():
             why = _outside(session, row, actor)
             if why:
                 raise LinkRefused(why)
         return rows[ticket_id], rows[other_id]
-
-    @staticmethod
-    def _load(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
-        row = session.get(Ticket, ticket_id, with_for_update=lock or None)
-        if row is None:
-            raise TicketNotFound(ticket_id)
-        return row
 
     def _audit(self, session: Session, row: Ticket, actor: str, kind: str, old: str, new: str, now: datetime, line: str) -> None:
         """The audit event, the card redrawn and ``line`` in its thread."""

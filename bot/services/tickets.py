@@ -165,7 +165,7 @@ class TicketService:
         """Why ``user`` may not work on the ticket (None: they may), for a button that opens
         a modal; the change itself checks again."""
         with self._db.read() as session:
-            row = self._load(session, ticket_id)
+            row = load_ticket(session, ticket_id)
             if not self.is_agent(user):
                 return str(PermissionDenied("change"))
             return _outside(session, row, user)
@@ -176,7 +176,7 @@ class TicketService:
             ev = session.get(TicketEvent, event_id)
             if ev is None:
                 raise TicketNotFound(event_id)
-            ticket = TicketRecord.of(self._load(session, ev.ticket_id))
+            ticket = TicketRecord.of(load_ticket(session, ev.ticket_id))
             if ev.kind == "status" and ev.to_value:
                 note = ev.note if ev.to_value == Status.RESOLVED.value else ticket.resolution_note
                 ticket = replace(ticket, status=Status(ev.to_value), resolution_note=note)
@@ -290,7 +290,7 @@ class TicketService:
             return TicketRecord.of(self.record_card_in(session, ticket_id, channel, ts))
 
     def record_card_in(self, session: Session, ticket_id: int, channel: str, ts: str) -> Ticket:
-        row = self._load(session, ticket_id, lock=True)
+        row = load_ticket(session, ticket_id, lock=True)
         row.card_channel, row.card_ts = channel, ts
         session.flush()
         return row
@@ -364,7 +364,7 @@ class TicketService:
             raise PermissionDenied("move")
         now = self._clock()
         with self._db.write() as session:
-            row = self._load(session, ticket_id, lock=True)
+            row = load_ticket(session, ticket_id, lock=True)
             self._check(session, row, actor)
             before = TicketRecord.of(row)
             target = session.get(Team, team_id)
@@ -407,7 +407,7 @@ class TicketService:
             raise PermissionDenied("change")
         now = self._clock()
         with self._db.write() as session:
-            row = self._load(session, ticket_id, lock=True)
+            row = load_ticket(session, ticket_id, lock=True)
             self._check(session, row, actor)
             before = TicketRecord.of(row)
             if before.priority is priority:
@@ -452,7 +452,7 @@ class TicketService:
             session.add(main)
             if owned and owner is None and row.status != Status.OPEN.value:
                 row.status = Status.OPEN.value
-                self._pause_or_resume(row, before.status, Status.OPEN, now)
+                self.pause_or_resume(row, before.status, Status.OPEN, now)
                 session.add(self._event(row, actor, "status", before.status.value, Status.OPEN.value, None, now))
             session.flush()
             owe_change(session, row, main, before.assignee_id, now, self.channels)
@@ -548,7 +548,7 @@ class TicketService:
             raise PermissionDenied("comment on")
         now = self._clock()
         with self._db.write() as session:
-            row = self._load(session, ticket_id)
+            row = load_ticket(session, ticket_id)
             self._check(session, row, author)
             session.add(Comment(ticket_id=row.id, author_id=author, body=body, created_at=now))
             session.add(self._event(row, author, "commented", None, None, body, now))
@@ -596,7 +596,7 @@ class TicketService:
         after: Callable[[Session, Ticket, TicketEvent], None] | None = None,
     ) -> Change:
         now = self._clock()
-        row = self._load(session, ticket_id, lock=True)
+        row = load_ticket(session, ticket_id, lock=True)
         if check:
             self._check(session, row, actor)
         before = TicketRecord.of(row)
@@ -611,7 +611,7 @@ class TicketService:
             raise ActionNotAllowed(f"{before.number} is already {to_status.label}. Nothing changed.", before)
         row.status = to_status.value
         row.updated_at = now
-        self._pause_or_resume(row, before.status, to_status, now)
+        self.pause_or_resume(row, before.status, to_status, now)
         if to_status is Status.RESOLVED:
             levels = team_levels(session, row.team_id, self.levels)
             row.resolution_seconds = business_seconds(levels, row.created_at, now, row.paused_seconds or 0)
@@ -627,7 +627,7 @@ class TicketService:
             after(session, row, main)
         return Change(TicketRecord.of(row), EventRecord.of(main))
 
-    def _pause_or_resume(self, row: Ticket, before: Status, after: Status, now: datetime) -> None:
+    def pause_or_resume(self, row: Ticket, before: Status, after: Status, now: datetime) -> None:
         """Waiting stops the resolution clock; leaving it (for any status) starts it again,
         the resolution target moved by the business time waited."""
         if after is Status.WAITING and before is not Status.WAITING:
@@ -653,17 +653,18 @@ class TicketService:
             raise NotYours(why)
 
     @staticmethod
-    def _load(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
-        row = session.get(Ticket, ticket_id, with_for_update=lock or None)
-        if row is None:
-            raise TicketNotFound(ticket_id)
-        return row
-
-    @staticmethod
     def _event(
         row: Ticket, actor: str, kind: str, old: str | None, new: str | None, note: str | None, now: datetime
     ) -> TicketEvent:
         return audit_event(row.id, actor, kind, old, new, note, now)
+
+
+def load_ticket(session: Session, ticket_id: int, *, lock: bool = False) -> Ticket:
+    """The ticket's row (locked for the transaction with ``lock``), or TicketNotFound."""
+    row = session.get(Ticket, ticket_id, with_for_update=lock or None)
+    if row is None:
+        raise TicketNotFound(ticket_id)
+    return row
 
 
 def _waiting(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | None, str | None]:
