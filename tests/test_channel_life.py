@@ -112,6 +112,28 @@ def test_an_unshared_channel_holds_its_cases_once_and_sharing_it_again_resumes_t
     assert "no longer shared" not in " ".join(m.text for m in double.workspace.messages[SHARED])  # said inside only
 
 
+def test_a_resolution_owed_while_the_channel_is_held_goes_out_when_it_is_shared_again(
+    desk: Casedesk, double: SlackDouble, engine: Engine
+) -> None:
+    """The resolution notice is owed to the requester (not to the channel) and read in their
+    thread: parked by its own row when the channel turns out gone, resumed with the channel."""
+    double.share_channel(SHARED, ACME)
+    double.wait_for(lambda: desk.deps.customers.get(SHARED), what="the channel marked a customer channel")
+    asked = double.external_person(CUSTOMER, ACME, "kim").say(SHARED, "Export is failing")
+    double.wait_thread_reply(asked, "TCK-000001")
+    card_recorded(desk, double, 1)
+    double.unshare_channel(SHARED, ACME)
+    double.wait_message(SUPPORT, "no longer shared")
+
+    desk.deps.tickets.resolve(1, AGENT, "Bucket permissions restored.")
+    double.wait_for(lambda: (r := outbox_row(engine, "reporter_dm", 1)) is not None and r.dead_at is not None,
+                    what="the resolution notice parked")
+    assert not [m for m in double.thread(asked) if "was resolved" in m.text]
+
+    double.share_channel(SHARED, ACME)
+    double.wait_thread_reply(asked, "was resolved")
+
+
 def test_a_disconnected_channel_answering_channel_not_found_is_held_not_retried(
     desk: Casedesk, double: SlackDouble, people: People, engine: Engine
 ) -> None:

@@ -276,6 +276,9 @@ class OutboxSender:
             self._done.append((post.id, (None, None)))
             return False
         except ChannelGone as gone:
+            known = self._pass_customers.get(gone.channel)
+            if known is not None:  # the pass's other rows for it are parked without asking Slack
+                self._pass_customers[gone.channel] = replace(known, held=gone.reason)
             try:
                 if self.life is not None:
                     self.life.gone(gone.channel, gone.reason, post.id)

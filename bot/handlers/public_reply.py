@@ -84,7 +84,9 @@ def _filled(client: WebClient, ticket: TicketRecord, agent: str, text: str) -> s
     """``text`` with a macro's variables filled in; the names are looked up only when used."""
     if "{" not in text:
         return text
-    requester = ticket.reporter_name or (ticket.reporter_id if ticket.answered_by_email else _name(client, ticket.reporter_id, "there"))
+    requester = ticket.reporter_name or (ticket.reporter_id if ticket.answered_by_email else "")
+    if not requester and "{requester}" in text:
+        requester = _name(client, ticket.reporter_id, "there")
     title = ticket.title or ticket.details.strip().split("\n", 1)[0]
     agent_name = _name(client, agent, "the support team") if "{agent}" in text else ""
     return render(text, {"requester": requester, "number": ticket.number, "agent": agent_name, "title": title})

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -12,8 +13,10 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.deps import Deps, deps_of
+from bot.handlers.outcome import DB_DOWN
 from bot.services.errors import PermissionDenied
 from bot.services.export import ExportRequests
 from bot.services.queries import PAGE_SIZE, TicketFilter
@@ -33,6 +36,8 @@ from bot.views.ticket_list import (
     loading_view,
     ticket_list_view,
 )
+
+log = logging.getLogger(__name__)
 
 STATUS_WORDS = {
     "open": Status.OPEN,
@@ -298,6 +303,10 @@ def export_list(deps: Deps, viewer: str, text: str, answer: Callable[[str], None
         ExportRequests(deps.db, deps.settings.system_users, deps.clock).request(viewer, _filter(deps, state, viewer, deps.clock()), text)
     except PermissionDenied as err:
         answer(str(err))
+        return
+    except SQLAlchemyError:  # the command was acked: the agent is told nothing was asked for
+        log.exception("an export could not be asked for")
+        answer(DB_DOWN)
         return
     answer(notices.export_preparing(text))
 

@@ -147,7 +147,8 @@ class ChannelLife:
             if row.status != Status.WAITING.value:  # Waiting already: its clock is stopped
                 session.add(audit_event(row.id, SYSTEM_ACTOR, "status", row.status, Status.WAITING.value,
                                         HOLD_NOTE + WHY.get(why, why), now))
-                row.status, row.paused_at, row.updated_at = Status.WAITING.value, now, now
+                self._tickets.pause_or_resume(row, Status(row.status), Status.WAITING, now)
+                row.status, row.updated_at = Status.WAITING.value, now
                 owe_home(session, row, now)
             held.append((format_number(row.id), row.card_channel))
         session.flush()
@@ -194,7 +195,12 @@ class ChannelLife:
             enqueue_refreshes(session, [r.id for r in rows], now)
             session.execute(
                 update(OutboxPost)
-                .where(OutboxPost.channel == channel, OutboxPost.sent_at.is_(None), OutboxPost.error.startswith(PARKED, autoescape=True))
+                # Parked for this channel: its own posts, and those addressed elsewhere that its
+                # cases' requesters read in it (a resolution notice is owed to the requester).
+                .where(
+                    or_(OutboxPost.channel == channel, OutboxPost.ticket_id.in_(select(Ticket.id).where(Ticket.origin_channel == channel))),
+                    OutboxPost.sent_at.is_(None), OutboxPost.error.startswith(PARKED, autoescape=True),
+                )
                 .values(dead_at=None, attempts=0, due_at=now, error=None)
                 .execution_options(synchronize_session=False)
             )

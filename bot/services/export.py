@@ -152,15 +152,17 @@ def spreadsheet_csv(db: Database, flt: TicketFilter, viewer: str, agents: Collec
     with db.read() as session:
         scope = scope_of(session, viewer, agents)
     rows = export_rows(db, flt, scope=scope, limit=cap + 1, newest_first=True)
-    with tempfile.SpooledTemporaryFile(max_size=IN_MEMORY) as raw:
-        out = io.TextIOWrapper(cast(IO[bytes], raw), encoding="utf-8-sig", newline="")
-        count = write_csv(itertools.islice(rows, cap), out, for_spreadsheets=True)
-        cut = next(rows, None) is not None  # the row past the cap is read only to know there are more
-        out.flush()
-        raw.seek(0)
-        content = raw.read()
-        out.detach()
-    rows.close()
+    try:
+        with tempfile.SpooledTemporaryFile(max_size=IN_MEMORY) as raw:
+            out = io.TextIOWrapper(cast(IO[bytes], raw), encoding="utf-8-sig", newline="")
+            count = write_csv(itertools.islice(rows, cap), out, for_spreadsheets=True)
+            cut = next(rows, None) is not None  # the row past the cap is read only to know there are more
+            out.flush()
+            raw.seek(0)
+            content = raw.read()
+            out.detach()
+    finally:
+        rows.close()  # its read session too, when writing failed
     return ExportFile(content, count, cut)
 
 

@@ -473,10 +473,14 @@ class TicketService:
     def solved_by_requester(self, ticket_id: int, user: str) -> Change:
         """The requester says their case is solved (the button in their thread): resolved in
         their name, as no agent's action. Only the person who asked may."""
-        if self.get(ticket_id).reporter_id != user:
-            raise NotYours("Only the person who asked can mark this case solved.")
-        note = "Solved, says the requester."
-        return self._change(ticket_id, user, "resolve", self._resolving(user, note), to_status=Status.RESOLVED, as_system=True)
+        resolving = self._resolving(user, "Solved, says the requester.")
+
+        def apply(row: Ticket, rec: TicketRecord) -> tuple[str, str | None, str | None, str | None]:
+            if rec.reporter_id != user:  # decided on the locked row
+                raise NotYours("Only the person who asked can mark this case solved.")
+            return resolving(row, rec)
+
+        return self._change(ticket_id, user, "resolve", apply, to_status=Status.RESOLVED, as_system=True)
 
     def after_reply_in(self, session: Session, row: Ticket, actor: str, to: Status) -> str | None:
         """The status an agent chose to set with a reply, in the reply's own transaction, so
