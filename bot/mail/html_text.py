@@ -4,9 +4,9 @@ link targets shown, scripts and styles dropped.
 The cost is linear in the input, whatever its shape. CPython's HTMLParser rescans the
 rest of the document for every construct it cannot finish (an unclosed ``<a<a<a…``, a
 comment or marked section without its end: CVE-2025-6069 and relatives), so the HTML is
-first cut to ``MAX_HTML`` and then made safe for it in one pass: markup the text view
-does not show (comments, ``<!…>``, ``<?…>``) is removed, and a ``<``
-that no ``>`` closes before the next ``<`` is written as text.
+first cut to ``MAX_HTML`` characters and ``MAX_TAGS`` tags and then made safe for it in
+one pass: markup the text view does not show (comments, ``<!…>``, ``<?…>``) is removed,
+and a ``<`` that no ``>`` closes before the next ``<`` is written as text.
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+from bot.mail.bounds import nth_mark
+
 MAX_HTML = 300_000  # characters converted; the text kept of a mail is smaller still
+MAX_TAGS = 30_000  # tags converted: HTMLParser spends about 10 µs on each (a newsletter has thousands)
 
 BLOCKS = {
     "p", "div", "br", "tr", "table", "ul", "ol", "li", "blockquote", "pre", "hr",
@@ -73,7 +76,9 @@ class _Text(HTMLParser):
 
 
 def html_to_text(html: str) -> str:
-    safe = _UNCLOSED.sub("&lt;", _without_declarations(html[:MAX_HTML]))
+    html = html[:MAX_HTML]
+    html = html[: nth_mark(html, "<", MAX_TAGS)]
+    safe = _UNCLOSED.sub("&lt;", _without_declarations(html))
     parser = _Text()
     try:
         parser.feed(safe)

@@ -23,6 +23,7 @@ from email.message import Message
 from email.utils import getaddresses
 
 from bot.mail.auth import MailAuth, authenticate
+from bot.mail.bounds import nth_mark
 from bot.mail.html_text import MAX_HTML, html_to_text
 from bot.mail.loops import automatic_reason
 
@@ -32,6 +33,10 @@ MAX_PARTS = 500  # a torture mail of thousands of parts is read up to here
 MAX_DEPTH = 30  # multiparts nested deeper than this are not read
 MAX_HEADER = 2_000  # characters of a header value decoded (RFC 5322 lines are 998 at most)
 MAX_REFERENCES = 8_000  # the newest end of References: about the last 100 Message-IDs
+MAX_FIELDS = 1_000  # header lines read at the top of a mail (real mail has tens)
+MAX_BOUNDARIES = 2 * MAX_PARTS + 2  # lines starting "--" read: parts past MAX_PARTS are never read anyway
+MAX_MULTIPARTS = 4 * MAX_DEPTH  # the parser checks each line against every open boundary: depth squared
+_MULTIPART = re.compile(rb"^content-type:[ \t]*multipart/", re.IGNORECASE | re.MULTILINE)
 MISSING_ID_DOMAIN = "missing-id.casedesk"
 NOT_CHECKED = MailAuth(False, "not checked")
 
@@ -82,8 +87,8 @@ class ParsedMail:
 
 def parse_mail(raw: bytes, own: frozenset[str], file_cap: int, trusted: frozenset[str] = frozenset()) -> ParsedMail:
     """``trusted``: the authserv-ids whose Authentication-Results are believed."""
-    msg = message_from_bytes(raw)
     problems: list[str] = []
+    msg = message_from_bytes(_bounded(raw, problems))
     message_id = _first_id(header_text(msg, "Message-ID"))
     if message_id is None:
         message_id = f"<{hashlib.sha256(raw).hexdigest()[:40]}@{MISSING_ID_DOMAIN}>"
@@ -132,6 +137,33 @@ def clean(text: str) -> str:
 def printable(text: str) -> str:
     """``text`` with control characters (terminal escapes, bidirectional overrides) made spaces."""
     return text.translate(_INVISIBLE)
+
+
+def _bounded(raw: bytes, problems: list[str]) -> bytes:
+    """``raw`` cut where reading it further would only cost time: the standard library's
+    parser builds every header and every MIME part before a single one is read, so a mail
+    of 100,000 header lines or 20,000 parts would cost seconds for nothing the desk keeps."""
+    head_end = _end_of_head(raw)
+    cut = nth_mark(raw, b"\n", MAX_FIELDS, head_end, folded=b" \t")
+    if cut is not None:
+        problems.append(f"more than {MAX_FIELDS} header lines; the rest were not read")
+        raw = raw[: cut + 1] + raw[head_end:]
+    cut = nth_mark(raw, b"\n--", MAX_BOUNDARIES)
+    if cut is not None:
+        problems.append(f"more than {MAX_PARTS} MIME parts; the rest was not read")
+        raw = raw[: cut + 1]
+    multiparts = _MULTIPART.finditer(raw)
+    for seen, found in enumerate(multiparts, start=1):
+        if seen > MAX_MULTIPARTS:
+            problems.append(f"more than {MAX_MULTIPARTS} nested MIME parts; the rest was not read")
+            return raw[: found.start()]
+    return raw
+
+
+def _end_of_head(raw: bytes) -> int:
+    """Where the top-level header block ends (its blank line), or the mail's end."""
+    ends = [at for at in (raw.find(b"\n\n"), raw.find(b"\n\r\n")) if at >= 0]
+    return min(ends) if ends else len(raw)
 
 
 def header_text(msg: Message, name: str, limit: int = MAX_HEADER, *, tail: bool = False) -> str:
