@@ -42,12 +42,13 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from db.migrate import upgrade
 from db.models import Ticket, TicketEvent
-from db.session import make_engine
+from db.session import ensure_postgresql_database, make_engine
 from slack_double import Message, Person, SlackDouble
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORT, ADMIN, GENERAL = "C0SUPPORT", "C0ADMINS", "C0GENERAL"
-PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# A database of the benchmarks' own (created if missing): some drop its schema to start clean.
+PG_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/casedesk_bench")
 
 
 @dataclass
@@ -356,6 +357,8 @@ def database_urls(choice: str) -> list[tuple[str, str]]:
     the PostgreSQL one."""
     names = ("sqlite", "postgresql") if choice == "both" else (choice,)
     sqlite = os.environ.get("BENCH_SQLITE_URL") or f"sqlite:///{tempfile.mkdtemp(prefix='casedesk-bench-db-')}/bench.db"
+    if "postgresql" in names:
+        ensure_postgresql_database(PG_URL)
     return [(db, sqlite if db == "sqlite" else PG_URL) for db in names]
 
 

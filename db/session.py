@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import IO, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +20,19 @@ def normalise_database_url(raw: str) -> str:
         if raw.startswith(prefix):
             return "postgresql+psycopg2://" + raw[len(prefix):]
     return raw
+
+
+def ensure_postgresql_database(url: str) -> None:
+    """Create ``url``'s PostgreSQL database if it is missing (for tests and benchmarks,
+    which each keep to a database of their own)."""
+    target = make_url(normalise_database_url(url))
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}).first():
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        admin.dispose()
 
 
 def make_engine(url: str) -> Engine:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from slack_sdk.socket_mode.builtin import internals as socket_mode_internals
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 import slack_double.workspace
@@ -23,7 +23,7 @@ from bot.settings import Settings, load_settings
 from bot.slack.socket_mode import CasedeskSocketModeHandler
 from db.migrate import upgrade
 from db.models import Base
-from db.session import make_engine, normalise_database_url
+from db.session import ensure_postgresql_database, make_engine, normalise_database_url
 from mail_double.servers import MAILBOX_PASSWORD, MAILBOX_USER, ImapServer, SmtpServer
 from slack_double import Person, SlackDouble
 
@@ -115,15 +115,9 @@ def postgres_test_url() -> str | None:
     if not url or not worker:
         return url
     base = make_url(normalise_database_url(url))
-    name = f"{base.database}_{worker}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first():
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
+    own = base.set(database=f"{base.database}_{worker}").render_as_string(hide_password=False)
+    ensure_postgresql_database(own)
+    return own
 
 
 @pytest.fixture(scope="session")
