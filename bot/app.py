@@ -190,7 +190,9 @@ def create_app(
     # Bolt's default pool has 5 threads and a listener holds its thread until it acks
     # *and* finishes; five listeners waiting out a 429 would hold every ack back.
     executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="casedesk-listener")
-    app = App(client=client, logger=logging.getLogger("casedesk.bolt"), listener_executor=executor)
+    # Named here: unnamed, Bolt names the app after its caller's file by walking the whole stack
+    # and reading the source of every frame: about a third of building the app, for a log name.
+    app = App(name="casedesk", client=client, logger=logging.getLogger("casedesk.bolt"), listener_executor=executor)
 
     def inject(context: BoltContext, next: Callable[[], None]) -> None:
         context[CONTEXT_KEY] = deps

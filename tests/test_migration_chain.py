@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from db.migrate import downgrade, is_current, upgrade
+from db.migrate import alembic_config, downgrade, head_on_disk, is_current, upgrade
 from db.models import Base
 
 # PostgreSQL's search vector: a generated column the migration makes, read by raw SQL.
@@ -73,3 +74,17 @@ def test_the_models_describe_what_the_migrations_make(fresh: Engine) -> None:
         context = MigrationContext.configure(conn, opts={"include_object": ours, "compare_type": False})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_the_starts_shortcut_names_alembics_head_and_migrates_a_database_one_behind(fresh: Engine) -> None:
+    """A start finds a current database without Alembic, from the migrations' headers: they
+    name the head Alembic names, and a database one migration behind is still migrated."""
+    script = ScriptDirectory.from_config(alembic_config(fresh))
+    head = script.get_current_head()
+    assert head is not None and head_on_disk() == head
+    previous = script.get_revision(head).down_revision
+    assert isinstance(previous, str)
+    upgrade(fresh, previous)
+    assert not is_current(fresh)
+    upgrade(fresh)
+    assert is_current(fresh)

@@ -10,14 +10,16 @@ import errno
 import re
 import urllib.error
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic.util.exc import CommandError
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from bot.settings import Settings
 from db.session import normalise_database_url
+
+if TYPE_CHECKING:
+    from slack_sdk.errors import SlackApiError
 
 BOT_TOKEN_FIX = "copy the Bot User OAuth Token from OAuth & Permissions again"
 APP_TOKEN_FIX = "turn Socket Mode on and use an app-level token with connections:write"
@@ -89,6 +91,11 @@ def _database(err: DBAPIError, settings: Settings) -> str:
 
 
 def _one(err: BaseException, settings: Settings) -> str | None:
+    # Imported here: a command that reads the database uses sqlite_file above, and needs
+    # neither Slack's client nor Alembic for it.
+    from alembic.util.exc import CommandError
+    from slack_sdk.errors import SlackApiError
+
     if isinstance(err, SlackApiError):
         return _slack_refused(err)
     if isinstance(err, urllib.error.URLError | ConnectionError | TimeoutError) and not isinstance(err, urllib.error.HTTPError):
