@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
 from bot.api import cursors
@@ -25,7 +26,7 @@ from bot.api.problems import Problem
 from bot.mail.addresses import is_address
 from bot.services.case_json import case_json, event_json, message_json
 from bot.services.field_values import FieldValue, as_json, values_by_ticket, values_of
-from bot.services.forms import check, live_fields
+from bot.services.forms import KEPT, check
 from bot.services.queries import search
 from bot.services.records import Change, format_number, parse_number
 from bot.services.status import Priority, Status
@@ -88,12 +89,19 @@ def get_case(call: Call) -> Response:
 
 
 def create_case(call: Call) -> Response:
-    record, created = call.ctx.tickets.create(new_ticket(call.ctx, call.json()))
-    with call.ctx.db.read() as session:
-        row = session.get(Ticket, record.id)
-        assert row is not None
-        body = _whole(session, row)
-    location = {"Location": f"/api/v1/cases/{record.number}"}
+    new = new_ticket(call.ctx, call.json())
+
+    def shown(session: Session, row: Ticket, created: bool) -> dict[str, Any]:
+        """The case as the create wrote it, in its transaction: the fields as given, no
+        messages yet (filing writes none), the events read after the flush that numbers them."""
+        if not created:
+            return _whole(session, row)
+        session.flush()
+        team = session.scalar(select(Team.name).where(Team.id == row.team_id)) if row.team_id is not None else None
+        return _whole(session, row, team, as_json(new.fields), messages=[])
+
+    body, created = call.ctx.tickets.create_as(new, shown)
+    location = {"Location": body["links"]["self"]}
     return JSONResponse(body, status_code=201 if created else 200, headers=location)
 
 
@@ -183,8 +191,7 @@ def _custom_fields(ctx: ApiContext, body: dict[str, Any], f: Fields, issue_type:
         return ()
     if issue_type is None:
         return ()
-    with ctx.db.read() as session:
-        specs = live_fields(session, issue_type)
+    specs = KEPT.fields(ctx.db, issue_type)
     keys = [s.key for s in specs]
     for key in given:
         if key not in keys:
@@ -202,10 +209,15 @@ def summaries(session: Any, rows: list[Ticket]) -> list[dict[str, Any]]:
     return [case_json(r, teams.get(r.team_id or 0), values.get(r.id)) for r in rows]
 
 
-def _whole(session: Any, row: Ticket) -> dict[str, Any]:
-    team = session.get(Team, row.team_id) if row.team_id is not None else None
-    body = case_json(row, team.name if team else None, as_json(values_of(session, row.id)))
-    body["messages"] = [
+def _whole(
+    session: Any, row: Ticket, team: str | None = None, fields: dict[str, Any] | None = None, messages: list[Any] | None = None
+) -> dict[str, Any]:
+    """The case whole; ``team``, ``fields`` and ``messages`` when the caller knows them already."""
+    if fields is None:
+        found = session.get(Team, row.team_id) if row.team_id is not None else None
+        team, fields = (found.name if found else None), as_json(values_of(session, row.id))
+    body = case_json(row, team, fields)
+    body["messages"] = messages if messages is not None else [
         message_json(m) for m in session.scalars(select(CaseMessage).where(CaseMessage.ticket_id == row.id).order_by(CaseMessage.id))
     ]
     body["events"] = [

@@ -14,6 +14,7 @@ from collections.abc import Callable, Collection
 from copy import copy
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -47,6 +48,7 @@ from db.models import Account, Comment, FormerCard, OutboxPost, Person, Team, Te
 from db.session import Database
 
 Clock = Callable[[], datetime]
+V = TypeVar("V")
 MAX_DETAILS = 20_000
 PAST = {
     "assign": "assigned",
@@ -203,6 +205,12 @@ class TicketService:
         """Store a new ticket with everything it owes Slack (its card, the notices).
         Returns (ticket, created); created is False when the same source_key was stored
         before (a redelivered or resubmitted form)."""
+        return self.create_as(new, lambda _session, row, _created: TicketRecord.of(row))
+
+    def create_as(self, new: NewTicket, view: Callable[[Session, Ticket, bool], V]) -> tuple[V, bool]:
+        """:meth:`create`, returning ``view(session, ticket, created)``: taken in the
+        transaction that stores it (what the caller shows costs no second read), or in a
+        read of the one stored before."""
         errors = validate_new_ticket(new, self._campaigns, self._issue_types)
         if errors:
             raise InvalidTicket(errors)
@@ -241,15 +249,15 @@ class TicketService:
                 owe_new_ticket(session, row, now, self.channels, channel)
                 if auto is not None:
                     owe_auto_assigned(session, row, auto, now, channel)
-                record = TicketRecord.of(row)
-            return record, True
+                shown = view(session, row, True)
+            return shown, True
         except IntegrityError:
             if new.source_key is None and new.external_id is None:
                 raise
             key = Ticket.source_key == new.source_key if new.source_key else Ticket.external_id == new.external_id
             with self._db.read() as session:
                 existing = session.scalars(select(Ticket).where(key)).one()
-                return TicketRecord.of(existing), False
+                return view(session, existing, False), False
 
     def file_in(self, session: Session, row: Ticket, criteria: Criteria, now: datetime) -> str:
         """Route a case opened without the form (a channel message, a mail) in the caller's
