@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -176,6 +179,41 @@ def live_fields(session: Session, issue_type: str) -> list[FieldSpec]:
     return [FieldSpec.of(r) for r in rows]
 
 
+class KeptFields:
+    """The types' live fields, kept per process and database for KEPT_SECONDS: every case the
+    API opens checks its fields, and reading them was a transaction of its own each time.
+    A change made through :class:`Forms` in this process forgets them once it commits; one
+    made by another process (a second replica, the CLI) is seen within KEPT_SECONDS."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: weakref.WeakKeyDictionary[Database, dict[str, tuple[float, tuple[FieldSpec, ...]]]] = weakref.WeakKeyDictionary()
+        self._generation = 0  # moved by each forget: a read begun before it keeps nothing
+
+    def fields(self, db: Database, issue_type: str) -> list[FieldSpec]:
+        with self._lock:
+            taken, specs = self._kept.get(db, {}).get(issue_type, (0.0, ()))
+            generation = self._generation
+        if time.monotonic() - taken <= KEPT_SECONDS:
+            return list(specs)
+        taken = time.monotonic()
+        with db.read() as session:
+            specs = tuple(live_fields(session, issue_type))
+        with self._lock:
+            if generation == self._generation:
+                self._kept.setdefault(db, {})[issue_type] = (taken, specs)
+        return list(specs)
+
+    def forget(self) -> None:
+        with self._lock:
+            self._kept.clear()
+            self._generation += 1
+
+
+KEPT_SECONDS = 5.0
+KEPT = KeptFields()
+
+
 def parse_options(text: str) -> tuple[str, ...]:
     """One option a line, blanks dropped, duplicates once."""
     return tuple(dict.fromkeys(" ".join(line.split()) for line in text.splitlines() if line.strip()))
@@ -190,8 +228,7 @@ class Forms:
         self._clock = clock
 
     def fields_for(self, issue_type: str) -> list[FieldSpec]:
-        with self._db.read() as session:
-            return live_fields(session, issue_type)
+        return KEPT.fields(self._db, issue_type)
 
     def field_keys(self) -> list[str]:
         """Every key a form has had (removed fields too: old tickets keep their values)."""
@@ -249,7 +286,9 @@ class Forms:
             session.add(row)
             session.add(DeskEvent(actor_id=actor[:32], kind="form_field_added", subject=issue_type[:320], to_value=f"{key} ({kind})", created_at=now))
             session.flush()
-            return FieldSpec.of(row)
+            spec = FieldSpec.of(row)
+        KEPT.forget()
+        return spec
 
     def remove(self, actor: str, field_id: int) -> None:
         """Off the form from now on; tickets filed with it keep their values."""
@@ -262,6 +301,7 @@ class Forms:
                 return
             row.removed_at = now
             session.add(DeskEvent(actor_id=actor[:32], kind="form_field_removed", subject=row.issue_type[:320], from_value=row.key, created_at=now))
+        KEPT.forget()
 
     def move(self, actor: str, field_id: int, step: int) -> None:
         """Up (-1) or down (+1) one place among the type's fields."""
@@ -287,3 +327,4 @@ class Forms:
                 actor_id=actor[:32], kind="form_field_moved", subject=row.issue_type[:320], to_value=f"{row.key} → {other + 1}",
                 created_at=self._clock(),
             ))
+        KEPT.forget()
