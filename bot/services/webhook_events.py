@@ -65,6 +65,12 @@ def event_name(ev: TicketEvent) -> str | None:
     return None if ev.kind in QUIET else "case.updated"
 
 
+# Built once: every write asks it, and building the statement cost as much as running it.
+_VERSION = select(
+    func.count(Webhook.id), func.max(Webhook.id), func.max(Webhook.created_at), func.count(Webhook.removed_at), func.max(Webhook.removed_at)
+)
+
+
 @dataclass(frozen=True)
 class Subscription:
     id: int
@@ -83,14 +89,7 @@ class Subscriptions:
 
     def live(self, session: Session) -> tuple[Subscription, ...]:
         key = str(session.get_bind().engine.url)
-        version = tuple(
-            session.execute(
-                select(
-                    func.count(Webhook.id), func.max(Webhook.id), func.max(Webhook.created_at),
-                    func.count(Webhook.removed_at), func.max(Webhook.removed_at),
-                )
-            ).one()
-        )
+        version = tuple(session.execute(_VERSION).one())
         with self._lock:
             kept = self._kept.get(key)
         if kept is not None and kept[0] == version:
