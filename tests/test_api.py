@@ -29,6 +29,7 @@ from db.models import WebhookDelivery
 from db.session import Database
 from slack_double import SlackDouble
 from tests.conftest import AGENT, AGENT2, REPORTER, SUPPORT, People
+from tests.desk_teams import BILLING_CHANNEL, make_teams
 from tests.webhook_receiver import Receiver
 
 PROBLEM = "application/problem+json"
@@ -315,7 +316,10 @@ def test_a_case_carries_its_type_s_fields_and_the_api_opens_one_with_them(api: A
     assert opened.json()["fields"] == {"region": "EMEA", "seats": 12, "browsers": ["Safari", "Firefox"]}
     card = double.wait_message(SUPPORT, "TCK-000001")
     assert "*Region:* EMEA" in str(card.blocks)
-    assert api.get("/api/v1/cases/TCK-000001").json()["fields"]["seats"] == 12
+    whole = api.get("/api/v1/cases/TCK-000001").json()
+    assert whole["fields"]["seats"] == 12
+    # The answer, taken from the create's own rows, is the case as it is then read whole (its card came later).
+    assert opened.json() == whole | {"links": whole["links"] | {"slack_card": None}}
     plain = api.post("/api/v1/cases", NEW).json()
     assert plain["fields"] == {}
     listed = api.get("/api/v1/cases").json()["data"]
@@ -324,3 +328,13 @@ def test_a_case_carries_its_type_s_fields_and_the_api_opens_one_with_them(api: A
         lambda: next((d for d in receiver.of("case.created") if d.json["case"]["number"] == "TCK-000001"), None), what="case.created"
     )
     assert sent.json["case"]["fields"] == {"region": "EMEA", "seats": 12, "browsers": ["Safari", "Firefox"]}
+
+
+def test_a_case_routed_and_assigned_at_once_answers_as_it_then_reads_whole(api: Api, double: SlackDouble) -> None:
+    make_teams(api.desk, double, auto_assign="round_robin")
+    case = api.post("/api/v1/cases", NEW | {"type": "Data problem"}).json()
+    assert (case["team"], case["status"]) == ("Billing", "in_progress") and case["assignee"]
+    assert [e["kind"] for e in case["events"]] == ["created", "auto_assigned", "status"]
+    double.wait_message(BILLING_CHANNEL, case["number"])
+    whole = api.get(f"/api/v1/cases/{case['number']}").json()
+    assert case == whole | {"links": whole["links"] | {"slack_card": None}}
