@@ -68,7 +68,7 @@ def list_cases(call: Call) -> Response:
             if call.query.get(param):
                 query = query.where(column == call.query[param])
         if q:
-            found = search(q, session.get_bind().dialect.name)
+            found = search(q, session)
             query = query.join(found, found.c.id == Ticket.id)
         query = _ranges(query, ranges)
         if after is not None:

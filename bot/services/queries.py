@@ -17,10 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     ColumnElement,
+    CompoundSelect,
     Float,
     Select,
-    Subquery,
     and_,
     case,
     column,
@@ -39,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.errors import PermissionDenied
 from bot.services.field_values import value_key
+from bot.services.gin_search import newest_matches
 from bot.services.records import TicketRecord, parse_number
 from bot.services.status import ACTIVE, WITH_DESK, Priority, Status
 from db.models import Person, TeamMember, Ticket, TicketAssignee, TicketField
@@ -51,9 +53,6 @@ MAX_SEARCH_WORDS = 16
 _WORD = re.compile(r"[^\W_]+")
 # A search scores the newest this many tickets its words find.
 SEARCH_WINDOW = 1000
-# PostgreSQL: words found in this many of the newest SAMPLE tickets are common (1 %).
-SAMPLE = 2000
-SAMPLE_COMMON = 20
 # An exact number outranks a reporter's id, which outranks any text match.
 NUMBER_SCORE = 2e9
 REPORTER_SCORE = 1e9
@@ -65,8 +64,6 @@ REPORTER_SCORE = 1e9
 _FTS = table("tickets_fts", column("rowid"), column("tickets_fts"))
 _MARKED = "coalesce(highlight(tickets_fts, 0, char(1), ''), '')"
 _TITLE_SCORE = f"1 + 10 * (length({_MARKED}) - length(replace({_MARKED}, char(1), '')))"
-# PostgreSQL: the generated, weighted tsvector (title A, details B) with its GIN index.
-_VECTOR: ColumnElement[Any] = literal_column("tickets.search_vector")
 _ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
 
 
@@ -120,20 +117,21 @@ def search_words(text: str) -> list[str]:
     return _WORD.findall(text.lower())[:MAX_SEARCH_WORDS]
 
 
-def search(text: str, dialect: str) -> Subquery:
+def search(text: str, session: Session) -> CTE:
     """The tickets ``text`` finds, as (id, score) rows, one per ticket, higher scores first:
     its number, its reporter's id, and a full-text match of every word (stemmed; the last
     also as a prefix) in the title or details. The one search behind every list's words.
 
     Text matches are the newest ``SEARCH_WINDOW`` (by number): relevance is scored on those
     alone, so a word in most tickets costs the same as a rare one, and a list's filters
-    apply within them."""
+    apply within them. A CTE: a statement that both counts and lists what it found finds
+    it once."""
     words = search_words(text)
     found: list[Select[Any]] = []
     if words:
-        if dialect == "postgresql":
+        if session.get_bind().dialect.name == "postgresql":
             query = func.to_tsquery(_ENGLISH, " & ".join([*words[:-1], f"{words[-1]}:*"]))
-            newest = _gin_newest(query)
+            newest = newest_matches(session, query, SEARCH_WINDOW)
             found.append(select(newest.c.id, func.ts_rank_cd(newest.c.vector, query).cast(Float).label("score")))
         else:
             found.append(_fts_newest(words))
@@ -145,7 +143,7 @@ def search(text: str, dialect: str) -> Subquery:
         numbered = select(Ticket.id.label("id"), literal(NUMBER_SCORE, Float).label("score"))
         found.append(numbered.where(Ticket.id == number))
     hits = union_all(*(f.subquery().select() for f in found)).subquery("hits")
-    return select(hits.c.id, func.max(hits.c.score).label("score")).group_by(hits.c.id).subquery("found")
+    return select(hits.c.id, func.max(hits.c.score).label("score")).group_by(hits.c.id).cte("found")
 
 
 def _fts_newest(words: list[str]) -> Select[Any]:
@@ -171,30 +169,6 @@ def _fts_newest(words: list[str]) -> Select[Any]:
     return select(both.c.id, both.c.score).order_by(both.c.id.desc()).limit(SEARCH_WINDOW)
 
 
-def _gin_newest(query: ColumnElement[Any]) -> Subquery:
-    """PostgreSQL: the newest ``SEARCH_WINDOW`` tickets ``query`` matches, as (id, vector).
-
-    Two plans, and the newest ``SAMPLE`` tickets choose between them: words in at least
-    ``SAMPLE_COMMON`` of those are common, and walking the tickets newest first finds the
-    window soon; rarer words are looked up in the GIN index and their few matches sorted.
-    The planner chose by its own estimate, which on a vocabulary its statistics do not
-    hold (every ticket's text alike but for a number) put any other word at 0.5 % and
-    walked a million tickets to find one (3.4 s). The sample costs a few milliseconds, and
-    only the chosen branch runs (the other's condition is false before it starts)."""
-    sample = select(_VECTOR.label("vector")).select_from(Ticket).order_by(Ticket.id.desc()).limit(SAMPLE).subquery("recent")
-    hits = select(func.count().label("n")).select_from(sample).where(sample.c.vector.op("@@")(query)).cte("sample")
-    common = select(hits.c.n).scalar_subquery() >= SAMPLE_COMMON
-    walk = (
-        select(Ticket.id.label("id"), _VECTOR.label("vector"))
-        .where(common, _VECTOR.op("@@")(query))
-        .order_by(Ticket.id.desc())
-        .limit(SEARCH_WINDOW)
-    )
-    matches = select(Ticket.id.label("id"), _VECTOR.label("vector")).where(_VECTOR.op("@@")(query)).cte("matches").prefix_with("MATERIALIZED")
-    looked_up = select(matches.c.id, matches.c.vector).where(~common).order_by(matches.c.id.desc()).limit(SEARCH_WINDOW)
-    return union_all(walk.subquery().select(), looked_up.subquery().select()).subquery("matched")
-
-
 def next_due() -> ColumnElement[Any]:
     """When the ticket's next SLA target falls: its first response while unanswered (Waiting
     too: that clock runs on), else its resolution while it is with the desk (Waiting pauses
@@ -208,7 +182,7 @@ def next_due() -> ColumnElement[Any]:
     return type_coerce(due, UTCDateTime())  # compared with aware times as the columns are
 
 
-def _apply(query: Select[Any], flt: TicketFilter, found: Subquery | None = None) -> Select[Any]:
+def _apply(query: Select[Any], flt: TicketFilter, found: CTE | None = None) -> Select[Any]:
     if flt.reporter_id:
         query = query.where(Ticket.reporter_id == flt.reporter_id)
     if flt.assignee_id:
@@ -271,7 +245,7 @@ def _newest(query: Select[Any]) -> Select[Any]:
     return query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
 
 
-def _ranked(query: Select[Any], found: Subquery | None, by_due: bool = False) -> Select[Any]:
+def _ranked(query: Select[Any], found: CTE | None, by_due: bool = False) -> Select[Any]:
     """By due: the soonest next target first; searched: the most relevant first, then the
     newest; listed: the newest first."""
     if by_due:
@@ -280,6 +254,28 @@ def _ranked(query: Select[Any], found: Subquery | None, by_due: bool = False) ->
     if found is None:
         return _newest(query)
     return query.order_by(found.c.score.desc(), Ticket.created_at.desc(), Ticket.id.desc())
+
+
+def _read(
+    session: Session, listed: Select[Any], counted: list[Select[Any] | CompoundSelect[Any]], offset: int, limit: int, found: CTE | None
+) -> Page:
+    """The page of ``listed`` (tickets) at ``offset``, and its total: the sum of the counts
+    of the ``counted`` parts. A search's total is read by the page's own statement: counted
+    apart, each statement ran the search again, the larger part of a page's time. Past the
+    last ticket no row carries it, and it is counted apart."""
+    counts = [select(func.count()).select_from(part.subquery()) for part in counted]
+    if found is None:
+        total = sum(session.scalar(count) or 0 for count in counts)
+        return Page([TicketRecord.of(r) for r in session.scalars(listed.offset(offset).limit(limit))], int(total), offset, limit)
+    together: ColumnElement[int] = counts[0].scalar_subquery()
+    for count in counts[1:]:
+        together = together + count.scalar_subquery()
+    rows = session.execute(listed.add_columns(together.label("total")).offset(offset).limit(limit)).all()
+    if rows:
+        total = rows[0].total
+    else:
+        total = (session.scalar(select(together)) or 0) if offset else 0
+    return Page([TicketRecord.of(r[0]) for r in rows], int(total), offset, limit)
 
 
 def visible_to(user: str) -> ColumnElement[bool]:
@@ -318,13 +314,11 @@ class TicketQueries:
         agents only what they may see."""
         offset = max(0, offset)
         with self._db.read() as session:
-            found = search(flt.text, session.get_bind().dialect.name) if flt.text and flt.text.strip() else None
+            found = search(flt.text, session) if flt.text and flt.text.strip() else None
             scope = None if flt.is_own(viewer) else scope_of(session, viewer, self._system_users)
             if scope is None:
                 base = _apply(select(Ticket), flt, found)
-                total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-                rows = session.scalars(_ranked(base, found, flt.by_due).offset(offset).limit(limit))
-                return Page([TicketRecord.of(r) for r in rows], int(total), offset, limit)
+                return _read(session, _ranked(base, found, flt.by_due), [base], offset, limit, found)
             # An agent sees their teams' tickets and, outside those teams, the ones assigned
             # to them or filed by them. An OR of these reads every ticket; apart, each is a
             # range of one index. The parts are disjoint, so the total is the sum of their
@@ -346,26 +340,21 @@ class TicketQueries:
         united: list[Select[Any]],
         offset: int,
         limit: int,
-        found: Subquery | None,
+        found: CTE | None,
         by_due: bool = False,
     ) -> Page:
         """A page of the tickets of disjoint ``counted`` parts and the union of ``united``,
         in the order of ``_ranked``."""
-        total = sum(session.scalar(select(func.count()).select_from(p.subquery())) or 0 for p in counted)
-        if united:
-            total += session.scalar(select(func.count()).select_from(union(*united).subquery())) or 0
         score = (found.c.score if found is not None else literal(0.0, Float)).label("score")
         tops = [_ranked(p.add_columns(score), found, by_due).limit(offset + limit).subquery() for p in [*counted, *united]]
         # A ticket in two parts has one score: the union keeps it once.
         best = union(*(select(top.c.id, top.c.score) for top in tops)).subquery()
         joined = select(Ticket).join(best, best.c.id == Ticket.id)
         if by_due:
-            rows = session.scalars(_ranked(joined, None, by_due=True).offset(offset).limit(limit))
+            listed = _ranked(joined, None, by_due=True)
         else:
-            rows = session.scalars(
-                joined.order_by(best.c.score.desc(), Ticket.created_at.desc(), Ticket.id.desc()).offset(offset).limit(limit)
-            )
-        return Page([TicketRecord.of(r) for r in rows], int(total), offset, limit)
+            listed = joined.order_by(best.c.score.desc(), Ticket.created_at.desc(), Ticket.id.desc())
+        return _read(session, listed, [*counted, *([union(*united)] if united else [])], offset, limit, found)
 
     def unassigned_queue(self, viewer: str, limit: int = 10) -> list[TicketRecord]:
         """Open, unassigned tickets, highest priority first, then oldest first (agents only:
