@@ -24,6 +24,9 @@ MAILBOX_USER = "support@example.com"
 MAILBOX_PASSWORD = "mailbox-password"
 # pymap's command line with a cheap password hash (see there).
 IMAP_PROCESS = Path(__file__).with_name("imap_process.py")
+# How long the seeding client waits for pymap's greeting, and then for any answer.
+GREETING_WAIT = 10.0
+ANSWER_WAIT = 60.0
 
 
 def stop_with_parent() -> None:
@@ -79,10 +82,22 @@ class ImapServer:
             self._process.wait(10)
 
     def client(self) -> MailBoxUnencrypted:
-        box = MailBoxUnencrypted("127.0.0.1", self.port)
+        box = self._greeted()
+        box.client.sock.settimeout(ANSWER_WAIT)
         # Without TCP_NODELAY each APPEND waits on Nagle's algorithm (about 40 ms).
         box.client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return box.login(MAILBOX_USER, MAILBOX_PASSWORD)
+
+    def _greeted(self, attempts: int = 3) -> MailBoxUnencrypted:
+        """A connection pymap has greeted. Once, on a machine at load 15, pymap accepted the
+        seeding client's connection and never greeted it; with no timeout that hung the
+        whole test run. A connection not greeted in time is dropped and another opened."""
+        for _ in range(attempts - 1):
+            try:
+                return MailBoxUnencrypted("127.0.0.1", self.port, timeout=GREETING_WAIT)
+            except TimeoutError:
+                continue
+        return MailBoxUnencrypted("127.0.0.1", self.port, timeout=GREETING_WAIT)
 
     def append(self, *messages: bytes) -> None:
         with self.client() as box:
