@@ -38,7 +38,7 @@ from bot.services.field_values import FieldValue, values_of
 from bot.services.field_values import store as store_fields
 from bot.services.outbox import PostKind
 from bot.services.records import Change, EventRecord, TicketRecord
-from bot.services.routing import DESK, Criteria, Routed, choose_owner, route
+from bot.services.routing import DESK, Criteria, Routed, choose_owner, route_and_choose
 from bot.services.sla import due_times, pause_counted
 from bot.services.status import ACTIVE, Priority, Status, can_transition
 from bot.services.team_service_levels import team_levels
@@ -217,8 +217,7 @@ class TicketService:
         now = self._clock()
         try:
             with self._db.write() as session:
-                team = route(session, Criteria(issue_type=new.issue_type, campaign=new.campaign))
-                owner = choose_owner(session, team, now) if team else None
+                team, owner = route_and_choose(session, Criteria(issue_type=new.issue_type, campaign=new.campaign), now)
                 row = Ticket(
                     team_id=team.team_id if team else None,
                     assignee_id=owner,
@@ -262,21 +261,18 @@ class TicketService:
     def file_in(self, session: Session, row: Ticket, criteria: Criteria, now: datetime) -> str:
         """Route a case opened without the form (a channel message, a mail) in the caller's
         transaction, assigning it when its team does; returns the channel for its card."""
-        team = route(session, criteria)
+        team, owner = route_and_choose(session, criteria, now)
         row.team_id = team.team_id if team is not None else row.team_id
         set_due_times(row, team_levels(session, row.team_id, self.levels))
         if team is None:
             return self.channels.support
-        auto = self._auto_assign(session, row, team, now)
+        auto = self._auto_assign(session, row, team, owner, now) if owner is not None else None
         channel = team.channel or self.channels.support
         if auto is not None:
             owe_auto_assigned(session, row, auto, now, channel)
         return channel
 
-    def _auto_assign(self, session: Session, row: Ticket, team: Routed, now: datetime) -> TicketEvent | None:
-        owner = choose_owner(session, team, now)
-        if owner is None:
-            return None
+    def _auto_assign(self, session: Session, row: Ticket, team: Routed, owner: str, now: datetime) -> TicketEvent:
         row.assignee_id, row.status, row.updated_at = owner, Status.IN_PROGRESS.value, now
         set_assignees(session, row.id, owner, [u for u in assignees_of(session, row.id) if u != owner], now)
         return self._assigned(session, row, team, owner, now, new=False)
@@ -404,9 +400,9 @@ class TicketService:
             owe_move(session, row, main, old_card, channel, line, now, before.assignee_id)
             if row.assignee_id is None and row.status == Status.OPEN.value:
                 routed = Routed(target.id, target.name, target.triage_channel, target.auto_assign)
-                auto = self._auto_assign(session, row, routed, now)
-                if auto is not None:
-                    owe_auto_assigned(session, row, auto, now, channel)
+                owner = choose_owner(session, routed, now)
+                if owner is not None:
+                    owe_auto_assigned(session, row, self._auto_assign(session, row, routed, owner, now), now, channel)
             return Change(TicketRecord.of(row), EventRecord.of(main))
 
     def set_priority(self, ticket_id: int, actor: str, priority: Priority) -> Change:
