@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from bot.app import Casedesk
 from bot.delivery import webhooks as webhook_sender
 from bot.delivery.webhooks import WebhookSender
 from bot.ops.health import HealthServer
+from bot.services import forms as forms_module
 from bot.services.api_tokens import ApiTokens
 from bot.services.tickets import NewTicket
 from bot.services.webhooks import Webhooks
@@ -294,6 +296,15 @@ def test_assignment_moves_and_messages_post_their_events(
     people.reporter.say(SUPPORT, "Any news?", thread=card)
     said = double.wait_for(lambda: receiver.of("message.created") or None, what="message.created")
     assert (said[0].json["message"]["body"], said[0].json["message"]["role"]) == ("Any news?", "customer")
+
+
+def test_a_type_s_fields_are_read_the_first_time_however_young_the_process_clock(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A machine just booted: its monotonic clock is under the seconds the fields are kept.
+    monkeypatch.setattr(forms_module, "time", SimpleNamespace(monotonic=lambda: 1.0))
+    api.desk.deps.forms.add(AGENT, "Bug", "Region", "select", required=True, options=["EMEA", "APAC"])
+    missing = api.post("/api/v1/cases", NEW | {"type": "Bug"})
+    assert missing.status_code == 422
+    assert missing.json()["errors"] == {"fields.region": "Region is required."}
 
 
 def test_a_case_carries_its_type_s_fields_and_the_api_opens_one_with_them(api: Api, double: SlackDouble, receiver: Receiver) -> None:

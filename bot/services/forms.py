@@ -192,10 +192,12 @@ class KeptFields:
 
     def fields(self, db: Database, issue_type: str) -> list[FieldSpec]:
         with self._lock:
-            taken, specs = self._kept.get(db, {}).get(issue_type, (0.0, ()))
+            kept = self._kept.get(db, {}).get(issue_type)
             generation = self._generation
-        if time.monotonic() - taken <= KEPT_SECONDS:
-            return list(specs)
+        # The monotonic clock may start near zero (a machine just booted): a type never read
+        # is read, however young the clock.
+        if kept is not None and time.monotonic() - kept[0] <= KEPT_SECONDS:
+            return list(kept[1])
         taken = time.monotonic()
         with db.read() as session:
             specs = tuple(live_fields(session, issue_type))
