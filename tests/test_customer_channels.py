@@ -10,15 +10,16 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from bot.app import Casedesk
+from bot.services import customer_channels
 from bot.services.customer_channels import RETRY_FAILED, CustomerChannels
 from bot.services.directory import NewRule
 from bot.services.status import Status
 from bot.settings import Settings, load_settings
 from bot.views.notices import SOLVED_LABEL
-from db.models import Account, CaseMessage
+from db.models import Account, CaseMessage, CustomerChannel
 from slack_double import BOT_USER_ID, Message, SlackDouble, events
 from slack_double.blockkit import view_errors
 from tests.conftest import AGENT, SUPPORT, People, base_env
@@ -199,6 +200,24 @@ def test_an_admin_marks_a_customer_channel_from_home_with_its_own_acknowledgment
     sam.say(OTHER, "And the reports too")
     double.wait_message(SUPPORT, "TCK-000001")
     assert desk.deps.conversations.case_of_message(OTHER, double.messages(OTHER)[-1].ts) is None
+
+
+def test_a_customer_channel_marked_by_another_process_applies_here_within_moments(
+    desk: Casedesk, double: SlackDouble, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What this process read of a channel is believed for a few seconds on a message's
+    way; a change another process (a replica, the CLI) commits shows here after that."""
+    monkeypatch.setattr(customer_channels, "FRESH_FOR", 0.5)
+    double.channel(OTHER, "globex-support")
+    double.organisation(GLOBEX, "Globex")
+    double.share_channel(OTHER, GLOBEX, announce=False)
+    sam = double.external_person("U0GLOBSAM", GLOBEX, "sam")
+    assert desk.deps.customers.current(OTHER) is None  # read here, and now believed
+    with engine.begin() as conn:  # another process marks it: nothing in this one hears of it
+        conn.execute(insert(CustomerChannel).values(channel=OTHER, account_id=GLOBEX, marked_by=AGENT, marked_at=datetime.now(UTC)))
+    double.wait_for(lambda: desk.deps.customers.current(OTHER) is not None, what="the other process's change seen here")
+    asked = sam.say(OTHER, "Our invoices are wrong")
+    double.wait_thread_reply(asked, "TCK-000001")
 
 
 def test_an_accounts_cases_are_routed_to_its_team(desk: Casedesk, double: SlackDouble) -> None:

@@ -39,7 +39,7 @@ from bot.services.customer_channels import CustomerChannelRecord, CustomerChanne
 from bot.services.errors import PermissionDenied, TicketNotFound
 from bot.services.export import export_request, spreadsheet_csv
 from bot.services.outbox import DEAD_AFTER, NOT_POSTS, Outbox, Pending, PostKind, mark_sent, on_commit
-from bot.services.records import TicketRecord
+from bot.services.records import TicketRecord, format_number
 from bot.services.reports import ReportQueries
 from bot.services.team_service_levels import team_levels
 from bot.services.tickets import Clock, TicketService, utcnow
@@ -220,11 +220,11 @@ class OutboxSender:
                     continue
                 planned[channel] = planned.get(channel, 0) + 1
                 lanes.setdefault(channel, []).append(post)
-            groups = list(lanes.values())
-            if len(groups) == 1:
-                sent = self._deliver_lane(groups[0])
-            elif groups:
-                sent = sum(self._lanes.map(self._deliver_lane, groups))
+            # Someone is waiting for an acknowledgment in their thread; the rest (cards, lines
+            # agents read) follows a moment later rather than sharing the interpreter with it.
+            acks = [g for g in lanes.values() if any(p.kind is PostKind.ORIGIN_ACK for p in g)]
+            sent = self._deliver_lanes(acks)
+            sent += self._deliver_lanes([g for g in lanes.values() if not any(p.kind is PostKind.ORIGIN_ACK for p in g)])
         finally:
             # One write for the pass: a crash before it is covered by looking in Slack first.
             try:
@@ -239,6 +239,11 @@ class OutboxSender:
             return 0.0
         pacing = min((self._buckets[ch].wait() for ch in paused if ch in self._buckets), default=IDLE_WAKE)
         return max(0.01, min(pacing, self._until_next_due()))
+
+    def _deliver_lanes(self, groups: list[list[Pending]]) -> int:
+        if len(groups) == 1:
+            return self._deliver_lane(groups[0])
+        return sum(self._lanes.map(self._deliver_lane, groups)) if groups else 0
 
     def _deliver_lane(self, posts: list[Pending]) -> int:
         return sum(1 for post in posts if self._deliver(post, self._bucket(post.channel)))
@@ -364,13 +369,14 @@ class OutboxSender:
         kind = post.kind
         if kind is PostKind.POST:
             return post.channel or "", post.text or "", post.thread_ts
+        if kind is PostKind.ORIGIN_ACK:
+            shared = self._customer_channel(post.channel)
+            if shared is not None:  # read by the other organisation: the case's number only, no link to the card
+                return post.channel or "", notices.customer_case_opened(format_number(post.ticket_id or 0), shared.ack_text), post.thread_ts
         ticket = self._ticket(post.ticket_id)
         link = permalink(self._workspace_url.get(self._client), ticket.card_channel or "", ticket.card_ts or "")
         card_channel, card_ts = ticket.card_channel or "", ticket.card_ts
         if kind is PostKind.ORIGIN_ACK:
-            shared = self._customer_channel(post.channel)
-            if shared is not None:  # read by the other organisation: no link to the card
-                return post.channel or "", notices.customer_case_opened(ticket, shared.ack_text), post.thread_ts
             return post.channel or "", notices.case_opened(ticket, link), post.thread_ts
         if kind is PostKind.FOLLOW_UP:
             message = self._conversations.message(post.message_id or 0)
@@ -422,7 +428,10 @@ class OutboxSender:
         if self.customers is None or not channel:
             return None
         if channel not in self._pass_customers:
-            self._pass_customers[channel] = self.customers.get(channel)
+            record = self.customers.current(channel)
+            if record is not None and record.held:  # a hold parks posts: believed only as stored now
+                record = self.customers.get(channel)
+            self._pass_customers[channel] = record
         return self._pass_customers[channel]
 
     def _post(self, post: Pending, channel: str, text: str, thread_ts: str | None) -> tuple[str, str]:

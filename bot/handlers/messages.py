@@ -100,7 +100,7 @@ def store(deps: Deps, event: dict[str, Any], envelope: dict[str, Any] | None = N
             _store_reply(deps, msg, outsider=outsider)
             return
         intake = channel in deps.settings.intake_channels
-        customer = _retrying(lambda: deps.customers.get(channel))
+        customer = _retrying(lambda: deps.customers.current(channel))
         if customer is None and intake and (envelope or {}).get("is_ext_shared_channel"):
             customer = _retrying(lambda: deps.customers.detected(channel, None))  # Slack says it is shared
         account = None
@@ -137,7 +137,7 @@ def _store_reply(deps: Deps, msg: SlackMessage, *, outsider: bool = False) -> No
     if not outsider and _sent_as_reply(deps, msg):
         return
     reply = _retrying(lambda: deps.conversations.add_reply(msg, outsider=outsider))
-    waits = reply is None and (msg.channel in deps.settings.intake_channels or deps.customers.get(msg.channel) is not None)
+    waits = reply is None and (msg.channel in deps.settings.intake_channels or deps.customers.current(msg.channel) is not None)
     for delay in PARENT_WAIT if waits else ():
         time.sleep(delay)
         reply = _retrying(lambda: deps.conversations.add_reply(msg, outsider=outsider))

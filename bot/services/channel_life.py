@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from bot.services.customer_channels import channels_changed
 from bot.services.effects import owe_home
 from bot.services.escalation import SYSTEM_ACTOR
 from bot.services.outbox import PostKind, enqueue, enqueue_refreshes
@@ -85,6 +86,7 @@ class ChannelLife:
             return False
         now = self._clock()
         with self._db.write() as session:
+            channels_changed(session)
             counts = [
                 _move_customer_channel(session, old, new),
                 _set(session, Ticket.origin_channel, old, new),
@@ -123,6 +125,7 @@ class ChannelLife:
             first = row.held_at is None
             if first:
                 row.held_at, row.held_reason = now, reason[:60]
+                channels_changed(session)
             why = row.held_reason or reason
             parked = OutboxPost.channel == channel if post_id is None else or_(OutboxPost.channel == channel, OutboxPost.id == post_id)
             session.execute(
@@ -167,6 +170,7 @@ class ChannelLife:
                 return None
             since = row.held_at
             row.held_at = row.held_reason = None
+            channels_changed(session)
             holds = dict(
                 session.execute(
                     select(TicketEvent.ticket_id, TicketEvent.from_value)

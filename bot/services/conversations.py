@@ -138,12 +138,21 @@ class ConversationService:
                     return Opened(TicketRecord.of(joined), False, joined=True)
                 keyword = self.keywords.find(text)
                 acknowledge = acks_per_minute is None or _opened_within_minute(session, msg.channel, msg.ts) < acks_per_minute
+                criteria = Criteria(intake_channel=msg.channel, accounts=account_keys(session, account))
                 row = open_intake_case(
-                    session, "slack", now, reporter_id=msg.user, details=text, title=title_of(text), source_key=key,
-                    keyword=keyword, origin_channel=msg.channel, origin_ts=origin.thread_ts if origin else msg.ts,
-                    origin_link=origin.link if origin else None, account_id=account,
+                    session, "slack", now, flush=False, reporter_id=msg.user, details=text, title=title_of(text),
+                    source_key=key, keyword=keyword, origin_channel=msg.channel,
+                    origin_ts=origin.thread_ts if origin else msg.ts, origin_link=origin.link if origin else None,
+                    account_id=account,
                 )
-                stored = self._store(session, row, msg, "customer", now, opening=True)
+                # Routed before it is first written, so its team and due times go in with it
+                # rather than in an UPDATE after.
+                with session.no_autoflush:
+                    card_channel = self._tickets.file_in(session, row, criteria, now)
+                session.flush()  # its source key decides here: one case per message
+                # The rest is written in one flush at the end (the message's own unique key
+                # decides there; its id is needed before only for its files).
+                stored = self._store(session, row, msg, "customer", now, opening=True, flush=bool(msg.files))
                 filed_by = origin.filed_by if origin else msg.user
                 note = f"from a message by {msg.user}" if filed_by != msg.user else None
                 session.add(audit_event(row.id, filed_by, "created", None, Status.OPEN.value, note, now))
@@ -151,8 +160,6 @@ class ConversationService:
                     session.add(audit_event(row.id, msg.user, "flagged", None, keyword, "escalation keyword", now))
                 if msg.files:
                     self._attach(session, row.id, stored.id, msg.files)
-                criteria = Criteria(intake_channel=msg.channel, accounts=account_keys(session, account))
-                card_channel = self._tickets.file_in(session, row, criteria, now)
                 enqueue(session, PostKind.CARD, now, ticket_id=row.id, channel=card_channel)
                 thread_ts = origin.thread_ts if origin else msg.ts
                 if acknowledge:
@@ -323,7 +330,7 @@ class ConversationService:
     @staticmethod
     def _store(
         session: Session, row: Ticket, msg: SlackMessage, role: str, now: datetime, *, opening: bool = False,
-        kind: str = "public",
+        kind: str = "public", flush: bool = True,
     ) -> CaseMessage:
         stored = CaseMessage(
             ticket_id=row.id,
@@ -338,7 +345,8 @@ class ConversationService:
             kind=kind,
         )
         session.add(stored)
-        session.flush()  # the unique (channel, ts) decides here
+        if flush:
+            session.flush()  # the unique (channel, ts) decides here
         return stored
 
     @staticmethod
@@ -369,9 +377,10 @@ def _opened_within_minute(session: Session, channel: str, ts: str) -> int:
     return int(counted or 0)
 
 
-def open_intake_case(session: Session, source: str, now: datetime, **fields: object) -> Ticket:
+def open_intake_case(session: Session, source: str, now: datetime, *, flush: bool = True, **fields: object) -> Ticket:
     """A case that came without a form (a channel message, a mail): unsorted, Medium, waiting
-    for its first response; ``fields`` say who, what and where from."""
+    for its first response; ``fields`` say who, what and where from. ``flush``: written at
+    once (else with the caller's next flush)."""
     row = Ticket(
         campaign=INTAKE_CAMPAIGN,
         issue_type=ISSUE_TYPE_BY_SOURCE[source],
@@ -384,7 +393,8 @@ def open_intake_case(session: Session, source: str, now: datetime, **fields: obj
         **fields,
     )
     session.add(row)
-    session.flush()
+    if flush:
+        session.flush()
     return row
 
 

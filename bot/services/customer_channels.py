@@ -10,27 +10,37 @@ channel); "ours" is the installation's team (``auth.test``). A lookup that fails
 An organisation's name comes from ``team.info(team=…)``, looked up off the message's path
 and at most once an hour per organisation (a failed lookup is tried again after
 ``RETRY_FAILED``, not kept for ever); when a name arrives, the cards of its open cases
-are redrawn. Whether a channel is a customer channel is read from the database by its id
-on every message, so an admin's change applies at once.
+are redrawn.
+
+Whether a channel is a customer channel (and its acknowledgment, and whether it is held) is
+read from the database by its id and then believed for ``FRESH_FOR`` on the way of a
+message (``current``): intake and the sender asked it once each per message. A change to
+any customer channel committed in this process (an admin's, a share ending or starting, an
+id changing) forgets what was believed at once; one made by another process (a replica,
+the CLI) holds here within ``FRESH_FOR``. Whether an organisation's name is due a lookup is
+remembered until it falls due: another process's lookup only puts it off further.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.services.errors import ServiceError
 from bot.services.outbox import enqueue_refreshes
 from bot.services.status import ACTIVE
 from bot.services.tickets import Clock, utcnow
+from db.commit_signals import CommitSignal
 from db.models import Account, CustomerChannel, DeskEvent, Ticket
 from db.session import Database
 
@@ -42,6 +52,24 @@ ACK_LIMIT = 1000  # characters of a channel's own acknowledgment
 ACKS_PER_MINUTE = 10  # acknowledgments in one customer channel: a flood of cases is not echoed
 DETECTED_BY = "slack"  # marked_by of a channel Slack reported shared
 _ACTIVE = [s.value for s in ACTIVE]
+FRESH_FOR = 5.0  # seconds a customer channel read on a message's way is believed
+
+# Bumped by every commit that changed a customer channel: what was read before is stale.
+_CHANGED = CommitSignal("customer_channels")
+_generation = [0]
+
+
+def _bump() -> None:
+    _generation[0] += 1
+
+
+_CHANGED.subscribe(_bump)
+
+
+def channels_changed(session: Session) -> None:
+    """Mark ``session``: it changes a customer channel, so its commit makes every process-local
+    belief about customer channels stale."""
+    _CHANGED.owed(session)
 
 
 @dataclass(frozen=True)
@@ -72,6 +100,9 @@ class CustomerChannels:
         self._user_teams: dict[str, str] = {}  # a person's team never changes: kept once known
         self._looking: set[str] = set()  # organisations being looked up now (one lookup each)
         self._lock = threading.Lock()
+        # channel -> (generation, monotonic time read, the record then)
+        self._believed: dict[str, tuple[int, float, CustomerChannelRecord | None]] = {}
+        self._not_due: dict[str, datetime] = {}  # organisation -> when its next lookup falls due
 
     # ---- channels ------------------------------------------------------------------
 
@@ -81,6 +112,19 @@ class CustomerChannels:
             if row is None:
                 return None
             return CustomerChannelRecord(row.channel, row.account_id, row.ack_text, row.held_reason if row.held_at else None)
+
+    def current(self, channel: str) -> CustomerChannelRecord | None:
+        """``get`` as read lately (within ``FRESH_FOR``, and no change committed here since):
+        what intake and the sender ask on every message."""
+        generation = _generation[0]
+        believed = self._believed.get(channel)
+        if believed is not None and believed[0] == generation and time.monotonic() - believed[1] < FRESH_FOR:
+            return believed[2]
+        record = self.get(channel)
+        if len(self._believed) >= 10_000:
+            self._believed.clear()
+        self._believed[channel] = (generation, time.monotonic(), record)
+        return record
 
     def all(self) -> list[CustomerChannelRecord]:
         with self._db.read() as session:
@@ -115,6 +159,7 @@ class CustomerChannels:
             row = session.get(CustomerChannel, channel)
             if row is not None:
                 session.delete(row)
+                channels_changed(session)
                 session.add(DeskEvent(actor_id=actor, kind="customer_channel", subject=channel, from_value="customer",
                                       to_value=None, created_at=now))
 
@@ -138,6 +183,7 @@ class CustomerChannels:
                         row.ack_text = ack
                     session.add(DeskEvent(actor_id=actor, kind="customer_channel", subject=channel, from_value=before,
                                           to_value="customer", created_at=now))
+                    channels_changed(session)
                     session.flush()
                     return CustomerChannelRecord(row.channel, row.account_id, row.ack_text)
             except IntegrityError:
@@ -192,12 +238,18 @@ class CustomerChannels:
     def due(self, account_id: str) -> bool:
         """Whether the organisation's name should be looked up now."""
         now = self._clock()
+        not_due = self._not_due.get(account_id)
+        if not_due is not None and now < not_due:
+            return False
         with self._db.read() as session:
             row = session.get(Account, account_id)
             if row is None or row.checked_at is None:
                 return True
-            wait = RETRY_FAILED if row.error else REFRESH
-            return now - row.checked_at >= wait
+            falls_due = row.checked_at + (RETRY_FAILED if row.error else REFRESH)
+        if now >= falls_due:
+            return True
+        self._not_due[account_id] = falls_due
+        return False
 
     def refresh(self, account_id: str) -> AccountRecord:
         """Look the organisation's name up (``team.info``) unless it was looked up lately
@@ -244,7 +296,9 @@ class CustomerChannels:
                         )
                         enqueue_refreshes(session, list(open_cases), now)
                     session.flush()
-                    return AccountRecord(account_id, row.name)
+                    stored = AccountRecord(account_id, row.name)
+                self._not_due[account_id] = now + (RETRY_FAILED if error else REFRESH)
+                return stored
             except IntegrityError:
                 continue
         return self.account(account_id)

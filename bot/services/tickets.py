@@ -266,6 +266,8 @@ class TicketService:
         set_due_times(row, team_levels(session, row.team_id, self.levels))
         if team is None:
             return self.channels.support
+        if owner is not None:
+            session.flush()  # an assignment names the case by its id (the caller may not have written it yet)
         auto = self._auto_assign(session, row, team, owner, now) if owner is not None else None
         channel = team.channel or self.channels.support
         if auto is not None:

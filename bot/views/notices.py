@@ -135,12 +135,12 @@ def case_opened(ticket: TicketRecord, card_link: str | None) -> str:
     )
 
 
-def customer_case_opened(ticket: TicketRecord, ack_text: str | None) -> str:
+def customer_case_opened(number: str, ack_text: str | None) -> str:
     """The answer in a customer channel (read by the other organisation): the channel's own
-    words when it has them, and the case's number."""
+    words when it has them, and the case's number (all they may see of it)."""
     if ack_text:
-        return f"{escaped_within(ack_text, 1000)} ({ticket.number})"
-    return f"🎫 Thanks, this is now case *{ticket.number}*. Reply in this thread to add to it; we will answer here."
+        return f"{escaped_within(ack_text, 1000)} ({number})"
+    return f"🎫 Thanks, this is now case *{number}*. Reply in this thread to add to it; we will answer here."
 
 
 SOLVED = "customer_solved"
