@@ -165,6 +165,18 @@ def test_a_mail_of_endless_header_lines_is_read_up_to_the_cap_with_its_sender() 
     assert parsed.problems == (f"more than {MAX_FIELDS} header lines; the rest were not read",)
 
 
+def test_a_head_is_cut_after_exactly_its_cap_of_header_lines() -> None:
+    def head_of(lines: int) -> bytes:
+        # HEAD and Subject are four lines of the count.
+        return HEAD % 9 + b"Subject: at the cap\r\n" + b"X-Filler: a\r\n" * (lines - 4) + b"\r\nThe printer is jammed."
+
+    at_cap = parse_mail(head_of(MAX_FIELDS), frozenset({"support@example.com"}), 10 << 20)
+    assert at_cap.problems == () and at_cap.text == "The printer is jammed."
+    over = parse_mail(head_of(MAX_FIELDS + 1), frozenset({"support@example.com"}), 10 << 20)
+    assert over.problems == (f"more than {MAX_FIELDS} header lines; the rest were not read",)
+    assert (over.subject, over.text) == ("at the cap", "The printer is jammed.")
+
+
 def test_an_ordinary_mail_is_not_cut() -> None:
     raw = HEAD % 8 + b"Subject: fine\r\n" + b"Received: from relay\r\n" * 40 + b"\r\n" + b"-- \r\nsignature\r\n" * 100
     parsed = parse_mail(raw, frozenset({"support@example.com"}), 10 << 20)

@@ -144,10 +144,11 @@ def _bounded(raw: bytes, problems: list[str]) -> bytes:
     parser builds every header and every MIME part before a single one is read, so a mail
     of 100,000 header lines or 20,000 parts would cost seconds for nothing the desk keeps."""
     head_end = _end_of_head(raw)
-    cut = nth_mark(raw, b"\n", MAX_FIELDS, head_end, folded=b" \t")
+    # The head's last line ends at head_end, outside the count: n line ends before it make n + 1 lines.
+    cut = nth_mark(raw, b"\n", MAX_FIELDS - 1, head_end, folded=b" \t")
     if cut is not None:
         problems.append(f"more than {MAX_FIELDS} header lines; the rest were not read")
-        raw = raw[: cut + 1] + raw[head_end:]
+        raw = raw[: cut + 1] + raw[head_end + 1 :]
     cut = nth_mark(raw, b"\n--", MAX_BOUNDARIES)
     if cut is not None:
         problems.append(f"more than {MAX_PARTS} MIME parts; the rest was not read")
