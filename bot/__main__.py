@@ -192,7 +192,7 @@ def _jobs(settings: Settings, args: argparse.Namespace) -> int:
     from db.migrate import upgrade
     from db.session import make_engine
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, prepared=settings.database_prepared)
     upgrade(engine)
     deps = create_app(settings, engine=engine).deps
     _collect_from_here()
@@ -234,7 +234,7 @@ def _database(settings: Settings) -> Database | None:
     if path is not None and not path.exists():
         print(f"casedesk: {missing_folder(settings.database_url) or NO_DATABASE.format(path=path)}", file=sys.stderr)
         return None
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, prepared=settings.database_prepared)
     upgrade(engine)
     return Database(engine)
 

@@ -110,7 +110,7 @@ def create_app(
     clock: Clock = utcnow,
     client: WebClient | None = None,
 ) -> Casedesk:
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, prepared=settings.database_prepared)
     metrics = Metrics()
     client = client or build_web_client(settings, metrics)
     db = Database(engine)

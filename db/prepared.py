@@ -8,7 +8,9 @@ values: after a few runs PostgreSQL keeps a generic plan and plans it no more.
 
 A prepared statement lives as long as the server's session (a rolled-back transaction
 does not undo it), so which ones a connection holds is kept in the connection's
-``info``, which lasts exactly as long as the database connection does.
+``info``, which lasts exactly as long as the database connection does. Behind a pooler
+that hands each transaction whichever server session is free, that is not so: there an
+engine made with ``prepared=False`` runs the same statements as plain text.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ClauseElement, Connection, CursorResult, TextClause, bindparam, text
+from sqlalchemy import ClauseElement, Connection, CursorResult, Executable, TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql.psycopg2 import PGDialect_psycopg2
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from db.session import PLAIN
 
 _HELD = "casedesk_prepared"
 # Compiles with $1, $2, … as PREPARE wants them, each value's place once however often it is used.
@@ -31,6 +35,8 @@ class Prepared:
     """``statement`` run on PostgreSQL as a prepared statement named after ``name``."""
 
     def __init__(self, name: str, statement: ClauseElement) -> None:
+        assert isinstance(statement, Executable)
+        self._statement = statement
         compiled = statement.compile(dialect=_DIALECT)
         assert isinstance(compiled, SQLCompiler)
         assert "POSTCOMPILE" not in compiled.string, "an IN list's length is fixed when prepared: use = ANY(array)"
@@ -55,6 +61,8 @@ class Prepared:
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> CursorResult[*tuple[Any, ...]]:
         """Run it on ``conn``, in its transaction, with ``params``, preparing it first if
         this connection has not."""
+        if conn.info.get(PLAIN):
+            return conn.execute(self._statement, params)
         held: set[str] = conn.info.setdefault(_HELD, set())
         if self._name not in held:
             conn.exec_driver_sql(self._prepare)

@@ -13,6 +13,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+PLAIN = "casedesk_plain"  # in a connection's info: run db.prepared's statements as plain text
+
 
 def normalise_database_url(raw: str) -> str:
     """Accept Heroku/Railway style ``postgres://`` URLs as PostgreSQL with psycopg2."""
@@ -35,7 +37,9 @@ def ensure_postgresql_database(url: str) -> None:
         admin.dispose()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, prepared: bool = True) -> Engine:
+    """``prepared``: on PostgreSQL, prepare the hottest statements once per connection
+    (``db.prepared``); False behind a pooler that shares server sessions between clients."""
     url = normalise_database_url(url)
     # Parameters are customer text: they stay out of errors' messages, and so out of logs.
     if url.startswith("sqlite"):
@@ -46,7 +50,13 @@ def make_engine(url: str) -> Engine:
     # goes to the server in one round trip rather than one per row.
     engine = create_engine(url, hide_parameters=True, pool_size=10, max_overflow=20, pool_pre_ping=True, executemany_mode="values_plus_batch")
     _tune_postgresql(engine)
+    if not prepared:
+        event.listen(engine, "connect", _plain)
     return engine
+
+
+def _plain(dbapi_connection: Any, record: Any) -> None:
+    record.info[PLAIN] = True
 
 
 def _tune_postgresql(engine: Engine) -> None:

@@ -18,6 +18,7 @@ from bot.services.directory import NewRule
 from bot.services.status import Status
 from bot.services.tickets import NewTicket
 from bot.settings import load_settings
+from db.session import PLAIN, make_engine
 from mail_double.servers import ImapServer, SmtpServer
 from slack_double import SlackDouble
 from tests.conftest import AGENT, SUPPORT, People, base_env, connected, email_env
@@ -156,3 +157,29 @@ def test_tickets_filed_at_once_are_spread_two_each(desk: Casedesk, double: Slack
         t.join()
     owners = [str(desk.deps.tickets.get(n).assignee_id) for n in range(1, 7)]
     assert sorted(owners) == sorted([CARLA, DAVE, ERIN] * 2)  # two each, whichever order they committed in
+
+
+@pytest.fixture
+def pooled_desk(double: SlackDouble, engine: Engine) -> Iterator[Casedesk]:
+    """A desk set up for a pooler in transaction mode: no statement prepared on a connection."""
+    settings = load_settings(base_env(double.api_url) | {"DATABASE_PREPARED_STATEMENTS": "false"})
+    plain = make_engine(engine.url.render_as_string(hide_password=False), prepared=settings.database_prepared)
+    try:
+        yield from connected(create_app(settings, engine=plain), double)
+    finally:
+        plain.dispose()
+
+
+@pytest.mark.parametrize("mode", ["round_robin", "least_open"])
+def test_without_prepared_statements_tickets_are_routed_and_assigned_alike(
+    pooled_desk: Casedesk, double: SlackDouble, people: People, mode: str
+) -> None:
+    make_teams(pooled_desk, double, auto_assign=mode)
+    for n in (1, 2, 3):
+        pooled_desk.deps.tickets.create(NewTicket(people.reporter.id, "Billing", "Data problem", "medium", f"plain {n}"))
+    assert sorted(str(pooled_desk.deps.tickets.get(n).assignee_id) for n in (1, 2, 3)) == sorted([CARLA, DAVE, ERIN])
+    assert pooled_desk.deps.db is not None
+    with pooled_desk.deps.db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # SQLite never prepares by hand
+            assert conn.info.get(PLAIN) is True
+            assert conn.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar() == 0

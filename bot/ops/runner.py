@@ -35,7 +35,7 @@ def drain(executor: Executor, timeout: float) -> bool:
 
 def run(settings: Settings) -> int:
     lock = sqlite_single_process(settings.database_url)  # held until the process exits
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, prepared=settings.database_prepared)
     upgrade(engine)
     desk = create_app(settings, engine=engine)
     # Asked once before connecting, so a rejected app token stops the start with one line

@@ -66,6 +66,9 @@ class Settings:
     system_users: frozenset[str]
     slack_api_url: str = DEFAULT_API_URL
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
+    # Off behind a pooler that shares server sessions between clients (pgbouncer's
+    # transaction mode), where a statement prepared on one is missing on the next.
+    database_prepared: bool = True
     alerting_channel: str = ""
     logging_channel: str | None = None
     intake_channels: tuple[str, ...] = ()
@@ -303,6 +306,7 @@ def load_settings(env: Mapping[str, str], *, slack: bool = True) -> Settings:
         slack_app_token=app_token,
         slack_api_url=p.read(lambda: _api_url(env), DEFAULT_API_URL),
         database_url=p.read(lambda: _database_url(env), DEFAULT_DATABASE_URL),
+        database_prepared=p.read(lambda: flag(env, "DATABASE_PREPARED_STATEMENTS", True), True),
         support_channel=support or "",
         admin_channel=admin or "",
         alerting_channel=p.read(lambda: _channel(env, "ALERTING_SLACK_CHANNEL", needed=False), None) or admin or "",
