@@ -35,7 +35,7 @@ MAX_HEADER = 2_000  # characters of a header value decoded (RFC 5322 lines are 9
 MAX_REFERENCES = 8_000  # the newest end of References: about the last 100 Message-IDs
 MAX_FIELDS = 1_000  # header lines read at the top of a mail (real mail has tens)
 MAX_BOUNDARIES = 2 * MAX_PARTS + 2  # lines starting "--" read: parts past MAX_PARTS are never read anyway
-MAX_MULTIPARTS = 4 * MAX_DEPTH  # the parser checks each line against every open boundary: depth squared
+MAX_MULTIPARTS = 4 * MAX_DEPTH  # multipart containers read: the parser checks each line against every open boundary
 _MULTIPART = re.compile(rb"^content-type:[ \t]*multipart/", re.IGNORECASE | re.MULTILINE)
 MISSING_ID_DOMAIN = "missing-id.casedesk"
 NOT_CHECKED = MailAuth(False, "not checked")
@@ -156,7 +156,7 @@ def _bounded(raw: bytes, problems: list[str]) -> bytes:
     multiparts = _MULTIPART.finditer(raw)
     for seen, found in enumerate(multiparts, start=1):
         if seen > MAX_MULTIPARTS:
-            problems.append(f"more than {MAX_MULTIPARTS} nested MIME parts; the rest was not read")
+            problems.append(f"more than {MAX_MULTIPARTS} multipart containers; the rest was not read")
             return raw[: found.start()]
     return raw
 
