@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, Table, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import BindParameter
 
@@ -408,7 +408,7 @@ def mark_sent(session: Session, post_id: int, now: datetime, channel: str | None
     )
 
 
-def _pending(r: Any, now: datetime) -> Pending:  # a claimed row's columns
+def _pending(r: Row[*tuple[Any, ...]], now: datetime) -> Pending:  # a claimed row's columns
     # The claim keeps an earlier unfinished claim's start; a fresh claim stamps it with now.
     before = r.claimed_at if r.claimed_at is not None and r.claimed_at < now else None
     return Pending(
