@@ -27,7 +27,7 @@ from bot.services import forms as forms_module
 from bot.services.api_tokens import ApiTokens
 from bot.services.tickets import NewTicket
 from bot.services.webhooks import Webhooks
-from db.models import WebhookDelivery
+from db.models import FormField, WebhookDelivery
 from db.session import Database
 from slack_double import SlackDouble
 from tests.conftest import AGENT, AGENT2, REPORTER, SUPPORT, People
@@ -302,6 +302,22 @@ def test_a_type_s_fields_are_read_the_first_time_however_young_the_process_clock
     # A machine just booted: its monotonic clock is under the seconds the fields are kept.
     monkeypatch.setattr(forms_module, "time", SimpleNamespace(monotonic=lambda: 1.0))
     api.desk.deps.forms.add(AGENT, "Bug", "Region", "select", required=True, options=["EMEA", "APAC"])
+    missing = api.post("/api/v1/cases", NEW | {"type": "Bug"})
+    assert missing.status_code == 422
+    assert missing.json()["errors"] == {"fields.region": "Region is required."}
+
+
+def test_a_field_another_process_adds_is_asked_for_here_within_moments(api: Api, double: SlackDouble, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A type's fields are kept a few seconds per process; a field a replica (or the CLI)
+    adds, which this process never hears of, is asked for once they have passed."""
+    monkeypatch.setattr(forms_module, "KEPT_SECONDS", 0.3)
+    assert api.post("/api/v1/cases", NEW | {"type": "Bug"}).status_code == 201  # no fields yet: kept so
+    with Database(api.desk.deps.db.engine).write() as session:  # type: ignore[union-attr]
+        session.add(FormField(
+            issue_type="Bug", key="region", label="Region", kind="text", required=True, help="", options="[]",
+            position=1, created_at=api.desk.deps.clock(),
+        ))
+    double.wait_for(lambda: api.desk.deps.forms.fields_for("Bug") or None, what="the other process's field seen here")
     missing = api.post("/api/v1/cases", NEW | {"type": "Bug"})
     assert missing.status_code == 422
     assert missing.json()["errors"] == {"fields.region": "Region is required."}
